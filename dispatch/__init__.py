@@ -1,0 +1,1 @@
+"""The domain of joint dispatch: calls, joint incidents, tasks, response plans and the event log."""

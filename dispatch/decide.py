@@ -1,0 +1,230 @@
+"""Commands a dispatcher or a hotline gives, and the pure decision of which events they cause."""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from dispatch import events as ev
+from dispatch.merging import MergeRules, NewCall, find_match
+from dispatch.plans import ResponsePlans
+from dispatch.state import (
+    INCIDENT_TRANSITIONS,
+    TASK_TRANSITIONS,
+    DispatchState,
+    IncidentStatus,
+    TaskStatus,
+)
+
+
+class Rejected(Exception):
+    """A command the state does not allow. `code` maps to HTTP at the edge: 404, 409 or 422."""
+
+    def __init__(self, code: int, field: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.field, self.message = code, field, message
+
+
+@dataclass(frozen=True)
+class ReceiveCall:
+    hotline: str
+    received_at: datetime
+    kind: str
+    text: str = ""
+    caller_number: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+    address: str | None = None
+    idempotency_key: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """What makes two submissions the same call, to catch a reused idempotency key."""
+        body = [self.hotline, self.received_at.isoformat(), self.kind, self.text,
+                self.caller_number, self.lon, self.lat, self.address]
+        return hashlib.sha256(json.dumps(body).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class SplitCall:
+    call_id: str
+    reason: str
+    by: str
+
+
+@dataclass(frozen=True)
+class MergeIncidents:
+    target_id: str
+    source_id: str
+    reason: str
+    by: str
+
+
+@dataclass(frozen=True)
+class ChangeIncidentStatus:
+    incident_id: str
+    status: str
+    by: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ChangeTaskStatus:
+    incident_id: str
+    agency: str
+    status: str
+    by: str
+
+
+Command = ReceiveCall | SplitCall | MergeIncidents | ChangeIncidentStatus | ChangeTaskStatus
+
+
+@dataclass(frozen=True)
+class Rules:
+    plans: ResponsePlans
+    merge: MergeRules = MergeRules()
+
+
+def decide(state: DispatchState, command: Command, rules: Rules, now: datetime) -> list[ev.Event]:
+    """The events a command causes on this state. Pure: same state and command, same events."""
+    match command:
+        case ReceiveCall():
+            return _receive_call(state, command, rules, now)
+        case SplitCall():
+            return _split_call(state, command, rules, now)
+        case MergeIncidents():
+            return _merge_incidents(state, command, now)
+        case ChangeIncidentStatus():
+            return _change_incident_status(state, command, now)
+        case ChangeTaskStatus():
+            return _change_task_status(state, command, now)
+    raise TypeError(f"unknown command {command!r}")
+
+
+def _receive_call(
+    state: DispatchState, cmd: ReceiveCall, rules: Rules, now: datetime
+) -> list[ev.Event]:
+    if cmd.idempotency_key and cmd.idempotency_key in state.idempotency:
+        earlier = state.calls[state.idempotency[cmd.idempotency_key]]
+        if earlier.fingerprint != cmd.fingerprint():
+            raise Rejected(409, "Idempotency-Key",
+                           "this Idempotency-Key was already used for a different call")
+        return []  # the same call again: nothing new happens; the caller gets the first answer
+    if cmd.kind not in rules.plans:
+        raise Rejected(422, "kind", f"unknown kind {cmd.kind!r}; known: {', '.join(rules.plans.kinds)}")
+    call_id = state.next_call_id()
+    received = ev.CallReceived(
+        at=now, call_id=call_id, hotline=cmd.hotline, received_at=cmd.received_at,
+        caller_number=cmd.caller_number, lon=cmd.lon, lat=cmd.lat, address=cmd.address,
+        kind=cmd.kind, text=cmd.text, idempotency_key=cmd.idempotency_key,
+        fingerprint=cmd.fingerprint(), details=dict(cmd.details),
+    )
+    new = NewCall(received_at=cmd.received_at, lon=cmd.lon, lat=cmd.lat, address=cmd.address,
+                  kind=cmd.kind, caller_number=cmd.caller_number)
+    match = find_match(state, new, rules.plans, rules.merge)
+    if match is None:
+        return [received, *_open_incident(state, call_id, cmd, rules, now,
+                                          "no open incident nearby of a compatible kind")]
+    inc = state.incidents[match.incident_id]
+    out: list[ev.Event] = [received, ev.CallMerged(
+        at=now, call_id=call_id, incident_id=inc.incident_id, reason=match.reason,
+        distance_m=None if match.distance_m is None else round(match.distance_m, 1),
+        minutes_apart=match.minutes_apart, repeat=match.repeat,
+    )]
+    plan = rules.plans[cmd.kind]
+    if plan.severity > inc.severity:
+        out.append(ev.IncidentReclassified(
+            at=now, incident_id=inc.incident_id, kind=cmd.kind, severity=plan.severity,
+            whistle_qualifies=inc.whistle_qualifies or plan.whistle,
+            reason=f"call {call_id} reports {cmd.kind}",
+        ))
+    for agency in plan.agencies:
+        if agency not in inc.tasks:
+            out.append(ev.TaskCreated(at=now, incident_id=inc.incident_id, agency=agency,
+                                      reason=f"{cmd.kind} plan, from call {call_id}"))
+    return out
+
+
+def _open_incident(
+    state: DispatchState, call_id: str, call: ReceiveCall | Any, rules: Rules, now: datetime,
+    reason: str,
+) -> list[ev.Event]:
+    plan = rules.plans[call.kind]
+    incident_id = state.next_incident_id()
+    out: list[ev.Event] = [ev.IncidentOpened(
+        at=now, incident_id=incident_id, call_id=call_id, kind=call.kind, severity=plan.severity,
+        lon=call.lon, lat=call.lat, address=call.address, whistle_qualifies=plan.whistle,
+        reason=reason,
+    )]
+    out += [ev.TaskCreated(at=now, incident_id=incident_id, agency=a, reason=f"{call.kind} plan")
+            for a in plan.agencies]
+    return out
+
+
+def _split_call(state: DispatchState, cmd: SplitCall, rules: Rules, now: datetime) -> list[ev.Event]:
+    call = state.calls.get(cmd.call_id)
+    if call is None:
+        raise Rejected(404, "call_id", f"no call {cmd.call_id}")
+    inc = state.incidents[call.incident_id] if call.incident_id else None
+    if inc is None or len(inc.call_ids) < 2:
+        raise Rejected(409, "call_id",
+                       f"call {cmd.call_id} is the only call of its incident; nothing to split")
+    if not inc.active:
+        raise Rejected(409, "call_id", f"incident {inc.incident_id} is {inc.status}")
+    return [
+        ev.CallSplit(at=now, call_id=cmd.call_id, from_incident_id=inc.incident_id,
+                     reason=cmd.reason, by=cmd.by),
+        *_open_incident(state, cmd.call_id, call, rules, now,
+                        f"split out of {inc.incident_id} by {cmd.by}: {cmd.reason}"),
+    ]
+
+
+def _merge_incidents(state: DispatchState, cmd: MergeIncidents, now: datetime) -> list[ev.Event]:
+    if cmd.target_id == cmd.source_id:
+        raise Rejected(422, "source_id", "an incident cannot be merged into itself")
+    for field_name, incident_id in (("target_id", cmd.target_id), ("source_id", cmd.source_id)):
+        inc = state.incidents.get(incident_id)
+        if inc is None:
+            raise Rejected(404, field_name, f"no incident {incident_id}")
+        if not inc.active:
+            raise Rejected(409, field_name, f"incident {incident_id} is {inc.status}")
+    return [ev.IncidentsMerged(at=now, target_id=cmd.target_id, source_id=cmd.source_id,
+                               reason=cmd.reason, by=cmd.by)]
+
+
+def _change_incident_status(
+    state: DispatchState, cmd: ChangeIncidentStatus, now: datetime
+) -> list[ev.Event]:
+    inc = state.incidents.get(cmd.incident_id)
+    if inc is None:
+        raise Rejected(404, "incident_id", f"no incident {cmd.incident_id}")
+    try:
+        target = IncidentStatus(cmd.status)
+    except ValueError:
+        raise Rejected(422, "status", f"unknown status {cmd.status!r}") from None
+    allowed = INCIDENT_TRANSITIONS[inc.status]
+    if target not in allowed:
+        raise Rejected(409, "status", f"{inc.status} -> {target} is not allowed; allowed: "
+                       f"{', '.join(sorted(allowed)) or 'none'}")
+    return [ev.IncidentStatusChanged(at=now, incident_id=inc.incident_id, status=target,
+                                     by=cmd.by, reason=cmd.reason)]
+
+
+def _change_task_status(state: DispatchState, cmd: ChangeTaskStatus, now: datetime) -> list[ev.Event]:
+    inc = state.incidents.get(cmd.incident_id)
+    if inc is None:
+        raise Rejected(404, "incident_id", f"no incident {cmd.incident_id}")
+    task = inc.tasks.get(cmd.agency)
+    if task is None:
+        raise Rejected(404, "agency", f"incident {cmd.incident_id} has no task for {cmd.agency}")
+    try:
+        target = TaskStatus(cmd.status)
+    except ValueError:
+        raise Rejected(422, "status", f"unknown status {cmd.status!r}") from None
+    allowed = TASK_TRANSITIONS[task.status]
+    if target not in allowed:
+        raise Rejected(409, "status", f"{task.status} -> {target} is not allowed; allowed: "
+                       f"{', '.join(sorted(allowed)) or 'none'}")
+    return [ev.TaskStatusChanged(at=now, incident_id=inc.incident_id, agency=cmd.agency,
+                                 status=target, by=cmd.by)]

@@ -1,0 +1,161 @@
+"""The events of the joint-dispatch log: every input and every decision, and how they serialise."""
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of all events; `at` is when the decision was taken, on the injected clock."""
+
+    at: datetime
+    type: ClassVar[str] = "event"
+
+
+EVENT_TYPES: dict[str, type[Event]] = {}
+
+
+def event(cls: type[Event]) -> type[Event]:
+    """Register an event class under its wire name, so the log can be read back."""
+    name = "".join("_" + c.lower() if c.isupper() else c for c in cls.__name__).lstrip("_")
+    cls.type = name
+    EVENT_TYPES[name] = cls
+    return cls
+
+
+@event
+@dataclass(frozen=True)
+class CallReceived(Event):
+    call_id: str
+    hotline: str
+    received_at: datetime
+    caller_number: str | None
+    lon: float | None
+    lat: float | None
+    address: str | None
+    kind: str
+    text: str
+    idempotency_key: str | None = None
+    fingerprint: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@event
+@dataclass(frozen=True)
+class IncidentOpened(Event):
+    incident_id: str
+    call_id: str
+    kind: str
+    severity: int
+    lon: float | None
+    lat: float | None
+    address: str | None
+    whistle_qualifies: bool
+    reason: str
+
+
+@event
+@dataclass(frozen=True)
+class CallMerged(Event):
+    """A call joined an open incident; `reason` says why, so a dispatcher can judge it."""
+
+    call_id: str
+    incident_id: str
+    reason: str
+    distance_m: float | None
+    minutes_apart: float
+    repeat: bool
+
+
+@event
+@dataclass(frozen=True)
+class TaskCreated(Event):
+    incident_id: str
+    agency: str
+    reason: str
+
+
+@event
+@dataclass(frozen=True)
+class IncidentReclassified(Event):
+    incident_id: str
+    kind: str
+    severity: int
+    whistle_qualifies: bool
+    reason: str
+
+
+@event
+@dataclass(frozen=True)
+class CallSplit(Event):
+    """A dispatcher took a wrongly merged call out; an IncidentOpened for it follows."""
+
+    call_id: str
+    from_incident_id: str
+    reason: str
+    by: str
+
+
+@event
+@dataclass(frozen=True)
+class IncidentsMerged(Event):
+    """Two incidents were found to be one event: the source folds into the target."""
+
+    target_id: str
+    source_id: str
+    reason: str
+    by: str
+
+
+@event
+@dataclass(frozen=True)
+class IncidentStatusChanged(Event):
+    incident_id: str
+    status: str
+    by: str
+    reason: str = ""
+
+
+@event
+@dataclass(frozen=True)
+class TaskStatusChanged(Event):
+    incident_id: str
+    agency: str
+    status: str
+    by: str
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def to_record(e: Event) -> dict[str, Any]:
+    body = {f.name: _encode(getattr(e, f.name)) for f in dataclasses.fields(e)}
+    return {"type": e.type, **body}
+
+
+def to_json(e: Event) -> str:
+    return json.dumps(to_record(e), separators=(",", ":"), ensure_ascii=False)
+
+
+def from_record(record: dict[str, Any]) -> Event:
+    record = dict(record)
+    cls = EVENT_TYPES[record.pop("type")]
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in record:
+            continue
+        value = record[f.name]
+        if f.name in ("at", "received_at") and isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        kwargs[f.name] = value
+    return cls(**kwargs)
+
+
+def from_json(text: str | bytes) -> Event:
+    return from_record(json.loads(text))

@@ -1,0 +1,95 @@
+"""The service that takes commands: decide on the folded state, append durably, fold, notify.
+
+Several processes may share one log. Each keeps its own fold and catches up before deciding; an
+append that loses the race is decided again on the fresh state, so no decision is made on stale
+facts. Listeners (the live map, feeds) hear every event exactly once, in log order, whichever
+process wrote it."""
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+from dispatch import events as ev
+from dispatch.clock import Clock
+from dispatch.decide import Command, Rules, decide
+from dispatch.state import DispatchState, apply
+from dispatch.store import EventStore, Recorded, VersionConflict
+
+Listener = Callable[[int, ev.Event, DispatchState], None]
+
+
+class DispatchService:
+    MAX_ATTEMPTS = 20
+
+    def __init__(self, store: EventStore, rules: Rules, clock: Clock) -> None:
+        self.store, self.rules, self.clock = store, rules, clock
+        self.state = DispatchState()
+        self._lock = asyncio.Lock()
+        self._listeners: list[Listener] = []
+        self._tail: asyncio.Task[None] | None = None
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        """Held while the fold changes; hold it to read a snapshot and subscribe atomically."""
+        return self._lock
+
+    async def start(self, follow: bool = True) -> None:
+        """Rebuild the state from the log, then follow what other processes append."""
+        await self.catch_up()
+        if follow:
+            self._tail = asyncio.create_task(self._follow())
+
+    async def stop(self) -> None:
+        if self._tail:
+            self._tail.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._tail
+
+    async def execute(self, command: Command) -> list[ev.Event]:
+        """Decide and append; returns only after the events are in the durable log."""
+        async with self._lock:
+            for _ in range(self.MAX_ATTEMPTS):
+                await self._catch_up_locked()
+                events = decide(self.state, command, self.rules, self.clock.now())
+                try:
+                    version = await self.store.append(self.state.version, events)
+                except VersionConflict:
+                    continue
+                first = version - len(events) + 1
+                self._fold([Recorded(first + i, e) for i, e in enumerate(events)])
+                return events
+        raise RuntimeError("the log kept moving; gave up after repeated conflicts")
+
+    async def catch_up(self) -> None:
+        async with self._lock:
+            await self._catch_up_locked()
+
+    async def _catch_up_locked(self) -> None:
+        self._fold(await self.store.read(after=self.state.version))
+
+    def _fold(self, records: list[Recorded]) -> None:
+        for r in records:
+            if r.seq <= self.state.version:
+                continue
+            if r.seq != self.state.version + 1:
+                raise RuntimeError(f"gap in the log: at {self.state.version}, got {r.seq}")
+            apply(self.state, r.event)
+            for listener in list(self._listeners):
+                listener(r.seq, r.event, self.state)
+
+    async def _follow(self) -> None:
+        while True:
+            try:
+                records = await self.store.wait(after=self.state.version)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a Redis hiccup must not end following; try again shortly
+                await asyncio.sleep(0.5)
+                continue
+            if records:
+                async with self._lock:
+                    self._fold(records)

@@ -1,0 +1,204 @@
+"""The state of joint dispatch as a fold of the event log: calls, incidents, tasks, timelines."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from dispatch import events as ev
+
+
+class IncidentStatus(StrEnum):
+    OPEN = "open"
+    DISPATCHED = "dispatched"
+    ON_SCENE = "on_scene"
+    CLOSED = "closed"
+    MERGED = "merged"  # folded into another incident; kept so its id still resolves
+
+
+class TaskStatus(StrEnum):
+    PENDING = "pending"
+    DISPATCHED = "dispatched"
+    ON_SCENE = "on_scene"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_STATUSES = frozenset({IncidentStatus.OPEN, IncidentStatus.DISPATCHED, IncidentStatus.ON_SCENE})
+
+INCIDENT_TRANSITIONS: dict[IncidentStatus, frozenset[IncidentStatus]] = {
+    IncidentStatus.OPEN: frozenset({IncidentStatus.DISPATCHED, IncidentStatus.CLOSED}),
+    IncidentStatus.DISPATCHED: frozenset({IncidentStatus.ON_SCENE, IncidentStatus.CLOSED}),
+    IncidentStatus.ON_SCENE: frozenset({IncidentStatus.CLOSED}),
+    IncidentStatus.CLOSED: frozenset(),
+    IncidentStatus.MERGED: frozenset(),
+}
+
+TASK_TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
+    TaskStatus.PENDING: frozenset({TaskStatus.DISPATCHED, TaskStatus.CANCELLED}),
+    TaskStatus.DISPATCHED: frozenset({TaskStatus.ON_SCENE, TaskStatus.DONE, TaskStatus.CANCELLED}),
+    TaskStatus.ON_SCENE: frozenset({TaskStatus.DONE}),
+    TaskStatus.DONE: frozenset(),
+    TaskStatus.CANCELLED: frozenset(),
+}
+
+
+@dataclass
+class Call:
+    call_id: str
+    hotline: str
+    received_at: datetime
+    caller_number: str | None
+    lon: float | None
+    lat: float | None
+    address: str | None
+    kind: str
+    text: str
+    idempotency_key: str | None
+    fingerprint: str | None
+    details: dict
+    incident_id: str | None = None
+    merged: bool = False
+    reason: str = ""
+    repeat: bool = False
+
+
+@dataclass
+class AgencyTask:
+    agency: str
+    status: TaskStatus = TaskStatus.PENDING
+    reason: str = ""
+    changed_at: datetime | None = None
+
+
+@dataclass
+class TimelineEntry:
+    seq: int
+    at: datetime
+    type: str
+    summary: str
+
+
+@dataclass
+class Incident:
+    incident_id: str
+    kind: str
+    severity: int
+    lon: float | None
+    lat: float | None
+    address: str | None
+    whistle_qualifies: bool
+    opened_at: datetime
+    status: IncidentStatus = IncidentStatus.OPEN
+    call_ids: list[str] = field(default_factory=list)
+    tasks: dict[str, AgencyTask] = field(default_factory=dict)
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    repeat_calls: int = 0
+    merged_into: str | None = None
+    last_call_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+@dataclass
+class DispatchState:
+    """Everything the log says so far; `version` is the number of events folded in."""
+
+    version: int = 0
+    calls: dict[str, Call] = field(default_factory=dict)
+    incidents: dict[str, Incident] = field(default_factory=dict)
+    idempotency: dict[str, str] = field(default_factory=dict)
+
+    def next_call_id(self) -> str:
+        return f"C{len(self.calls) + 1:06d}"
+
+    def next_incident_id(self) -> str:
+        return f"I{len(self.incidents) + 1:06d}"
+
+    def active_incidents(self) -> list[Incident]:
+        return [i for i in self.incidents.values() if i.active]
+
+
+def apply(state: DispatchState, e: ev.Event) -> DispatchState:
+    """Fold one event into the state. It mutates in place for speed over long logs: replays
+    fold hundreds of thousands of events; `decide` never mutates, so callers stay pure."""
+    state.version += 1
+    seq = state.version
+    match e:
+        case ev.CallReceived():
+            state.calls[e.call_id] = Call(
+                call_id=e.call_id, hotline=e.hotline, received_at=e.received_at,
+                caller_number=e.caller_number, lon=e.lon, lat=e.lat, address=e.address,
+                kind=e.kind, text=e.text, idempotency_key=e.idempotency_key,
+                fingerprint=e.fingerprint, details=dict(e.details),
+            )
+            if e.idempotency_key:
+                state.idempotency[e.idempotency_key] = e.call_id
+        case ev.IncidentOpened():
+            call = state.calls[e.call_id]
+            inc = Incident(
+                incident_id=e.incident_id, kind=e.kind, severity=e.severity, lon=e.lon,
+                lat=e.lat, address=e.address, whistle_qualifies=e.whistle_qualifies,
+                opened_at=e.at, call_ids=[e.call_id], last_call_at=call.received_at,
+            )
+            state.incidents[e.incident_id] = inc
+            call.incident_id, call.merged, call.reason = e.incident_id, False, e.reason
+            _note(inc, seq, e, f"opened from call {e.call_id} ({call.hotline} {e.kind})")
+        case ev.CallMerged():
+            call = state.calls[e.call_id]
+            inc = state.incidents[e.incident_id]
+            inc.call_ids.append(e.call_id)
+            inc.last_call_at = max(inc.last_call_at or call.received_at, call.received_at)
+            call.incident_id, call.merged, call.reason, call.repeat = (
+                e.incident_id, True, e.reason, e.repeat
+            )
+            if e.repeat:
+                inc.repeat_calls += 1
+            _note(inc, seq, e, f"call {e.call_id} ({call.hotline}) joined: {e.reason}")
+        case ev.TaskCreated():
+            inc = state.incidents[e.incident_id]
+            inc.tasks[e.agency] = AgencyTask(agency=e.agency, reason=e.reason, changed_at=e.at)
+            _note(inc, seq, e, f"task for {e.agency}: {e.reason}")
+        case ev.IncidentReclassified():
+            inc = state.incidents[e.incident_id]
+            inc.kind, inc.severity, inc.whistle_qualifies = e.kind, e.severity, e.whistle_qualifies
+            _note(inc, seq, e, f"now {e.kind}, severity {e.severity}: {e.reason}")
+        case ev.CallSplit():
+            inc = state.incidents[e.from_incident_id]
+            inc.call_ids.remove(e.call_id)
+            call = state.calls[e.call_id]
+            if call.repeat:
+                inc.repeat_calls -= 1
+                call.repeat = False
+            _note(inc, seq, e, f"call {e.call_id} split out by {e.by}: {e.reason}")
+        case ev.IncidentsMerged():
+            target, source = state.incidents[e.target_id], state.incidents[e.source_id]
+            for call_id in source.call_ids:
+                state.calls[call_id].incident_id = target.incident_id
+            target.call_ids.extend(source.call_ids)
+            target.repeat_calls += source.repeat_calls
+            for agency, task in source.tasks.items():
+                target.tasks.setdefault(agency, task)
+            if source.last_call_at and (
+                target.last_call_at is None or source.last_call_at > target.last_call_at
+            ):
+                target.last_call_at = source.last_call_at
+            source.status, source.merged_into = IncidentStatus.MERGED, target.incident_id
+            source.call_ids = []
+            _note(target, seq, e, f"{e.source_id} merged in by {e.by}: {e.reason}")
+            _note(source, seq, e, f"merged into {e.target_id} by {e.by}: {e.reason}")
+        case ev.IncidentStatusChanged():
+            inc = state.incidents[e.incident_id]
+            inc.status = IncidentStatus(e.status)
+            _note(inc, seq, e, f"status {e.status} by {e.by}" + (f": {e.reason}" if e.reason else ""))
+        case ev.TaskStatusChanged():
+            inc = state.incidents[e.incident_id]
+            task = inc.tasks[e.agency]
+            task.status, task.changed_at = TaskStatus(e.status), e.at
+            _note(inc, seq, e, f"{e.agency} task {e.status} by {e.by}")
+    return state
+
+
+def _note(inc: Incident, seq: int, e: ev.Event, summary: str) -> None:
+    inc.timeline.append(TimelineEntry(seq=seq, at=e.at, type=e.type, summary=summary))

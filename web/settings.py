@@ -1,0 +1,29 @@
+"""The one typed settings object, read from the environment (prefix JD_, plus REDIS_URL)."""
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dispatch.plans import DEFAULT_PLANS_FILE
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JD_", env_file=".env", extra="ignore")
+
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "JD_REDIS_URL"),
+        description="An external Redis; when unset, `serve` starts its own under data_dir.",
+    )
+    namespace: str = Field("jd", description="Key prefix: live, or a training run's own space.")
+    data_dir: Path = Path("var")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    plans_file: Path = DEFAULT_PLANS_FILE
+    merge_radius_m: float = 300.0
+    merge_window_min: float = 15.0
+    city_seed: int = 7
+    city_scale: float = 1.0
+    osm_cache: Path | None = Field(None, description="A network cached by `jointdispatch import-osm`.")
+    max_body_bytes: int = 64 * 1024
+    snap_max_m: float = 500.0

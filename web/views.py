@@ -1,0 +1,57 @@
+"""How calls and incidents look on the wire: the JSON shapes the API, map and feeds share."""
+
+from typing import Any
+
+from dispatch.plans import ResponsePlans
+from dispatch.state import Call, DispatchState, Incident
+
+
+def call_view(call: Call) -> dict[str, Any]:
+    return {
+        "call_id": call.call_id,
+        "hotline": call.hotline,
+        "received_at": call.received_at.isoformat(),
+        "caller_number": call.caller_number,
+        "location": {"lon": call.lon, "lat": call.lat, "address": call.address},
+        "kind": call.kind,
+        "text": call.text,
+        "incident_id": call.incident_id,
+        "merged": call.merged,
+        "reason": call.reason,
+        "repeat": call.repeat,
+    }
+
+
+def incident_view(
+    inc: Incident, state: DispatchState, plans: ResponsePlans | None = None, detail: bool = False
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "incident_id": inc.incident_id,
+        "kind": inc.kind,
+        "label": _labels(inc.kind, plans),
+        "severity": inc.severity,
+        "status": inc.status.value,
+        "location": {"lon": inc.lon, "lat": inc.lat, "address": inc.address},
+        "opened_at": inc.opened_at.isoformat(),
+        "last_call_at": inc.last_call_at.isoformat() if inc.last_call_at else None,
+        "whistle_qualifies": inc.whistle_qualifies,
+        "call_count": len(inc.call_ids),
+        "repeat_calls": inc.repeat_calls,
+        "hotlines": sorted({state.calls[c].hotline for c in inc.call_ids}),
+        "tasks": {a: {"status": t.status.value, "reason": t.reason} for a, t in inc.tasks.items()},
+        "merged_into": inc.merged_into,
+    }
+    if detail:
+        out["calls"] = [call_view(state.calls[c]) for c in inc.call_ids]
+        out["timeline"] = [
+            {"seq": t.seq, "at": t.at.isoformat(), "type": t.type, "summary": t.summary}
+            for t in inc.timeline
+        ]
+    return out
+
+
+def _labels(kind: str, plans: ResponsePlans | None) -> dict[str, str]:
+    if plans is None or kind not in plans:
+        return {"en": kind.replace("_", " "), "zh": ""}
+    plan = plans[kind]
+    return {"en": plan.label_en, "zh": plan.label_zh}
