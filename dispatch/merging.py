@@ -58,37 +58,38 @@ def find_match(
 def _match_one(
     state: DispatchState, inc: Incident, call: NewCall, plans: ResponsePlans, rules: MergeRules
 ) -> MergeMatch | None:
-    calls = [state.calls[c] for c in inc.call_ids]
-    if not calls:
+    """The incident's best evidence: one earlier call that is near, recent and compatible."""
+    best: tuple[float, float, str, set[str], float | None] | None = None
+    for other in (state.calls[c] for c in inc.call_ids):
+        minutes = abs((call.received_at - other.received_at).total_seconds()) / 60
+        if minutes > rules.window_min:
+            continue
+        shared = plans.compatible(call.kind, other.kind)
+        if not shared:
+            continue
+        distance: float | None = None
+        if None not in (call.lon, call.lat, other.lon, other.lat):
+            distance = haversine_m(call.lon, call.lat, other.lon, other.lat)  # type: ignore[arg-type]
+            if distance > rules.radius_m:
+                continue
+        elif not normalise_address(call.address) or (
+            normalise_address(call.address) != normalise_address(other.address)
+        ):
+            # Without coordinates on both sides, only the same address text ties calls together.
+            continue
+        key = (distance if distance is not None else 0.0, minutes)
+        if best is None or key < best[:2]:
+            best = (*key, other.call_id, shared, distance)
+    if best is None:
         return None
-    minutes = min(abs((call.received_at - c.received_at).total_seconds()) / 60 for c in calls)
-    if minutes > rules.window_min:
-        return None
-    shared: set[str] = set()
-    for c in calls:
-        shared |= plans.compatible(call.kind, c.kind)
-    if not shared:
-        return None
-    distance: float | None = None
-    if call.lon is not None and call.lat is not None:
-        located = [c for c in calls if c.lon is not None and c.lat is not None]
-        if located:
-            distance = min(haversine_m(call.lon, call.lat, c.lon, c.lat) for c in located)  # type: ignore[arg-type]
-    if distance is not None:
-        if distance > rules.radius_m:
-            return None
-        where = f"{distance:.0f} m"
-    else:
-        # Without coordinates on both sides, only the same address text can tie calls together.
-        same_address = normalise_address(call.address) and any(
-            normalise_address(c.address) == normalise_address(call.address) for c in calls
-        )
-        if not same_address:
-            return None
-        where = "same address"
-    repeat = bool(call.caller_number) and any(c.caller_number == call.caller_number for c in calls)
+    _, minutes, other_id, shared, distance = best
+    where = f"{distance:.0f} m" if distance is not None else "same address"
+    repeat = bool(call.caller_number) and any(
+        state.calls[c].caller_number == call.caller_number for c in inc.call_ids
+    )
     reason = (
-        f"{where} and {minutes:.1f} min from an earlier call, kinds compatible "
+        f"{where} and {minutes:.1f} min from call {other_id} "
+        f"({state.calls[other_id].hotline} {state.calls[other_id].kind}), kinds compatible "
         f"({', '.join(sorted(shared))})" + ("; repeat call from the same number" if repeat else "")
     )
     return MergeMatch(
