@@ -88,6 +88,7 @@ class Incident:
     address: str | None
     whistle_qualifies: bool
     opened_at: datetime
+    reported_at: datetime  # when the first call was answered: what dispatchers filter on
     status: IncidentStatus = IncidentStatus.OPEN
     call_ids: list[str] = field(default_factory=list)
     tasks: dict[str, AgencyTask] = field(default_factory=dict)
@@ -140,7 +141,8 @@ def apply(state: DispatchState, e: ev.Event) -> DispatchState:
             inc = Incident(
                 incident_id=e.incident_id, kind=e.kind, severity=e.severity, lon=e.lon,
                 lat=e.lat, address=e.address, whistle_qualifies=e.whistle_qualifies,
-                opened_at=e.at, call_ids=[e.call_id], last_call_at=call.received_at,
+                opened_at=e.at, reported_at=call.received_at, call_ids=[e.call_id],
+                last_call_at=call.received_at,
             )
             state.incidents[e.incident_id] = inc
             call.incident_id, call.merged, call.reason = e.incident_id, False, e.reason

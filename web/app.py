@@ -185,8 +185,8 @@ def create_app(
         request: Request,
         status: Annotated[list[IncidentStatus] | None, Query()] = None,
         agency: Annotated[Literal["110", "119", "120", "122"] | None, Query()] = None,
-        since: Annotated[datetime | None, Query(description="opened at or after")] = None,
-        until: Annotated[datetime | None, Query(description="opened before")] = None,
+        since: Annotated[datetime | None, Query(description="first reported at or after")] = None,
+        until: Annotated[datetime | None, Query(description="first reported before")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     ) -> dict[str, Any]:
         service = service_of(request)
@@ -199,10 +199,10 @@ def create_app(
             i for i in state.incidents.values()
             if (not status or i.status in status)
             and (agency is None or agency in i.tasks)
-            and (since is None or i.opened_at >= since)
-            and (until is None or i.opened_at < until)
+            and (since is None or i.reported_at >= since)
+            and (until is None or i.reported_at < until)
         ]
-        found.sort(key=lambda i: (-i.severity, -i.opened_at.timestamp()))
+        found.sort(key=lambda i: (-i.severity, -i.reported_at.timestamp()))
         return {"version": state.version, "count": len(found),
                 "incidents": [incident_view(i, state, plans) for i in found[:limit]]}
 

@@ -15,6 +15,7 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("REDIS_URL", "JD_REDIS_URL"),
         description="An external Redis; when unset, `serve` starts its own under data_dir.",
     )
+    redis_port: int | None = Field(None, description="Port for the private Redis (default: any free).")
     namespace: str = Field("jd", description="Key prefix: live, or a training run's own space.")
     data_dir: Path = Path("var")
     host: str = "127.0.0.1"

@@ -33,6 +33,7 @@ def incident_view(
         "status": inc.status.value,
         "location": {"lon": inc.lon, "lat": inc.lat, "address": inc.address},
         "opened_at": inc.opened_at.isoformat(),
+        "reported_at": inc.reported_at.isoformat(),
         "last_call_at": inc.last_call_at.isoformat() if inc.last_call_at else None,
         "whistle_qualifies": inc.whistle_qualifies,
         "call_count": len(inc.call_ids),

@@ -1,0 +1,101 @@
+"""Sustained POST /v1/calls throughput and latency through to the durable append, on loopback.
+
+A real server process (uvicorn) and a real Redis with fsync on every write, as `make run` has
+them; a pool of concurrent clients posts calls spread over the demo city for a fixed time."""
+
+import asyncio
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from web.redis_server import RedisServer, free_port
+
+DURATION_S = float(os.environ.get("JD_BENCH_INTAKE_S", "10"))
+CONCURRENCY = 32
+KINDS = ["traffic_crash", "injured_person", "fight", "theft", "noise", "medical_emergency", "fire"]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _drive(base: str, bounds: tuple[float, float, float, float]) -> tuple[list[float], int]:
+    w, s, e, n = bounds
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + DURATION_S
+    rng = random.Random(1)
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            body = {
+                "hotline": rng.choice(["110", "119", "120"]),
+                "received_at": datetime.now(UTC).isoformat(),
+                "caller_number": f"138{rng.randrange(10**8):08d}",
+                "location": {"lon": rng.uniform(w + 0.2 * (e - w), e - 0.2 * (e - w)),
+                             "lat": rng.uniform(s + 0.2 * (n - s), n - 0.2 * (n - s))},
+                "kind": rng.choice(KINDS),
+                "text": "bench",
+            }
+            t0 = time.perf_counter()
+            r = await client.post(f"{base}/v1/calls", json=body)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            if r.status_code != 201:
+                errors += 1
+
+    limits = httpx.Limits(max_connections=CONCURRENCY)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        await asyncio.gather(*(worker(client) for _ in range(CONCURRENCY)))
+    return latencies, errors
+
+
+def run() -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp, RedisServer(Path(tmp) / "redis") as redis:
+        port = free_port()
+        env = {**os.environ, "REDIS_URL": redis.url, "JD_PORT": str(port), "JD_NAMESPACE": "bench"}
+        server = subprocess.Popen([sys.executable, "-m", "web.cli", "serve"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_ready(base, server)
+            bounds = tuple(httpx.get(f"{base}/v1/map/roads", timeout=30).json()["bounds"])
+            started = time.perf_counter()
+            latencies, errors = asyncio.run(_drive(base, bounds))  # type: ignore[arg-type]
+            elapsed = time.perf_counter() - started
+        finally:
+            server.terminate()
+            server.wait(10)
+    return {
+        "intake_calls_per_s": round(len(latencies) / elapsed, 1),
+        "intake_post_call_p50_ms": round(_percentile(latencies, 0.50), 2),
+        "intake_post_call_p99_ms": round(_percentile(latencies, 0.99), 2),
+        "intake_errors": errors,
+        "intake_concurrency": CONCURRENCY,
+    }
+
+
+def _wait_ready(base: str, server: subprocess.Popen[bytes], timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"server exited: {server.stderr.read().decode() if server.stderr else ''}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("server did not become ready")
+
+
+if __name__ == "__main__":
+    print(run())

@@ -1,0 +1,35 @@
+"""Runs every benchmark, prints a table and writes bench/results.json (one key per figure)."""
+
+import importlib
+import json
+import platform
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+RESULTS = Path(__file__).with_name("results.json")
+SUITES = ["bench.intake_bench", "bench.routing_bench"]
+
+
+def main() -> None:
+    console = Console()
+    results: dict[str, float | str] = {"machine": f"{platform.machine()} {platform.python_version()}"}
+    for name in SUITES:
+        console.print(f"[bold]{name}[/bold] …")
+        try:
+            figures = importlib.import_module(name).run()
+        except ModuleNotFoundError as e:
+            console.print(f"[yellow]skipped {name}: {e}[/yellow]")
+            continue
+        results.update(figures)
+        RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    table = Table("figure", "value")
+    for key, value in results.items():
+        table.add_row(key, str(value))
+    console.print(table)
+    console.print(f"written to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
