@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from dispatch import events as ev
+from dispatch.agencies import Agency
 from dispatch.merging import MergeRules, NewCall, find_match
 from dispatch.plans import ResponsePlans
 from dispatch.state import (
@@ -16,6 +17,7 @@ from dispatch.state import (
     IncidentStatus,
     TaskStatus,
 )
+from dispatch.units import ASSIGNABLE, UNIT_TRANSITIONS, UnitStatus
 
 
 class Rejected(Exception):
@@ -77,7 +79,46 @@ class ChangeTaskStatus:
     by: str
 
 
-Command = ReceiveCall | SplitCall | MergeIncidents | ChangeIncidentStatus | ChangeTaskStatus
+@dataclass(frozen=True)
+class RegisterUnit:
+    unit_id: str
+    agency: str
+    kind: str
+    call_sign: str
+    station_id: str
+    crew: int
+    capabilities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ChangeUnitStatus:
+    unit_id: str
+    status: str
+    by: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Assignment:
+    unit_id: str
+    eta_s: float | None = None
+    recommended: bool = True
+
+
+@dataclass(frozen=True)
+class AssignUnits:
+    """Send units to an incident, all or none: one may not go if another was taken meanwhile."""
+
+    incident_id: str
+    assignments: tuple[Assignment, ...]
+    by: str
+    reason: str = ""
+
+
+Command = (
+    ReceiveCall | SplitCall | MergeIncidents | ChangeIncidentStatus | ChangeTaskStatus
+    | RegisterUnit | ChangeUnitStatus | AssignUnits
+)
 
 
 @dataclass(frozen=True)
@@ -99,6 +140,12 @@ def decide(state: DispatchState, command: Command, rules: Rules, now: datetime) 
             return _change_incident_status(state, command, now)
         case ChangeTaskStatus():
             return _change_task_status(state, command, now)
+        case RegisterUnit():
+            return _register_unit(state, command, now)
+        case ChangeUnitStatus():
+            return _change_unit_status(state, command, now)
+        case AssignUnits():
+            return _assign_units(state, command, now)
     raise TypeError(f"unknown command {command!r}")
 
 
@@ -207,8 +254,16 @@ def _change_incident_status(
     if target not in allowed:
         raise Rejected(409, "status", f"{inc.status} -> {target} is not allowed; allowed: "
                        f"{', '.join(sorted(allowed)) or 'none'}")
-    return [ev.IncidentStatusChanged(at=now, incident_id=inc.incident_id, status=target,
-                                     by=cmd.by, reason=cmd.reason)]
+    out: list[ev.Event] = [ev.IncidentStatusChanged(
+        at=now, incident_id=inc.incident_id, status=target, by=cmd.by, reason=cmd.reason)]
+    if target == IncidentStatus.CLOSED:
+        # Closing frees the units still tied to it, so nobody is left committed to nothing.
+        out += [ev.UnitStatusChanged(at=now, unit_id=u, status=UnitStatus.RETURNING, by=cmd.by,
+                                     incident_id=inc.incident_id, reason="incident closed")
+                for u in inc.unit_ids
+                if state.units[u].incident_id == inc.incident_id
+                and UnitStatus.RETURNING in UNIT_TRANSITIONS[state.units[u].status]]
+    return out
 
 
 def _change_task_status(state: DispatchState, cmd: ChangeTaskStatus, now: datetime) -> list[ev.Event]:
@@ -228,3 +283,63 @@ def _change_task_status(state: DispatchState, cmd: ChangeTaskStatus, now: dateti
                        f"{', '.join(sorted(allowed)) or 'none'}")
     return [ev.TaskStatusChanged(at=now, incident_id=inc.incident_id, agency=cmd.agency,
                                  status=target, by=cmd.by)]
+
+
+def _register_unit(state: DispatchState, cmd: RegisterUnit, now: datetime) -> list[ev.Event]:
+    if cmd.unit_id in state.units:
+        raise Rejected(409, "unit_id", f"unit {cmd.unit_id} already exists")
+    try:
+        Agency(cmd.agency)
+    except ValueError:
+        raise Rejected(422, "agency", f"unknown agency {cmd.agency!r}") from None
+    if cmd.crew < 1:
+        raise Rejected(422, "crew", "a unit has at least one crew member")
+    return [ev.UnitRegistered(at=now, unit_id=cmd.unit_id, agency=cmd.agency, kind=cmd.kind,
+                              call_sign=cmd.call_sign, station_id=cmd.station_id, crew=cmd.crew,
+                              capabilities=list(cmd.capabilities))]
+
+
+def _change_unit_status(state: DispatchState, cmd: ChangeUnitStatus, now: datetime) -> list[ev.Event]:
+    unit = state.units.get(cmd.unit_id)
+    if unit is None:
+        raise Rejected(404, "unit_id", f"no unit {cmd.unit_id}")
+    try:
+        target = UnitStatus(cmd.status)
+    except ValueError:
+        raise Rejected(422, "status", f"unknown status {cmd.status!r}; known: "
+                       f"{', '.join(s.value for s in UnitStatus)}") from None
+    allowed = UNIT_TRANSITIONS[unit.status]
+    if target not in allowed:
+        raise Rejected(409, "status", f"{unit.call_sign} is {unit.status}; {target} is not allowed "
+                       f"from there; allowed: {', '.join(sorted(allowed))}")
+    if target == UnitStatus.DISPATCHED:
+        raise Rejected(409, "status", "a unit is dispatched by assigning it to an incident")
+    return [ev.UnitStatusChanged(at=now, unit_id=unit.unit_id, status=target, by=cmd.by,
+                                 incident_id=unit.incident_id, reason=cmd.reason)]
+
+
+def _assign_units(state: DispatchState, cmd: AssignUnits, now: datetime) -> list[ev.Event]:
+    inc = state.incidents.get(cmd.incident_id)
+    if inc is None:
+        raise Rejected(404, "incident_id", f"no incident {cmd.incident_id}")
+    if not inc.active:
+        raise Rejected(409, "incident_id", f"incident {inc.incident_id} is {inc.status}")
+    if not cmd.assignments:
+        raise Rejected(422, "units", "name at least one unit")
+    chosen = [a.unit_id for a in cmd.assignments]
+    if len(set(chosen)) != len(chosen):
+        raise Rejected(422, "units", "a unit is named twice")
+    if any(not a.recommended for a in cmd.assignments) and not cmd.reason.strip():
+        raise Rejected(422, "reason", "say why when sending units other than the recommended ones")
+    out: list[ev.Event] = []
+    for a in cmd.assignments:
+        unit = state.units.get(a.unit_id)
+        if unit is None:
+            raise Rejected(404, "units", f"no unit {a.unit_id}")
+        if unit.status not in ASSIGNABLE:
+            where = f" to {unit.incident_id}" if unit.incident_id else ""
+            raise Rejected(409, "units", f"{unit.call_sign} is {unit.status}{where}; release it first")
+        out.append(ev.UnitAssigned(at=now, unit_id=unit.unit_id, incident_id=inc.incident_id,
+                                   agency=unit.agency, by=cmd.by, recommended=a.recommended,
+                                   eta_s=a.eta_s, reason=cmd.reason))
+    return out

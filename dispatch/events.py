@@ -159,3 +159,39 @@ def from_record(record: dict[str, Any]) -> Event:
 
 def from_json(text: str | bytes) -> Event:
     return from_record(json.loads(text))
+
+
+@event
+@dataclass(frozen=True)
+class UnitRegistered(Event):
+    unit_id: str
+    agency: str
+    kind: str
+    call_sign: str
+    station_id: str
+    crew: int
+    capabilities: list[str] = field(default_factory=list)
+
+
+@event
+@dataclass(frozen=True)
+class UnitStatusChanged(Event):
+    unit_id: str
+    status: str
+    by: str
+    incident_id: str | None = None
+    reason: str = ""
+
+
+@event
+@dataclass(frozen=True)
+class UnitAssigned(Event):
+    """A unit sent to an incident; `recommended` says whether the dispatcher took the advice."""
+
+    unit_id: str
+    incident_id: str
+    agency: str
+    by: str
+    recommended: bool
+    eta_s: float | None = None
+    reason: str = ""

@@ -5,6 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from dispatch import events as ev
+from dispatch.units import COMMITTED, Unit, UnitStatus
 
 
 class IncidentStatus(StrEnum):
@@ -92,6 +93,7 @@ class Incident:
     status: IncidentStatus = IncidentStatus.OPEN
     call_ids: list[str] = field(default_factory=list)
     tasks: dict[str, AgencyTask] = field(default_factory=dict)
+    unit_ids: list[str] = field(default_factory=list)
     timeline: list[TimelineEntry] = field(default_factory=list)
     repeat_calls: int = 0
     merged_into: str | None = None
@@ -110,6 +112,7 @@ class DispatchState:
     calls: dict[str, Call] = field(default_factory=dict)
     incidents: dict[str, Incident] = field(default_factory=dict)
     idempotency: dict[str, str] = field(default_factory=dict)
+    units: dict[str, Unit] = field(default_factory=dict)
 
     def next_call_id(self) -> str:
         return f"C{len(self.calls) + 1:06d}"
@@ -199,6 +202,37 @@ def apply(state: DispatchState, e: ev.Event) -> DispatchState:
             task = inc.tasks[e.agency]
             task.status, task.changed_at = TaskStatus(e.status), e.at
             _note(inc, seq, e, f"{e.agency} task {e.status} by {e.by}")
+        case ev.UnitRegistered():
+            state.units[e.unit_id] = Unit(
+                unit_id=e.unit_id, agency=e.agency, kind=e.kind, call_sign=e.call_sign,
+                station_id=e.station_id, crew=e.crew, capabilities=tuple(e.capabilities),
+                status_at=e.at,
+            )
+        case ev.UnitAssigned():
+            unit = state.units[e.unit_id]
+            unit.status, unit.incident_id, unit.status_at = UnitStatus.DISPATCHED, e.incident_id, e.at
+            unit.history.append((e.at, UnitStatus.DISPATCHED.value))
+            inc = state.incidents[e.incident_id]
+            inc.unit_ids.append(e.unit_id)
+            task = inc.tasks.get(e.agency)
+            if task is not None and task.status == TaskStatus.PENDING:
+                task.status, task.changed_at = TaskStatus.DISPATCHED, e.at
+            if inc.status == IncidentStatus.OPEN:
+                inc.status = IncidentStatus.DISPATCHED
+            eta = f", ETA {e.eta_s / 60:.1f} min" if e.eta_s is not None else ""
+            advice = "as recommended" if e.recommended else f"dispatcher's choice: {e.reason}"
+            _note(inc, seq, e, f"{unit.call_sign} ({e.agency} {unit.kind}) assigned{eta}, {advice}")
+        case ev.UnitStatusChanged():
+            unit = state.units[e.unit_id]
+            unit.status, unit.status_at = UnitStatus(e.status), e.at
+            unit.history.append((e.at, e.status))
+            inc = state.incidents.get(unit.incident_id or "")
+            if inc is not None:
+                _note(inc, seq, e, f"{unit.call_sign} {e.status}")
+                if unit.status == UnitStatus.ON_SCENE and inc.status == IncidentStatus.DISPATCHED:
+                    inc.status = IncidentStatus.ON_SCENE
+            if unit.status not in COMMITTED:
+                unit.incident_id = None
     return state
 
 
