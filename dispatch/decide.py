@@ -103,6 +103,7 @@ class Assignment:
     unit_id: str
     eta_s: float | None = None
     recommended: bool = True
+    divert: bool = False  # take it off a less severe incident it is committed to
 
 
 @dataclass(frozen=True)
@@ -336,7 +337,12 @@ def _assign_units(state: DispatchState, cmd: AssignUnits, now: datetime) -> list
         unit = state.units.get(a.unit_id)
         if unit is None:
             raise Rejected(404, "units", f"no unit {a.unit_id}")
-        if unit.status not in ASSIGNABLE:
+        current = state.incidents.get(unit.incident_id or "")
+        if a.divert and current is not None and current.incident_id != inc.incident_id:
+            if current.severity >= inc.severity:
+                raise Rejected(409, "units", f"{unit.call_sign} serves {current.incident_id} of "
+                               f"severity {current.severity}; only a less severe task may be left")
+        elif unit.status not in ASSIGNABLE:
             where = f" to {unit.incident_id}" if unit.incident_id else ""
             raise Rejected(409, "units", f"{unit.call_sign} is {unit.status}{where}; release it first")
         out.append(ev.UnitAssigned(at=now, unit_id=unit.unit_id, incident_id=inc.incident_id,

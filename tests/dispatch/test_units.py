@@ -107,3 +107,12 @@ def test_any_sequence_of_requests_only_ever_takes_legal_steps(requests) -> None:
     history = [s for _, s in state.units["A1"].history]
     for a, b in zip(["available", *history], history, strict=False):
         assert UnitStatus(b) in UNIT_TRANSITIONS[UnitStatus(a)]
+
+
+def test_divert_takes_a_unit_off_a_less_severe_incident_only() -> None:
+    state = world()  # I000001 crash with injuries (4), I000002 theft (2)
+    run(state, AssignUnits("I000002", (Assignment("P1"),), "d"))
+    run(state, AssignUnits("I000001", (Assignment("P1", divert=True),), "d", "closer"))
+    assert state.units["P1"].incident_id == "I000001"
+    with pytest.raises(Rejected):
+        decide(state, AssignUnits("I000002", (Assignment("P1", divert=True),), "d"), RULES, T0)
