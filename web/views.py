@@ -4,6 +4,8 @@ from typing import Any
 
 from dispatch.plans import ResponsePlans
 from dispatch.state import Call, DispatchState, Incident
+from dispatch.telemetry import Position
+from dispatch.units import Unit
 
 
 def call_view(call: Call) -> dict[str, Any]:
@@ -56,3 +58,20 @@ def _labels(kind: str, plans: ResponsePlans | None) -> dict[str, str]:
         return {"en": kind.replace("_", " "), "zh": ""}
     plan = plans[kind]
     return {"en": plan.label_en, "zh": plan.label_zh}
+
+
+def unit_view(unit: Unit, position: Position | None, stale: bool) -> dict[str, Any]:
+    return {
+        "unit_id": unit.unit_id,
+        "agency": unit.agency,
+        "kind": unit.kind,
+        "call_sign": unit.call_sign,
+        "station_id": unit.station_id,
+        "crew": unit.crew,
+        "capabilities": list(unit.capabilities),
+        "status": unit.status.value,
+        "status_at": unit.status_at.isoformat() if unit.status_at else None,
+        "incident_id": unit.incident_id,
+        "position": position.to_wire() if position else None,
+        "stale": stale,
+    }

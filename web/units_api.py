@@ -1,0 +1,305 @@
+"""The fleet over HTTP: units, live positions (single, batch, device websocket), recommendation
+and assignment. Positions go to telemetry (Redis GEO and a bounded stream), never to the log."""
+
+import asyncio
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+
+from dispatch.decide import Assignment, AssignUnits, ChangeUnitStatus, RegisterUnit, Rejected
+from dispatch.fleet import Fleet
+from dispatch.recommend import Need, recommend
+from dispatch.router import RoutePlan, Router, profile_for
+from dispatch.service import DispatchService
+from dispatch.telemetry import Position, PositionStore, is_stale
+from dispatch.units import COMMITTED, UnitStatus
+from web.views import unit_view
+
+router = APIRouter()
+AgencyCode = Literal["110", "119", "120", "122"]
+MAX_BATCH = 10_000
+
+
+class PositionIn(BaseModel):
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    at: AwareDatetime | None = Field(None, description="When the fix was taken; defaults to now.")
+    heading: float | None = Field(None, ge=0, lt=360)
+    speed_kmh: float | None = Field(None, ge=0, le=400)
+
+
+class UnitPositionIn(PositionIn):
+    unit_id: str = Field(max_length=64)
+
+
+class PositionBatchIn(BaseModel):
+    positions: list[UnitPositionIn] = Field(max_length=MAX_BATCH)
+
+
+class UnitIn(BaseModel):
+    unit_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    agency: AgencyCode
+    kind: str = Field(min_length=1, max_length=64)
+    call_sign: str = Field(min_length=1, max_length=100)
+    station_id: str = Field(max_length=64)
+    crew: int = Field(ge=1, le=50)
+    capabilities: list[str] = Field(default_factory=list, max_length=50)
+
+
+class UnitStatusIn(BaseModel):
+    status: str
+    reason: str = Field("", max_length=500)
+    by: str = Field("dispatcher", max_length=64)
+
+
+class AssignIn(BaseModel):
+    units: list[str] | None = Field(
+        None, description="Unit ids to send; omit to confirm the recommendation as it stands.")
+    reason: str = Field("", max_length=500, description="Why, when not the recommended units.")
+    by: str = Field("dispatcher", max_length=64)
+
+
+class Fleetwork:
+    """The edge pieces the fleet endpoints share: telemetry, the router, the fleet file."""
+
+    def __init__(self, service: DispatchService, positions: PositionStore, road: Router,
+                 fleet: Fleet, stale_after_s: float) -> None:
+        self.service, self.positions, self.road = service, positions, road
+        self.fleet, self.stale_after_s = fleet, stale_after_s
+        self.routes: dict[str, RoutePlan] = {}  # assigned unit -> its current route
+
+    async def register_fleet(self) -> None:
+        """Put the fleet file's units in the log once; the log then owns them."""
+        for spec in self.fleet.units:
+            if spec.unit_id not in self.service.state.units:
+                await self.service.execute(RegisterUnit(
+                    spec.unit_id, spec.agency, spec.kind, spec.call_sign, spec.station_id,
+                    spec.crew, spec.capabilities))
+
+    async def where(self, unit_ids: list[str]) -> dict[str, tuple[float, float]]:
+        """Each unit's latest position, or its home station when it has never reported."""
+        latest = await self.positions.latest(unit_ids)
+        out: dict[str, tuple[float, float]] = {}
+        for uid in unit_ids:
+            if uid in latest:
+                out[uid] = (latest[uid].lon, latest[uid].lat)
+            else:
+                station = self.fleet.stations.get(self.service.state.units[uid].station_id)
+                if station is not None:
+                    out[uid] = (station.lon, station.lat)
+        return out
+
+    async def recommendation(self, incident_id: str) -> tuple[list[Need], dict[str, Any] | None]:
+        state = self.service.state
+        inc = state.incidents.get(incident_id)
+        if inc is None:
+            raise Rejected(404, "incident_id", f"no incident {incident_id}")
+        if inc.lon is None or inc.lat is None:
+            raise Rejected(409, "incident_id", f"{incident_id} has no coordinates to route to yet")
+        units = [u for u in state.units.values()
+                 if u.status not in (UnitStatus.OUT_OF_SERVICE,)]
+        places = await self.where([u.unit_id for u in units])
+        eta: dict[str, float] = {}
+        by_profile: dict[str, dict[str, tuple[float, float]]] = {}
+        for u in units:
+            if u.unit_id in places:
+                by_profile.setdefault(profile_for(u.kind), {})[u.unit_id] = places[u.unit_id]
+        for profile, sources in by_profile.items():  # one search per speed profile
+            eta.update(self.road.drive_times((inc.lon, inc.lat), sources, profile))
+        latest = await self.positions.latest([u.unit_id for u in units])
+        needs = recommend(state, inc, self.service.rules.plans, eta, latest,
+                          self.service.clock.now(), self.stale_after_s)
+        return needs, self.hospital_for(inc.kind, (inc.lon, inc.lat))
+
+    def hospital_for(self, kind: str, place: tuple[float, float]) -> dict[str, Any] | None:
+        need = HOSPITAL_NEEDS.get(kind, "general")
+        able = [h for h in self.fleet.hospitals.values() if need in h.takes or not need]
+        if not able:
+            return None
+        best = min(((h, self.road.route(place, (h.lon, h.lat), "ambulance")) for h in able),
+                   key=lambda hr: hr[1].eta_s)
+        h, r = best
+        return {"hospital_id": h.hospital_id, "name": h.name, "takes": sorted(h.takes),
+                "needed": need, "eta_s": round(r.eta_s, 1)}
+
+
+# What a patient from each kind of incident needs the hospital to take.
+HOSPITAL_NEEDS = {
+    "traffic_crash_injury": "trauma", "person_trapped": "trauma", "fall_from_height": "trauma",
+    "fire": "burns", "medical_emergency": "cardiac", "critical_transfer": "cardiac",
+    "drowning": "general", "injured_person": "trauma", "natural_disaster": "trauma",
+}
+
+
+def _fw(request: Request | WebSocket) -> Fleetwork:
+    return request.app.state.fleetwork  # type: ignore[no-any-return]
+
+
+def _route_view(r: RoutePlan) -> dict[str, Any]:
+    return {"eta_s": round(r.eta_s, 1), "eta_green_s": round(r.eta_green_s, 1),
+            "length_m": round(r.length_m, 1), "coords": [[round(x, 6), round(y, 6)] for x, y in r.coords],
+            "signals": [s.__dict__ for s in r.signals]}
+
+
+@router.get("/v1/units")
+async def list_units(
+    request: Request,
+    agency: Annotated[AgencyCode | None, Query()] = None,
+    kind: Annotated[str | None, Query(max_length=64)] = None,
+    status: Annotated[list[UnitStatus] | None, Query()] = None,
+    near: Annotated[str | None, Query(pattern=r"^-?\d+(\.\d+)?,-?\d+(\.\d+)?$",
+                                      description="lon,lat")] = None,
+    radius_m: Annotated[float, Query(gt=0, le=100_000)] = 5000,
+) -> dict[str, Any]:
+    fw = _fw(request)
+    state = fw.service.state
+    units = [u for u in state.units.values()
+             if (agency is None or u.agency == agency) and (kind is None or u.kind == kind)
+             and (not status or u.status in status)]
+    distance: dict[str, float] = {}
+    if near is not None:
+        lon, lat = (float(x) for x in near.split(","))
+        distance = dict(await fw.positions.near(lon, lat, radius_m))
+        units = sorted((u for u in units if u.unit_id in distance), key=lambda u: distance[u.unit_id])
+    latest = await fw.positions.latest([u.unit_id for u in units])
+    now = fw.service.clock.now()
+    out = []
+    for u in units:
+        view = unit_view(u, latest.get(u.unit_id), is_stale(latest.get(u.unit_id), now, fw.stale_after_s))
+        if u.unit_id in distance:
+            view["distance_m"] = round(distance[u.unit_id], 1)
+        out.append(view)
+    return {"count": len(out), "units": out}
+
+
+@router.get("/v1/units/{unit_id}")
+async def get_unit(unit_id: str, request: Request) -> dict[str, Any]:
+    fw = _fw(request)
+    unit = fw.service.state.units.get(unit_id)
+    if unit is None:
+        raise Rejected(404, "unit_id", f"no unit {unit_id}")
+    pos = (await fw.positions.latest([unit_id])).get(unit_id)
+    view = unit_view(unit, pos, is_stale(pos, fw.service.clock.now(), fw.stale_after_s))
+    if unit_id in fw.routes:
+        view["route"] = _route_view(fw.routes[unit_id])
+    return view
+
+
+@router.post("/v1/units", status_code=201)
+async def register_unit(body: UnitIn, request: Request) -> dict[str, Any]:
+    fw = _fw(request)
+    await fw.service.execute(RegisterUnit(body.unit_id, body.agency, body.kind, body.call_sign,
+                                          body.station_id, body.crew, tuple(body.capabilities)))
+    return unit_view(fw.service.state.units[body.unit_id], None, True)
+
+
+@router.post("/v1/units/{unit_id}/status")
+async def change_unit_status(unit_id: str, body: UnitStatusIn, request: Request) -> dict[str, Any]:
+    fw = _fw(request)
+    await fw.service.execute(ChangeUnitStatus(unit_id, body.status, body.by, body.reason))
+    unit = fw.service.state.units[unit_id]
+    if unit.status not in COMMITTED:
+        fw.routes.pop(unit_id, None)
+    return unit_view(unit, None, False)
+
+
+@router.post("/v1/units/{unit_id}/release")
+async def release_unit(unit_id: str, body: UnitStatusIn, request: Request) -> dict[str, Any]:
+    """Free a unit from its incident: it turns back (returning) and can be sent again."""
+    return await change_unit_status(unit_id, UnitStatusIn(status="returning", reason=body.reason,
+                                                          by=body.by), request)
+
+
+def _positions(fw: Fleetwork, items: list[UnitPositionIn]) -> list[Position]:
+    now = fw.service.clock.now()
+    units = fw.service.state.units
+    for i, p in enumerate(items):
+        if p.unit_id not in units:
+            raise Rejected(422, f"positions[{i}].unit_id", f"no unit {p.unit_id}")
+    return [Position(p.unit_id, p.lon, p.lat, p.at or now, p.heading, p.speed_kmh) for p in items]
+
+
+@router.post("/v1/units/{unit_id}/position")
+async def post_position(unit_id: str, body: PositionIn, request: Request) -> dict[str, Any]:
+    fw = _fw(request)
+    if unit_id not in fw.service.state.units:
+        raise Rejected(404, "unit_id", f"no unit {unit_id}")
+    await fw.positions.record(_positions(fw, [UnitPositionIn(unit_id=unit_id, **body.model_dump())]))
+    return {"accepted": 1}
+
+
+@router.post("/v1/positions")
+async def post_positions(body: PositionBatchIn, request: Request) -> dict[str, Any]:
+    """Many units at once, as a vehicle gateway sends them; all stored, or none."""
+    fw = _fw(request)
+    await fw.positions.record(_positions(fw, body.positions))
+    return {"accepted": len(body.positions)}
+
+
+@router.websocket("/v1/units/positions/ws")
+async def position_ingress(ws: WebSocket) -> None:
+    """Devices stream fixes: each message one position or a list; each answered with a count
+    or an error naming the field, and a bad message never closes the stream."""
+    fw = _fw(ws)
+    await ws.accept()
+    try:
+        while True:
+            text = await ws.receive_text()
+            try:
+                raw = json.loads(text)
+                batch = PositionBatchIn(positions=raw if isinstance(raw, list) else [raw])
+                await fw.positions.record(_positions(fw, batch.positions))
+                await ws.send_json({"accepted": len(batch.positions)})
+            except ValidationError as e:
+                err = e.errors()[0]
+                await ws.send_json({"error": err["msg"], "field": ".".join(map(str, err["loc"]))})
+            except Rejected as e:
+                await ws.send_json({"error": e.message, "field": e.field})
+            except json.JSONDecodeError as e:
+                await ws.send_json({"error": f"not JSON: {e}", "field": "body"})
+    except WebSocketDisconnect:
+        return
+
+
+def _need_view(n: Need) -> dict[str, Any]:
+    return {"agency": n.agency, "kind": n.kind,
+            "candidates": [{**c.__dict__, "eta_s": round(c.eta_s, 1)} for c in n.candidates]}
+
+
+@router.get("/v1/incidents/{incident_id}/recommendation")
+async def get_recommendation(incident_id: str, request: Request) -> dict[str, Any]:
+    fw = _fw(request)
+    await fw.service.catch_up()
+    needs, hospital = await fw.recommendation(incident_id)
+    return {"incident_id": incident_id, "needs": [_need_view(n) for n in needs],
+            "hospital": hospital, "computed_at": fw.service.clock.now().isoformat()}
+
+
+@router.post("/v1/incidents/{incident_id}/assign")
+async def assign(incident_id: str, body: AssignIn, request: Request) -> dict[str, Any]:
+    """Confirm the recommendation, or send other units with a reason; each gets its route."""
+    fw = _fw(request)
+    await fw.service.catch_up()
+    needs, _ = await fw.recommendation(incident_id)
+    picks = {n.pick.unit_id: n.pick for n in needs if n.pick}
+    chosen = body.units if body.units is not None else list(picks)
+    if not chosen:
+        raise Rejected(409, "units", "nothing to send: no recommendation and no units named")
+    assignments = tuple(
+        Assignment(uid, eta_s=picks[uid].eta_s if uid in picks else None,
+                   recommended=uid in picks, divert=bool(uid in picks and picks[uid].divert_from))
+        for uid in chosen)
+    await fw.service.execute(AssignUnits(incident_id, assignments, body.by, body.reason))
+    inc = fw.service.state.incidents[incident_id]
+    places = await fw.where(chosen)
+    routes = {}
+    for uid in chosen:
+        if uid in places and inc.lon is not None and inc.lat is not None:
+            unit = fw.service.state.units[uid]
+            plan = await asyncio.to_thread(fw.road.route, places[uid], (inc.lon, inc.lat),
+                                           profile_for(unit.kind))
+            fw.routes[uid] = plan
+            routes[uid] = _route_view(plan)
+    return {"incident_id": incident_id, "assigned": chosen, "routes": routes}
