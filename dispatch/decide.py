@@ -7,9 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from dispatch import events as ev
+from dispatch import whistle
 from dispatch.agencies import Agency
 from dispatch.merging import MergeRules, NewCall, find_match
 from dispatch.plans import ResponsePlans
+from dispatch.rejection import Rejected
+from dispatch.roster import RosterRules
 from dispatch.state import (
     INCIDENT_TRANSITIONS,
     TASK_TRANSITIONS,
@@ -18,14 +21,6 @@ from dispatch.state import (
     TaskStatus,
 )
 from dispatch.units import ASSIGNABLE, UNIT_TRANSITIONS, UnitStatus
-
-
-class Rejected(Exception):
-    """A command the state does not allow. `code` maps to HTTP at the edge: 404, 409 or 422."""
-
-    def __init__(self, code: int, field: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.field, self.message = code, field, message
 
 
 @dataclass(frozen=True)
@@ -119,6 +114,7 @@ class AssignUnits:
 Command = (
     ReceiveCall | SplitCall | MergeIncidents | ChangeIncidentStatus | ChangeTaskStatus
     | RegisterUnit | ChangeUnitStatus | AssignUnits
+    | whistle.BlowWhistle | whistle.AcknowledgeSummons | whistle.CheckDeadlines | whistle.PlanRosterDay
 )
 
 
@@ -126,6 +122,8 @@ Command = (
 class Rules:
     plans: ResponsePlans
     merge: MergeRules = MergeRules()
+    roster: RosterRules = field(default_factory=RosterRules.load)
+    ack_deadline_s: float = 30.0
 
 
 def decide(state: DispatchState, command: Command, rules: Rules, now: datetime) -> list[ev.Event]:
@@ -147,6 +145,14 @@ def decide(state: DispatchState, command: Command, rules: Rules, now: datetime) 
             return _change_unit_status(state, command, now)
         case AssignUnits():
             return _assign_units(state, command, now)
+        case whistle.BlowWhistle():
+            return whistle.blow(state, command, rules.roster, rules.ack_deadline_s, now)
+        case whistle.AcknowledgeSummons():
+            return whistle.acknowledge(state, command, now)
+        case whistle.CheckDeadlines():
+            return whistle.escalate_overdue(state, rules.roster, rules.ack_deadline_s, now)
+        case whistle.PlanRosterDay():
+            return whistle.plan_day(command, now)
     raise TypeError(f"unknown command {command!r}")
 
 
@@ -264,6 +270,8 @@ def _change_incident_status(
                 for u in inc.unit_ids
                 if state.units[u].incident_id == inc.incident_id
                 and UnitStatus.RETURNING in UNIT_TRANSITIONS[state.units[u].status]]
+        out += [ev.WhistleEnded(at=now, whistle_id=w.whistle_id, reason="incident closed")
+                for w in state.whistles.values() if w.active and w.incident_id == inc.incident_id]
     return out
 
 

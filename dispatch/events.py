@@ -151,7 +151,7 @@ def from_record(record: dict[str, Any]) -> Event:
         if f.name not in record:
             continue
         value = record[f.name]
-        if f.name in ("at", "received_at") and isinstance(value, str):
+        if f.type is datetime and isinstance(value, str):
             value = datetime.fromisoformat(value)
         kwargs[f.name] = value
     return cls(**kwargs)
@@ -195,3 +195,65 @@ class UnitAssigned(Event):
     recommended: bool
     eta_s: float | None = None
     reason: str = ""
+
+
+@event
+@dataclass(frozen=True)
+class RosterDayPlanned(Event):
+    """A supervisor's plan for one duty day; it overrides the default rotation for that day."""
+
+    day: str  # ISO date of the duty day
+    lead: str
+    duties: dict[str, dict[str, dict[str, str]]]  # agency -> level -> {name, channel}
+    by: str
+
+
+@event
+@dataclass(frozen=True)
+class WhistleBlown(Event):
+    whistle_id: str
+    incident_id: str
+    by: str
+    by_agency: str
+    roster_day: str
+    lead: str
+    override_reason: str = ""
+
+
+@event
+@dataclass(frozen=True)
+class ConvenerSummoned(Event):
+    """One agency's person on duty summoned; silence past the deadline escalates."""
+
+    whistle_id: str
+    agency: str
+    level: str  # convener, backup, chief
+    name: str
+    channel: str
+    deadline: datetime
+
+
+@event
+@dataclass(frozen=True)
+class SummonsAcknowledged(Event):
+    whistle_id: str
+    agency: str
+    level: str
+    name: str
+    late: bool
+
+
+@event
+@dataclass(frozen=True)
+class SummonsUnanswered(Event):
+    """Even the duty chief stayed silent: the agency is shown red until someone answers."""
+
+    whistle_id: str
+    agency: str
+
+
+@event
+@dataclass(frozen=True)
+class WhistleEnded(Event):
+    whistle_id: str
+    reason: str

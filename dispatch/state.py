@@ -1,11 +1,13 @@
 """The state of joint dispatch as a fold of the event log: calls, incidents, tasks, timelines."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from dispatch import events as ev
+from dispatch.roster import RosterDay
 from dispatch.units import COMMITTED, Unit, UnitStatus
+from dispatch.whistle import Summons, Whistle, roster_day_from_event
 
 
 class IncidentStatus(StrEnum):
@@ -113,6 +115,9 @@ class DispatchState:
     incidents: dict[str, Incident] = field(default_factory=dict)
     idempotency: dict[str, str] = field(default_factory=dict)
     units: dict[str, Unit] = field(default_factory=dict)
+    whistles: dict[str, Whistle] = field(default_factory=dict)
+    roster_plans: dict[date, RosterDay] = field(default_factory=dict)
+    roster_history: list[ev.RosterDayPlanned] = field(default_factory=list)
 
     def next_call_id(self) -> str:
         return f"C{len(self.calls) + 1:06d}"
@@ -233,6 +238,40 @@ def apply(state: DispatchState, e: ev.Event) -> DispatchState:
                     inc.status = IncidentStatus.ON_SCENE
             if unit.status not in COMMITTED:
                 unit.incident_id = None
+        case ev.RosterDayPlanned():
+            day = roster_day_from_event(e)
+            state.roster_plans[day.day] = day
+            state.roster_history.append(e)
+        case ev.WhistleBlown():
+            state.whistles[e.whistle_id] = Whistle(
+                whistle_id=e.whistle_id, incident_id=e.incident_id, by=e.by, by_agency=e.by_agency,
+                blown_at=e.at, roster_day=e.roster_day, lead=e.lead, override_reason=e.override_reason)
+            why = f" (override: {e.override_reason})" if e.override_reason else ""
+            _note(state.incidents[e.incident_id], seq, e,
+                  f"whistle {e.whistle_id} blown by {e.by} ({e.by_agency}){why}")
+        case ev.ConvenerSummoned():
+            w = state.whistles[e.whistle_id]
+            old = w.summons.get(e.agency)
+            s = Summons(agency=e.agency, level=e.level, name=e.name, channel=e.channel,
+                        summoned_at=old.summoned_at if old else e.at, deadline=e.deadline,
+                        steps=[*(old.steps if old else []), (e.at, e.level, e.name)])
+            w.summons[e.agency] = s
+            verb = "summoned" if old is None else "escalated to"
+            _note(state.incidents[w.incident_id], seq, e, f"{e.agency} {verb} {e.level} {e.name}")
+        case ev.SummonsAcknowledged():
+            w = state.whistles[e.whistle_id]
+            s = w.summons[e.agency]
+            s.acknowledged_at, s.acknowledged_by = e.at, e.name
+            late = " (late)" if e.late else ""
+            _note(state.incidents[w.incident_id], seq, e, f"{e.agency} acknowledged by {e.name}{late}")
+        case ev.SummonsUnanswered():
+            w = state.whistles[e.whistle_id]
+            w.summons[e.agency].unanswered = True
+            _note(state.incidents[w.incident_id], seq, e, f"{e.agency}: nobody answered the whistle")
+        case ev.WhistleEnded():
+            w = state.whistles[e.whistle_id]
+            w.ended_at, w.end_reason = e.at, e.reason
+            _note(state.incidents[w.incident_id], seq, e, f"whistle {e.whistle_id} ended: {e.reason}")
     return state
 
 
