@@ -1,0 +1,282 @@
+"""An in-process fixed-time signal controller with priority preemption, one per junction.
+
+It runs each junction's plan; a priority window is served by cutting the running phase no earlier
+than its minimum green and pedestrian clearance, going through yellow and all-red, and holding the
+requested approach green through the window (never longer than the safety maximum). Afterwards it
+goes straight to the phase the plan is running at that moment, so it is back in step with the plan
+within one phase. Time comes from an injected clock, so replays are exact."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from greenwave.arbitration import Decision, JunctionRules, WindowRequest, arbitrate
+from greenwave.gateway import SecondsClock
+from greenwave.messages import (
+    AnswerStatus,
+    ApproachState,
+    PriorityAnswer,
+    PriorityRequest,
+    Reason,
+    RequestType,
+    SignalStatus,
+    refused,
+)
+from greenwave.signal_plan import Interval, SignalPlan
+
+EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class IntervalRecord:
+    start: float
+    phase_index: int
+    interval: Interval
+    preempted: bool
+
+
+def _answer(d: Decision, junction_id: str) -> PriorityAnswer:
+    return PriorityAnswer(request_id=d.request_id, junction_id=junction_id, status=d.status, reason=d.reason,
+                          window_start=d.window_start, window_end=d.window_end,
+                          detail=f"after {d.blocked_by}" if d.blocked_by else "")
+
+
+class JunctionController:
+    """One junction: its plan, the interval it is in, and the priority windows it has placed."""
+
+    def __init__(self, plan: SignalPlan, start: float, max_hold_s: float = 60.0, max_shift_s: float = 90.0,
+                 history: int = 5000) -> None:
+        self.plan = plan
+        self.rules = JunctionRules.from_plan(plan, max_hold_s, max_shift_s)
+        pos = plan.position_at(start)
+        self.phase = pos.phase_index
+        self.interval = pos.interval
+        self.interval_start = pos.interval_start
+        # Green entered at the plan's own start: a controller that starts in step with its plan.
+        self.green_entered = pos.interval_start if pos.interval is Interval.GREEN else start
+        self.next_phase: int | None = None
+        self.priority_green = False
+        self.t = start
+        self.requests: dict[str, PriorityRequest] = {}
+        self.decisions: dict[str, Decision] = {}
+        self.history: deque[IntervalRecord] = deque(maxlen=history)
+        self.history.append(IntervalRecord(self.interval_start, self.phase, self.interval, False))
+
+    # --- the priority windows the controller must serve -------------------------------------------------
+
+    def _calls(self, ending_after: float) -> list[Decision]:
+        return sorted((d for d in self.decisions.values()
+                       if d.status in (AnswerStatus.GRANTED, AnswerStatus.QUEUED)
+                       and d.window_end is not None and d.window_end > ending_after),
+                      key=lambda d: d.window_start or 0.0)
+
+    def _phase_for(self, approach: str) -> int:
+        serving = self.plan.phases_serving(approach)
+        return serving[0]
+
+    # --- interval timing ---------------------------------------------------------------------------------
+
+    def _green_end(self) -> tuple[float, int | None]:
+        """When the running green ends and, if it is cut for a priority call, the phase to go to."""
+        ph = self.plan.phases[self.phase]
+        floor = self.green_entered + self.plan.min_serve_s
+        end = floor
+        # Windows that ended during this green still count: the green's end is decided by what it
+        # was serving, and recomputing it later must not move it into the past.
+        calls = self._calls(self.green_entered)
+        changed = True
+        while changed:  # chain compatible windows that start before the green would end
+            changed = False
+            for c in calls:
+                if c.approach in ph.approaches and c.window_start is not None and c.window_end is not None \
+                        and c.window_start <= end + EPS and c.window_end > end:
+                    end, changed = c.window_end, True
+        if end > floor:
+            # Safety maximum: a priority hold never keeps one green on longer than max_hold_s.
+            end = max(floor, min(end, self.green_entered + self.rules.max_hold_s))
+        plan_start, plan_end = self.plan.green_starts(self.phase, end)
+        if plan_start <= end + ph.clearance_s + EPS:
+            # The plan has (or is about to give) this phase green anyway: stay green to its end,
+            # rather than clearing only to come back, and so fall back in step with the plan.
+            end = max(end, plan_end)
+        for c in self._calls(self.t):
+            if c.approach in ph.approaches or c.window_start is None:
+                continue
+            cut = max(floor, c.window_start - ph.clearance_s, self.t)
+            if cut < end:
+                return cut, self._phase_for(c.approach)
+            break
+        # A cancelled hold ends now, not back when the minimum green ran out.
+        return max(end, self.t), None
+
+    def _interval_end(self) -> float:
+        ph = self.plan.phases[self.phase]
+        if self.interval is Interval.YELLOW:
+            return self.interval_start + ph.yellow_s
+        if self.interval is Interval.ALL_RED:
+            return self.interval_start + ph.all_red_s
+        return self._green_end()[0]
+
+    def _choose_next(self, t: float) -> int:
+        if self.next_phase is not None:
+            return self.next_phase
+        calls = self._calls(t)
+        pos = self.plan.position_at(t + EPS)
+        if pos.interval is Interval.GREEN and pos.phase_index != self.phase:
+            planned = pos.phase_index
+        elif pos.interval is Interval.GREEN:
+            planned = (self.phase + 1) % len(self.plan.phases)
+        else:
+            planned = (pos.phase_index + 1) % len(self.plan.phases)
+        if calls:
+            c = calls[0]
+            assert c.window_start is not None
+            # Too close to serve the planned phase its minimum and still clear in time: go now.
+            lead = self.plan.min_serve_s + self.plan.phases[planned].clearance_s
+            if c.window_start < t + lead and c.approach not in self.plan.phases[planned].approaches:
+                return self._phase_for(c.approach)
+        return planned
+
+    def _enter(self, t: float, phase: int, interval: Interval) -> None:
+        self.phase, self.interval, self.interval_start = phase, interval, t
+        preempted = False
+        if interval is Interval.GREEN:
+            self.green_entered = t
+            pos = self.plan.position_at(t + EPS)
+            preempted = not (pos.phase_index == phase and pos.interval is Interval.GREEN) and \
+                self.plan.green_starts(phase, t)[0] - t > self.plan.max_clearance_s + EPS
+            self.priority_green = preempted
+        self.history.append(IntervalRecord(t, phase, interval, preempted))
+
+    def advance(self, now: float) -> None:
+        guard = 0
+        while True:
+            if self.interval is Interval.GREEN:
+                end, cut_to = self._green_end()
+            else:
+                end, cut_to = self._interval_end(), None
+            if end > now:
+                break
+            self.t = end
+            if self.interval is Interval.GREEN:
+                self.next_phase = cut_to
+                self._enter(end, self.phase, Interval.YELLOW)
+            elif self.interval is Interval.YELLOW:
+                self._enter(end, self.phase, Interval.ALL_RED)
+            else:
+                nxt = self._choose_next(end)
+                self.next_phase = None
+                self._enter(end, nxt, Interval.GREEN)
+            guard += 1
+            if guard > 100_000:
+                raise RuntimeError("controller failed to advance: interval lengths must be positive")
+        self.t = max(self.t, now)
+        for rid in [rid for rid, r in self.requests.items() if r.window_end < now - self.plan.cycle_s]:
+            self.requests.pop(rid)
+            self.decisions.pop(rid, None)
+
+    # --- signal states -----------------------------------------------------------------------------------
+
+    def approach_state(self, approach: str) -> str:
+        if approach not in self.plan.phases[self.phase].approaches:
+            return "red"
+        return {Interval.GREEN: "green", Interval.YELLOW: "yellow", Interval.ALL_RED: "red"}[self.interval]
+
+    def status(self, junction_id: str) -> SignalStatus:
+        return SignalStatus(
+            junction_id=junction_id, at=self.t, phase_index=self.phase, interval=self.interval.value,
+            preempted=self.priority_green,
+            approaches=[ApproachState(approach=a, state=self.approach_state(a))
+                        for a in sorted(self.plan.approaches)],
+            requests=[_answer(d, junction_id) for d in self.decisions.values()])
+
+    # --- priority requests -------------------------------------------------------------------------------
+
+    def _rearbitrate(self, junction_id: str, now: float) -> list[PriorityAnswer]:
+        """Decide every live request again; answers for the ones whose decision changed."""
+        before = dict(self.decisions)
+        window_requests = []
+        for rid, r in self.requests.items():
+            d = before.get(rid)
+            locked = d is not None and d.window_start is not None and d.window_end is not None \
+                and d.window_start <= now < d.window_end
+            if locked and d is not None and d.window_start is not None and d.window_end is not None:
+                window_requests.append(WindowRequest(rid, r.inbound_approach, r.priority_level, r.eta,
+                                                     d.window_start, d.window_end, locked=True))
+            elif r.window_end > now:
+                window_requests.append(WindowRequest(rid, r.inbound_approach, r.priority_level, r.eta,
+                                                     r.window_start, r.window_end))
+        self.decisions = {d.request_id: d for d in arbitrate(window_requests, self.rules)}
+        return [_answer(d, junction_id) for rid, d in self.decisions.items()
+                if rid in before and before[rid] != d]
+
+    def request(self, junction_id: str, req: PriorityRequest, now: float) -> PriorityAnswer:
+        self.advance(now)
+        if req.inbound_approach not in self.plan.approaches:
+            return refused(req.request_id, junction_id, Reason.UNKNOWN_APPROACH,
+                           f"approaches: {sorted(self.plan.approaches)}")
+        if req.window_end <= now:
+            return refused(req.request_id, junction_id, Reason.WINDOW_PASSED)
+        old = self.requests.get(req.request_id)
+        if old is not None and req.sequence < old.sequence:
+            # An update overtaken by a newer one (J2735 msgCount): answer with what stands.
+            return _answer(self.decisions[req.request_id], junction_id)
+        self.requests[req.request_id] = req
+        revised = [a for a in self._rearbitrate(junction_id, now) if a.request_id != req.request_id]
+        answer = _answer(self.decisions[req.request_id], junction_id)
+        return answer.model_copy(update={"revised": revised})
+
+    def cancel(self, junction_id: str, request_id: str, now: float) -> PriorityAnswer:
+        self.advance(now)
+        if self.requests.pop(request_id, None) is None:
+            return refused(request_id, junction_id, Reason.UNKNOWN_REQUEST)
+        self.decisions.pop(request_id, None)
+        revised = self._rearbitrate(junction_id, now)
+        return PriorityAnswer(request_id=request_id, junction_id=junction_id, status=AnswerStatus.CANCELLED,
+                              reason=Reason.RELEASED, revised=revised)
+
+
+class SimulatedController:
+    """A SignalGateway over in-process junction controllers, one per signal plan."""
+
+    def __init__(self, plans: Mapping[str, SignalPlan], clock: SecondsClock, max_hold_s: float = 60.0,
+                 max_shift_s: float = 90.0) -> None:
+        self.clock = clock
+        start = clock()
+        self.junctions = {sid: JunctionController(p, start, max_hold_s, max_shift_s)
+                          for sid, p in plans.items()}
+
+    def _junction(self, junction_id: str) -> JunctionController | None:
+        return self.junctions.get(junction_id)
+
+    def request(self, req: PriorityRequest) -> PriorityAnswer:
+        j = self._junction(req.junction_id)
+        if j is None:
+            return refused(req.request_id, req.junction_id, Reason.UNKNOWN_JUNCTION)
+        if req.request_type is RequestType.CANCEL:
+            return j.cancel(req.junction_id, req.request_id, self.clock())
+        return j.request(req.junction_id, req, self.clock())
+
+    def update(self, req: PriorityRequest) -> PriorityAnswer:
+        return self.request(req)
+
+    def cancel(self, request_id: str, junction_id: str) -> PriorityAnswer:
+        j = self._junction(junction_id)
+        if j is None:
+            return refused(request_id, junction_id, Reason.UNKNOWN_JUNCTION)
+        return j.cancel(junction_id, request_id, self.clock())
+
+    def status(self, junction_id: str) -> SignalStatus | None:
+        j = self._junction(junction_id)
+        if j is None:
+            return None
+        j.advance(self.clock())
+        return j.status(junction_id)
+
+    def approach_state(self, junction_id: str, approach: str) -> str:
+        j = self.junctions[junction_id]
+        j.advance(self.clock())
+        return j.approach_state(approach)
+
