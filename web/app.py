@@ -1,5 +1,6 @@
 """The FastAPI application: joint intake API, incident queries, the live websocket and the map page."""
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
@@ -25,16 +26,24 @@ from dispatch.decide import (
     Rules,
     SplitCall,
 )
+from dispatch.fleet import Fleet
 from dispatch.merging import MergeRules
 from dispatch.plans import ResponsePlans
+from dispatch.roster import RosterRules
 from dispatch.service import DispatchService
 from dispatch.state import IncidentStatus
 from dispatch.store import EventStore
+from dispatch.telemetry import PositionStore
 from routing.network import RoadNetwork
 from web.body_limit import BodyLimit
 from web.live import LiveHub
+from web.road_router import RoadRouter
 from web.settings import Settings
+from web.units_api import Fleetwork
+from web.units_api import router as units_router
 from web.views import call_view, incident_view
+from web.whistle_api import escalation_clock
+from web.whistle_api import router as whistle_router
 
 STATIC = Path(__file__).with_name("static")
 
@@ -95,7 +104,9 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     plans = ResponsePlans.load(settings.plans_file)
-    rules = Rules(plans=plans, merge=MergeRules(settings.merge_radius_m, settings.merge_window_min))
+    rules = Rules(plans=plans, merge=MergeRules(settings.merge_radius_m, settings.merge_window_min),
+                  roster=RosterRules.load(settings.roster_file), ack_deadline_s=settings.ack_deadline_s)
+    fleet = Fleet.load(settings.fleet_file)
     clock = clock or SystemClock()
 
     @contextlib.asynccontextmanager
@@ -105,20 +116,31 @@ def create_app(
             raise RuntimeError("no Redis: set REDIS_URL, or start with `jointdispatch serve`")
         client = aioredis.Redis.from_url(url)
         service = DispatchService(EventStore(client, settings.namespace), rules, clock)
+        net = network if network is not None else load_network(settings)
+        road = await asyncio.to_thread(RoadRouter, net, settings.snap_max_m)
         await service.start()
         app.state.service = service
         app.state.hub = LiveHub(service, plans)
-        app.state.network = network if network is not None else load_network(settings)
+        app.state.network = net
         app.state.roads_json = None
+        app.state.fleetwork = Fleetwork(service, PositionStore(client, settings.namespace), road,
+                                        fleet, settings.stale_after_s)
+        await app.state.fleetwork.register_fleet()
+        clock_task = asyncio.create_task(escalation_clock(service))
         try:
             yield
         finally:
+            clock_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await clock_task
             await service.stop()
             await client.aclose()
 
     app = FastAPI(title="Joint dispatch coordinator", version="0.1.0", lifespan=lifespan,
                   description="One intake for the 110, 119 and 120 hotlines; joint incidents.")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.include_router(units_router)
+    app.include_router(whistle_router)
     app.mount("/static/leaflet", StaticFiles(directory=xleaflet.BASE_DIR), name="leaflet")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -5,7 +5,9 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dispatch.fleet import DEMO_FLEET_FILE
 from dispatch.plans import DEFAULT_PLANS_FILE
+from dispatch.roster import DEMO_ROSTER_FILE
 
 
 class Settings(BaseSettings):
@@ -26,5 +28,9 @@ class Settings(BaseSettings):
     city_seed: int = 7
     city_scale: float = 1.0
     osm_cache: Path | None = Field(None, description="A network cached by `jointdispatch import-osm`.")
+    fleet_file: Path = DEMO_FLEET_FILE
+    roster_file: Path = DEMO_ROSTER_FILE
+    ack_deadline_s: float = Field(30.0, description="How long a summoned convener has to answer.")
+    stale_after_s: float = Field(60.0, description="A unit silent this long is flagged stale.")
     max_body_bytes: int = 64 * 1024
     snap_max_m: float = 500.0

@@ -113,6 +113,20 @@ class Fleetwork:
                           self.service.clock.now(), self.stale_after_s)
         return needs, self.hospital_for(inc.kind, (inc.lon, inc.lat))
 
+    async def route_assigned(self, incident_id: str, unit_ids: list[str]) -> dict[str, Any]:
+        """Give each newly assigned unit its route from where it is now to the incident."""
+        inc = self.service.state.incidents[incident_id]
+        places = await self.where(unit_ids)
+        routes: dict[str, Any] = {}
+        for uid in unit_ids:
+            if uid in places and inc.lon is not None and inc.lat is not None:
+                unit = self.service.state.units[uid]
+                plan = await asyncio.to_thread(self.road.route, places[uid], (inc.lon, inc.lat),
+                                               profile_for(unit.kind))
+                self.routes[uid] = plan
+                routes[uid] = _route_view(plan)
+        return {"assigned": unit_ids, "routes": routes}
+
     def hospital_for(self, kind: str, place: tuple[float, float]) -> dict[str, Any] | None:
         need = HOSPITAL_NEEDS.get(kind, "general")
         able = [h for h in self.fleet.hospitals.values() if need in h.takes or not need]
@@ -283,23 +297,19 @@ async def assign(incident_id: str, body: AssignIn, request: Request) -> dict[str
     fw = _fw(request)
     await fw.service.catch_up()
     needs, _ = await fw.recommendation(incident_id)
-    picks = {n.pick.unit_id: n.pick for n in needs if n.pick}
-    chosen = body.units if body.units is not None else list(picks)
-    if not chosen:
+    assignments = assignments_from(needs, body.units)
+    if not assignments:
         raise Rejected(409, "units", "nothing to send: no recommendation and no units named")
-    assignments = tuple(
+    await fw.service.execute(AssignUnits(incident_id, assignments, body.by, body.reason))
+    return {"incident_id": incident_id,
+            **await fw.route_assigned(incident_id, [a.unit_id for a in assignments])}
+
+
+def assignments_from(needs: list[Need], chosen: list[str] | None) -> tuple[Assignment, ...]:
+    """The recommendation's picks, or the dispatcher's own choice marked as not recommended."""
+    picks = {n.pick.unit_id: n.pick for n in needs if n.pick}
+    return tuple(
         Assignment(uid, eta_s=picks[uid].eta_s if uid in picks else None,
                    recommended=uid in picks, divert=bool(uid in picks and picks[uid].divert_from))
-        for uid in chosen)
-    await fw.service.execute(AssignUnits(incident_id, assignments, body.by, body.reason))
-    inc = fw.service.state.incidents[incident_id]
-    places = await fw.where(chosen)
-    routes = {}
-    for uid in chosen:
-        if uid in places and inc.lon is not None and inc.lat is not None:
-            unit = fw.service.state.units[uid]
-            plan = await asyncio.to_thread(fw.road.route, places[uid], (inc.lon, inc.lat),
-                                           profile_for(unit.kind))
-            fw.routes[uid] = plan
-            routes[uid] = _route_view(plan)
-    return {"incident_id": incident_id, "assigned": chosen, "routes": routes}
+        for uid in (chosen if chosen is not None else list(picks)))
+
