@@ -126,13 +126,16 @@ def create_app(
         app.state.fleetwork = Fleetwork(service, PositionStore(client, settings.namespace), road,
                                         fleet, settings.stale_after_s)
         await app.state.fleetwork.register_fleet()
-        clock_task = asyncio.create_task(escalation_clock(service))
+        tasks = [asyncio.create_task(escalation_clock(service)),
+                 asyncio.create_task(app.state.hub.follow_positions(
+                     client, app.state.fleetwork.positions.channel))]
         try:
             yield
         finally:
-            clock_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await clock_task
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await service.stop()
             await client.aclose()
 
