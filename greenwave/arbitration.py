@@ -103,18 +103,19 @@ def arbitrate(requests: Iterable[WindowRequest], rules: JunctionRules) -> list[D
             decided[r.request_id] = Decision(r.request_id, r.approach, AnswerStatus.REFUSED, Reason.TOO_LATE,
                                              None, None, blocker.request_id if blocker else None)
             continue
-        if _compatible_hold(start, start + duration, r.approach, placed, rules) > rules.max_hold_s:
+        # Keep the asked end exactly when not moved: start + duration can differ by rounding.
+        end = r.window_end if start == r.window_start else start + duration
+        if _compatible_hold(start, end, r.approach, placed, rules) > rules.max_hold_s:
             decided[r.request_id] = Decision(r.request_id, r.approach, AnswerStatus.REFUSED,
                                              Reason.HOLD_LIMIT, None, None)
             continue
         if blocker is None:
-            d = Decision(r.request_id, r.approach, AnswerStatus.GRANTED, Reason.SERVED,
-                         start, start + duration)
+            d = Decision(r.request_id, r.approach, AnswerStatus.GRANTED, Reason.SERVED, start, end)
         else:
             by = next(x for x in reqs if x.request_id == blocker.request_id)
             reason = Reason.LOST_TO_HIGHER_PRIORITY if by.priority_level > r.priority_level \
                 else Reason.LOST_TO_EARLIER_ETA
-            d = Decision(r.request_id, r.approach, AnswerStatus.QUEUED, reason, start, start + duration,
+            d = Decision(r.request_id, r.approach, AnswerStatus.QUEUED, reason, start, end,
                          blocker.request_id)
         placed.append(d)
         decided[r.request_id] = d
