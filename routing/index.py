@@ -1,0 +1,279 @@
+"""The compiled routing index: CSR arrays built once from the graph, answering drive-time
+questions with scipy's sparse Dijkstra.
+
+Many-to-one: one reverse search from the incident gives every unit's time to it and, through
+the search tree, every unit's path, so ranking 500 units and routing the top three is one
+search. Points on roads are exact: the incident and each unit sit part-way along an edge, and
+the search starts from a virtual node whose two links carry those partial-edge costs (its row
+is reserved in the CSR arrays and rewritten per query, so nothing is rebuilt).
+
+Live changes (a road closed or slowed) patch the weight arrays in place and take effect on the
+next query."""
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+from shapely import LineString
+
+from routing.network import RoadNetwork
+from routing.profiles import PROFILES, speed_kmh
+from routing.signal_delay import expected_red_wait_s
+from routing.snap import Snap
+
+CLOSED = 1e12  # weight of a closed road: never on a route, still a valid float
+UNREACHABLE = 1e11
+TINY = 1e-9  # scipy treats explicit zeros as edges, but keep offsets strictly positive anyway
+
+
+@dataclass(frozen=True)
+class Segment:
+    u: int
+    v: int
+    length_m: float
+    travel_time_s: float
+    eta_s: float  # cumulative at the end of this segment, with expected signal waits
+
+
+@dataclass(frozen=True)
+class SignalOnRoute:
+    signal_id: str
+    node: int
+    approach_edge: tuple[int, int]
+    eta_s: float  # arrival at the stop line, counting travel and earlier signals' waits
+    expected_delay_s: float
+
+
+@dataclass(frozen=True)
+class Route:
+    nodes: list[int]
+    geometry: LineString
+    length_m: float
+    eta_s: float  # with expected red-signal waiting
+    eta_green_s: float  # every signal held green
+    segments: list[Segment] = field(default_factory=list)
+    signals: list[SignalOnRoute] = field(default_factory=list)
+
+
+class _Direction:
+    """One direction's CSR arrays with a reserved row for the virtual start node."""
+
+    def __init__(self, n: int, rows: np.ndarray, cols: np.ndarray, weights: dict[str, np.ndarray]) -> None:
+        order = np.lexsort((cols, rows))
+        counts = np.bincount(rows, minlength=n + 1)
+        counts[n] = 2  # the virtual node's two links
+        self.indptr = np.zeros(n + 2, dtype=np.int32)
+        np.cumsum(counts, out=self.indptr[1:])
+        self.indices = np.empty(len(rows) + 2, dtype=np.int32)
+        self.indices[: len(rows)] = cols[order]
+        self.slot = np.empty(len(rows), dtype=np.int64)  # edge id -> position in the arrays
+        self.slot[order] = np.arange(len(rows))
+        self.virtual = len(rows)
+        self.matrices: dict[str, csr_matrix] = {}
+        for profile, w in weights.items():
+            data = np.empty(len(rows) + 2, dtype=np.float64)
+            data[: len(rows)] = w[order]
+            data[-2:] = TINY
+            self.matrices[profile] = csr_matrix((data, self.indices, self.indptr), shape=(n + 1, n + 1))
+
+    def search(self, profile: str, starts: list[tuple[int, float]]) -> tuple[np.ndarray, np.ndarray]:
+        m = self.matrices[profile]
+        (a, wa), (b, wb) = starts[0], starts[-1]
+        m.indices[self.virtual], m.indices[self.virtual + 1] = a, b
+        m.data[self.virtual], m.data[self.virtual + 1] = max(wa, TINY), max(wb, TINY)
+        dist, pred = dijkstra(m, directed=True, indices=m.shape[0] - 1, return_predecessors=True)
+        return dist, pred
+
+
+class RoutingIndex:
+    def __init__(self, network: RoadNetwork) -> None:
+        g = network.graph
+        self.network = network
+        self.n = g.number_of_nodes()
+        if sorted(g.nodes) != list(range(self.n)):
+            raise ValueError("the index needs nodes numbered 0..n-1 (loaders relabel them)")
+        edges = list(g.edges(data=True))
+        self.src = np.fromiter((u for u, _, _ in edges), dtype=np.int32, count=len(edges))
+        self.dst = np.fromiter((v for _, v, _ in edges), dtype=np.int32, count=len(edges))
+        self.length = np.fromiter((d["length_m"] for *_, d in edges), dtype=np.float64, count=len(edges))
+        self.free_kmh = np.fromiter((d["speed_kmh"] for *_, d in edges), dtype=np.float64, count=len(edges))
+        self.classes = [d["road_class"] for *_, d in edges]
+        self.edge_id = {(int(u), int(v)): i for i, (u, v, _) in enumerate(edges)}
+        self.closed = np.zeros(len(edges), dtype=bool)
+        self.weights = {p: self._weights(p) for p in PROFILES}
+        self.delay = np.array([expected_red_wait_s(c) if g.nodes[int(v)].get("signal_id") else 0.0
+                               for c, v in zip(self.classes, self.dst, strict=True)])
+        self.signal_of = {n: d["signal_id"] for n, d in g.nodes(data=True) if d.get("signal_id")}
+        self.lonlat = np.array([(g.nodes[i]["lon"], g.nodes[i]["lat"]) for i in range(self.n)])
+        self.forward = _Direction(self.n, self.src, self.dst, self.weights)
+        self.reverse = _Direction(self.n, self.dst, self.src, self.weights)
+        self._lock = threading.Lock()  # queries rewrite the virtual row; one at a time
+        self.version = 0
+
+    @classmethod
+    def build(cls, network: RoadNetwork) -> "RoutingIndex":
+        return cls(network)
+
+    def _weights(self, profile: str) -> np.ndarray:
+        kmh = np.array([speed_kmh(profile, c, s) for c, s in zip(self.classes, self.free_kmh, strict=True)])
+        w = self.length / (kmh / 3.6)
+        w[self.closed] = CLOSED
+        return w
+
+    # --- live changes ------------------------------------------------------------------------
+
+    def set_edge_speed(self, u: int, v: int, speed_kmh_now: float) -> None:
+        """A road slowed (or sped up): new free-flow speed for this direction of the edge."""
+        if speed_kmh_now <= 0:
+            raise ValueError("speed must be positive; close the road instead")
+        i = self._edge(u, v)
+        self.free_kmh[i] = speed_kmh_now
+        self._patch(i)
+
+    def close_edge(self, u: int, v: int) -> None:
+        i = self._edge(u, v)
+        self.closed[i] = True
+        self._patch(i)
+
+    def reopen_edge(self, u: int, v: int) -> None:
+        i = self._edge(u, v)
+        self.closed[i] = False
+        self._patch(i)
+
+    def _edge(self, u: int, v: int) -> int:
+        try:
+            return self.edge_id[(u, v)]
+        except KeyError:
+            raise KeyError(f"no road from node {u} to node {v}") from None
+
+    def _patch(self, i: int) -> None:
+        with self._lock:
+            for p, w in self.weights.items():
+                kmh = speed_kmh(p, self.classes[i], self.free_kmh[i])
+                w[i] = CLOSED if self.closed[i] else self.length[i] / (kmh / 3.6)
+                self.forward.matrices[p].data[self.forward.slot[i]] = w[i]
+                self.reverse.matrices[p].data[self.reverse.slot[i]] = w[i]
+            self.version += 1
+
+    # --- queries -----------------------------------------------------------------------------
+
+    def tree_to(self, target: Snap, profile: str = "car") -> "TreeToTarget":
+        """One reverse search: every node's time to the target, and the way there."""
+        w = self.weights[profile]
+        u, v = target.edge
+        i = self._edge(u, v)
+        starts = [(u, target.fraction * w[i])]  # reach u, then drive part of u->v
+        back = self.edge_id.get((v, u))
+        if back is not None and w[back] < UNREACHABLE:
+            starts.append((v, (1 - target.fraction) * w[back]))
+        with self._lock:
+            dist, pred = self.reverse.search(profile, starts)
+        return TreeToTarget(self, target, profile, dist, pred)
+
+    def travel_times_to(self, target: Snap, sources: list[Snap], profile: str = "car") -> np.ndarray:
+        return self.tree_to(target, profile).times(sources)
+
+    def rank(self, target: Snap, sources: dict[str, Snap], k: int | None = None,
+             profile: str = "car") -> list[tuple[str, float]]:
+        ids = list(sources)
+        times = self.travel_times_to(target, [sources[i] for i in ids], profile)
+        ranked = sorted(((i, float(t)) for i, t in zip(ids, times, strict=True) if np.isfinite(t)),
+                        key=lambda it: it[1])
+        return ranked[:k] if k is not None else ranked
+
+    def route(self, a: Snap, b: Snap, profile: str = "car") -> Route:
+        return self.tree_to(b, profile).route_from(a)
+
+
+class TreeToTarget:
+    """The result of one reverse search; answers times and routes for any number of sources."""
+
+    def __init__(self, index: RoutingIndex, target: Snap, profile: str, dist: np.ndarray,
+                 pred: np.ndarray) -> None:
+        self.index, self.target, self.profile = index, target, profile
+        self.dist, self.pred = dist, pred
+        self.w = index.weights[profile]
+
+    def _options(self, s: Snap) -> list[tuple[float, str, int | None]]:
+        """Ways a unit on a road position can go: (time, how, first node reached)."""
+        idx, w = self.index, self.w
+        a, b = s.edge
+        i = idx._edge(a, b)
+        out: list[tuple[float, str, int | None]] = []
+        if w[i] < UNREACHABLE:
+            out.append(((1 - s.fraction) * w[i] + self.dist[b], "ahead", b))
+        back = idx.edge_id.get((b, a))
+        if back is not None and w[back] < UNREACHABLE:
+            out.append((s.fraction * w[back] + self.dist[a], "turn", a))
+        tu, tv = self.target.edge
+        if (a, b) == (tu, tv) and s.fraction <= self.target.fraction and w[i] < UNREACHABLE:
+            out.append(((self.target.fraction - s.fraction) * w[i], "same", None))
+        if (a, b) == (tv, tu) and s.fraction <= 1 - self.target.fraction and w[i] < UNREACHABLE:
+            out.append(((1 - self.target.fraction - s.fraction) * w[i], "same", None))
+        return out
+
+    def time_from(self, s: Snap) -> float:
+        best = min((t for t, _, _ in self._options(s)), default=np.inf)
+        return float(best) if best < UNREACHABLE else np.inf
+
+    def times(self, sources: list[Snap]) -> np.ndarray:
+        return np.array([self.time_from(s) for s in sources], dtype=np.float64)
+
+    def route_from(self, s: Snap) -> Route:
+        options = self._options(s)
+        if not options or min(t for t, _, _ in options) >= UNREACHABLE:
+            raise ValueError("no route: the target cannot be reached from there")
+        total, how, first = min(options, key=lambda o: o[0])
+        idx = self.index
+        nodes: list[int] = []
+        if first is not None:
+            node = first
+            virtual = idx.n
+            while node != virtual:
+                nodes.append(int(node))
+                node = int(self.pred[node])
+                if node < 0:
+                    raise ValueError("search tree broken")
+        return self._assemble(s, how, total, nodes)
+
+    def _assemble(self, s: Snap, how: str, total: float, nodes: list[int]) -> Route:
+        idx, w = self.index, self.w
+        coords: list[tuple[float, float]] = [(s.lon, s.lat)]
+        segments: list[Segment] = []
+        signals: list[SignalOnRoute] = []
+        clock = green = length = 0.0
+
+        def drive(u: int, v: int, share: float, reaches_node: bool) -> None:
+            nonlocal clock, green, length
+            i = idx._edge(u, v)
+            tt, ln = float(w[i] * share), float(idx.length[i] * share)
+            clock, green, length = clock + tt, green + tt, length + ln
+            if reaches_node and idx.delay[i] > 0:
+                # the unit meets the signal at v's stop line: the wait counts from its arrival
+                signals.append(SignalOnRoute(idx.signal_of[v], v, (u, v), clock, float(idx.delay[i])))
+                clock += float(idx.delay[i])
+            segments.append(Segment(u, v, ln, tt, clock))
+
+        a, b = s.edge
+        if how == "same":
+            drive(a, b, total / w[idx._edge(a, b)], reaches_node=False)
+        else:
+            if how == "ahead":
+                drive(a, b, 1 - s.fraction, reaches_node=True)
+            else:
+                drive(b, a, s.fraction, reaches_node=True)
+            for u, v in zip(nodes, nodes[1:], strict=False):
+                coords.append((float(idx.lonlat[u][0]), float(idx.lonlat[u][1])))
+                drive(u, v, 1.0, reaches_node=True)
+            last = nodes[-1]
+            coords.append((float(idx.lonlat[last][0]), float(idx.lonlat[last][1])))
+            tu, tv = self.target.edge
+            if last == tu:
+                drive(tu, tv, self.target.fraction, reaches_node=False)
+            else:
+                drive(tv, tu, 1 - self.target.fraction, reaches_node=False)
+        coords.append((self.target.lon, self.target.lat))
+        return Route(nodes=nodes, geometry=LineString(coords), length_m=length, eta_s=clock,
+                     eta_green_s=green, segments=segments, signals=signals)

@@ -1,0 +1,64 @@
+"""Snapping a longitude/latitude to the nearest drivable road position (shapely STRtree)."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from shapely import LineString, Point, STRtree
+
+from routing.network import RoadNetwork, metres_per_degree
+
+
+class OffRoad(ValueError):
+    """The point is too far from any road to route from or to; the message says how far."""
+
+
+@dataclass(frozen=True)
+class Snap:
+    edge: tuple[int, int]
+    fraction: float  # 0 at edge[0], 1 at edge[1]
+    distance_m: float
+    lon: float
+    lat: float
+
+
+class Snapper:
+    def __init__(self, network: RoadNetwork) -> None:
+        g = network.graph
+        w, s, e, n = network.bounds()
+        self._mx, self._my = metres_per_degree((s + n) / 2)
+        self._origin = (w, s)
+        edges: list[tuple[int, int]] = []
+        lines: list[LineString] = []
+        for u, v, d in g.edges(data=True):
+            edges.append((u, v))
+            lines.append(self._project(d["geometry"]))
+        self._edges = edges
+        self._lines = np.array(lines, dtype=object)
+        self._tree = STRtree(self._lines)
+        self._graph = g
+
+    def _project(self, geom: LineString) -> LineString:
+        """Into local metres, so distances and fractions are true lengths."""
+        coords = np.asarray(geom.coords)
+        return LineString(np.column_stack(((coords[:, 0] - self._origin[0]) * self._mx,
+                                           (coords[:, 1] - self._origin[1]) * self._my)))
+
+    def snap(self, lon: float, lat: float, max_distance_m: float = 500.0) -> Snap:
+        p = Point((lon - self._origin[0]) * self._mx, (lat - self._origin[1]) * self._my)
+        found = self._tree.query_nearest(p, max_distance=max_distance_m, return_distance=True,
+                                         all_matches=False)
+        idx, dist = found
+        if len(idx) == 0:
+            nearest_idx, nearest_d = self._tree.query_nearest(p, return_distance=True, all_matches=False)
+            d = float(nearest_d[0]) if len(nearest_d) else float("inf")
+            raise OffRoad(f"({lon:.6f}, {lat:.6f}) is {d:.0f} m from the nearest road "
+                          f"(at most {max_distance_m:.0f} m allowed)")
+        i = int(idx[0])
+        line: LineString = self._lines[i]
+        along = float(shapely.line_locate_point(line, p))
+        fraction = along / line.length if line.length > 0 else 0.0
+        on = shapely.line_interpolate_point(line, along)
+        return Snap(edge=self._edges[i], fraction=min(1.0, max(0.0, fraction)),
+                    distance_m=float(dist[0]),
+                    lon=self._origin[0] + on.x / self._mx, lat=self._origin[1] + on.y / self._my)

@@ -1,0 +1,150 @@
+"""The compiled index agrees with networkx on drive times, and its routes are real paths."""
+
+import random
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely import LineString
+
+from routing.demo_city import build_demo_city
+from routing.index import RoutingIndex
+from routing.network import RoadNetwork
+from routing.profiles import speed_kmh
+from routing.snap import OffRoad, Snap, Snapper
+
+
+@pytest.fixture(scope="module")
+def city() -> RoadNetwork:
+    return build_demo_city(seed=3, scale=0.1)
+
+
+def reference_time(net: RoadNetwork, source: Snap, target: Snap, profile: str) -> float:
+    """networkx Dijkstra on a copy of the graph with the two road positions spliced in."""
+    g = nx.DiGraph()
+    for u, v, d in net.graph.edges(data=True):
+        g.add_edge(u, v, w=d["length_m"] / (speed_kmh(profile, d["road_class"], d["speed_kmh"]) / 3.6))
+    w = nx.get_edge_attributes(g, "w")
+    for name, snap in (("S", source), ("T", target)):
+        a, b = snap.edge
+        for (x, y), share in (((a, b), snap.fraction), ((b, a), 1 - snap.fraction)):
+            if (x, y) not in w:
+                continue
+            if name == "S":  # the unit leaves along its edge to either end it may drive to
+                g.add_edge("S", y, w=(1 - share) * w[(x, y)])
+            else:  # the target is reached from either end of its edge
+                g.add_edge(x, "T", w=share * w[(x, y)])
+    best = nx.shortest_path_length(g, "S", "T", weight="w") if nx.has_path(g, "S", "T") else np.inf
+    ta, tb = target.edge
+    for (x, y), f_t in (((ta, tb), target.fraction), ((tb, ta), 1 - target.fraction)):
+        # the unit already on the target's street, short of it: straight there
+        if source.edge == (x, y) and (x, y) in w and source.fraction <= f_t:
+            best = min(best, (f_t - source.fraction) * w[(x, y)])
+    return float(best)
+
+
+def random_snaps(net: RoadNetwork, count: int, seed: int) -> list[Snap]:
+    rng = random.Random(seed)
+    edges = list(net.graph.edges)
+    out = []
+    for _ in range(count):
+        u, v = rng.choice(edges)
+        a, b = net.graph.nodes[u], net.graph.nodes[v]
+        f = rng.random()
+        out.append(Snap((u, v), f, 0.0, a["lon"] + f * (b["lon"] - a["lon"]),
+                        a["lat"] + f * (b["lat"] - a["lat"])))
+    return out
+
+
+@pytest.mark.parametrize("profile", ["car", "ambulance", "fire_engine"])
+def test_times_to_one_target_equal_networkx_on_the_demo_city(city, profile) -> None:
+    index = RoutingIndex.build(city)
+    target, *sources = random_snaps(city, 41, seed=hash(profile) % 1000)
+    times = index.travel_times_to(target, sources, profile)
+    for s, t in zip(sources, times, strict=True):
+        assert t == pytest.approx(reference_time(city, s, target, profile), rel=1e-9, abs=1e-6)
+
+
+def random_graph(seed: int, n: int) -> RoadNetwork:
+    rng = random.Random(seed)
+    g = nx.DiGraph()
+    for i in range(n):
+        g.add_node(i, lon=119.9 + rng.random() * 0.05, lat=30.0 + rng.random() * 0.05)
+    for _ in range(n * 3):
+        u, v = rng.randrange(n), rng.randrange(n)
+        if u == v:
+            continue
+        a, b = g.nodes[u], g.nodes[v]
+        length = rng.uniform(20, 900)
+        cls = rng.choice(["primary", "residential", "tertiary"])
+        g.add_edge(u, v, length_m=length, road_class=cls, speed_kmh=rng.choice([30.0, 50.0, 60.0]),
+                   travel_time_s=0.0, oneway=True,
+                   geometry=LineString([(a["lon"], a["lat"]), (b["lon"], b["lat"])]))
+    return RoadNetwork(g)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.integers(8, 60))
+def test_times_equal_networkx_on_random_graphs_including_unreachable(seed, n) -> None:
+    net = random_graph(seed, n)
+    if net.graph.number_of_edges() == 0:
+        return
+    index = RoutingIndex.build(net)
+    target, *sources = random_snaps(net, 12, seed)
+    times = index.travel_times_to(target, sources, "car")
+    for s, t in zip(sources, times, strict=True):
+        ref = reference_time(net, s, target, "car")
+        if np.isinf(ref):
+            assert np.isinf(t)
+        else:
+            assert t == pytest.approx(ref, rel=1e-9, abs=1e-6)
+
+
+def test_route_is_a_valid_path_with_its_time_and_signals(city) -> None:
+    index = RoutingIndex.build(city)
+    target, *sources = random_snaps(city, 11, seed=5)
+    tree = index.tree_to(target, "ambulance")
+    for s in sources:
+        r = tree.route_from(s)
+        for u, v in zip(r.nodes, r.nodes[1:], strict=False):
+            assert city.graph.has_edge(u, v)
+        assert r.eta_green_s == pytest.approx(tree.time_from(s), rel=1e-9)
+        assert r.eta_s == pytest.approx(r.eta_green_s + sum(x.expected_delay_s for x in r.signals))
+        assert [x.eta_s for x in r.signals] == sorted(x.eta_s for x in r.signals)
+        assert r.geometry.coords[0] == pytest.approx((s.lon, s.lat))
+        assert r.segments[-1].eta_s == pytest.approx(r.eta_s)
+
+
+def test_closing_a_road_changes_the_next_answer_and_reopening_restores_it(city) -> None:
+    index = RoutingIndex.build(city)
+    target, source = random_snaps(city, 2, seed=11)
+    before = index.route(source, target)
+    u, v = before.nodes[len(before.nodes) // 2], before.nodes[len(before.nodes) // 2 + 1]
+    index.close_edge(u, v)
+    after = index.route(source, target)
+    assert (u, v) not in set(zip(after.nodes, after.nodes[1:], strict=False))
+    assert after.eta_green_s >= before.eta_green_s
+    index.reopen_edge(u, v)
+    assert index.route(source, target).eta_green_s == pytest.approx(before.eta_green_s)
+    index.set_edge_speed(u, v, 5.0)
+    assert index.route(source, target).eta_green_s >= before.eta_green_s
+
+
+def test_snapping_gives_the_distance_and_refuses_points_off_the_map(city) -> None:
+    snapper = Snapper(city)
+    node = city.graph.nodes[0]
+    s = snapper.snap(node["lon"], node["lat"] + 0.0002)  # ~22 m north of a node
+    assert s.distance_m < 30
+    with pytest.raises(OffRoad, match="from the nearest road"):
+        snapper.snap(121.0, 31.0)
+
+
+def test_demo_city_is_deterministic_and_has_a_river_bridges_and_signals() -> None:
+    a, b = build_demo_city(seed=9, scale=0.1), build_demo_city(seed=9, scale=0.1)
+    assert sorted(a.graph.edges(data="length_m")) == sorted(b.graph.edges(data="length_m"))
+    assert a.signals() and nx.is_strongly_connected(a.graph)
+    classes = {d["road_class"] for *_, d in a.graph.edges(data=True)}
+    assert {"trunk", "primary", "residential"} <= classes
+    assert any(d["oneway"] for *_, d in a.graph.edges(data=True))
