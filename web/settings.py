@@ -11,7 +11,8 @@ from dispatch.roster import DEMO_ROSTER_FILE
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="JD_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="JD_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
 
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("REDIS_URL", "JD_REDIS_URL"),
