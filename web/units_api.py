@@ -188,6 +188,25 @@ async def list_units(
     return {"count": len(out), "units": out}
 
 
+@router.get("/v1/fleet")
+async def fleet_places(request: Request) -> dict[str, Any]:
+    """Stations and hospitals, for the map and for units that have not reported a position."""
+    fleet = _fw(request).fleet
+    return {"stations": [{"station_id": s.station_id, "agency": s.agency, "name": s.name,
+                          "lon": s.lon, "lat": s.lat} for s in fleet.stations.values()],
+            "hospitals": [{"hospital_id": h.hospital_id, "name": h.name, "lon": h.lon, "lat": h.lat,
+                           "takes": sorted(h.takes)} for h in fleet.hospitals.values()]}
+
+
+@router.get("/v1/routes")
+async def current_routes(request: Request) -> dict[str, Any]:
+    """The route each assigned unit is following, for the map."""
+    fw = _fw(request)
+    units = fw.service.state.units
+    return {uid: {**_route_view(r), "incident_id": units[uid].incident_id}
+            for uid, r in fw.routes.items() if units[uid].status in COMMITTED}
+
+
 @router.get("/v1/units/{unit_id}")
 async def get_unit(unit_id: str, request: Request) -> dict[str, Any]:
     fw = _fw(request)

@@ -1,28 +1,51 @@
-// The shared map: roads from the server's own network, incidents live over the websocket.
+// The shared map: roads from the server's own network; incidents, units, routes and whistles
+// live over one websocket (snapshot + ordered events, positions alongside).
 "use strict";
 
 const I18N = {
   en: { title: "Joint dispatch", offline: "offline", online: "live", newCall: "New call",
         hotline: "Hotline", kind: "Kind", caller: "Caller", text: "Text", send: "Send call",
         clickMap: "Click the map to place the call.", openIncidents: "Open incidents",
-        calls: "calls", tasks: "Tasks", timeline: "Timeline", lang: "中文" },
+        calls: "calls", tasks: "Tasks", timeline: "Timeline", lang: "中文", units: "units",
+        recommend: "Recommended units", confirm: "Confirm and send", whistle: "Blow the whistle",
+        override: "This kind does not qualify. Reason to blow anyway:", summons: "Whistle",
+        ack: "Acknowledge", lead: "Lead", hospital: "Hospital", route: "Route", eta: "ETA",
+        acked: "acknowledged", waiting: "waiting", unanswered: "unanswered", min: "min" },
   zh: { title: "联合调度", offline: "离线", online: "在线", newCall: "新警情",
         hotline: "热线", kind: "类型", caller: "来电号码", text: "描述", send: "提交",
         clickMap: "在地图上点击以定位。", openIncidents: "处置中的事件",
-        calls: "次来电", tasks: "任务", timeline: "时间线", lang: "English" },
+        calls: "次来电", tasks: "任务", timeline: "时间线", lang: "English", units: "车辆",
+        recommend: "推荐车辆", confirm: "确认派车", whistle: "吹哨",
+        override: "该类型不属于吹哨范围，请填写吹哨理由：", summons: "吹哨",
+        ack: "确认", lead: "牵头单位", hospital: "医院", route: "路线", eta: "预计到达",
+        acked: "已确认", waiting: "等待中", unanswered: "无人应答", min: "分钟" },
 };
 let lang = localStorage.getItem("lang") || "en";
 const t = (k) => (I18N[lang] && I18N[lang][k]) || k;
-
-const map = L.map("map", { preferCanvas: true, zoomSnap: 0.25 });
-const roadsLayer = L.layerGroup().addTo(map);
-const incidentsLayer = L.layerGroup().addTo(map);
+const AGENCY_COLOR = { "110": "#1d4ed8", "119": "#dc2626", "120": "#16a34a", "122": "#ca8a04" };
+const SEV_COLOR = { 5: "#9d0208", 4: "#dc2f02", 3: "#f48c06", 2: "#ffba08", 1: "#8ecae6" };
 const ROAD_STYLE = {
   motorway: [4, "#e76f51"], trunk: [3.5, "#e76f51"], primary: [3, "#f4a261"],
   secondary: [2.2, "#e9c46a"], tertiary: [1.6, "#bbb"], residential: [0.8, "#ccc"],
 };
-const state = { seq: null, incidents: new Map(), markers: new Map(), plans: {}, pick: null, selected: null };
+
+const map = L.map("map", { preferCanvas: true, zoomSnap: 0.25 });
+const roadsLayer = L.layerGroup().addTo(map);
+const routesLayer = L.layerGroup().addTo(map);
+const unitsLayer = L.layerGroup().addTo(map);
+const incidentsLayer = L.layerGroup().addTo(map);
+const state = {
+  seq: null, incidents: new Map(), incidentMarkers: new Map(), units: new Map(), unitMarkers: new Map(),
+  positions: new Map(), stations: new Map(), whistles: new Map(), routes: new Map(), plans: {},
+  pick: null, selected: null, filters: new Set(["110", "119", "120", "122"]), connected: false,
+};
 window.jd = state; // for browser tests and curious dispatchers
+
+const api = async (path, opts = {}) => {
+  const r = await fetch(path, { headers: { "Content-Type": "application/json" }, ...opts });
+  const body = await r.json().catch(() => ({}));
+  return { ok: r.ok, status: r.status, body };
+};
 
 async function loadRoads() {
   const data = await (await fetch("/v1/map/roads")).json();
@@ -43,9 +66,55 @@ async function loadRoads() {
   state.roadsLoaded = true;
 }
 
+async function loadFleetPlaces() {
+  const { body } = await api("/v1/fleet");
+  for (const s of body.stations) state.stations.set(s.station_id, s);
+  for (const h of body.hospitals) {
+    L.circleMarker([h.lat, h.lon], { radius: 7, color: "#fff", weight: 2, fillColor: "#e11d48", fillOpacity: 1 })
+      .bindTooltip(`✚ ${h.name}`).addTo(roadsLayer);
+  }
+}
+
 async function loadPlans() {
-  state.plans = await (await fetch("/v1/plans")).json();
+  state.plans = (await api("/v1/plans")).body;
   renderKinds();
+}
+
+async function loadRoster() {
+  const { body } = await api("/v1/roster");
+  state.roster = body;
+  renderRoster();
+}
+
+async function loadRoutes() {
+  const { body } = await api("/v1/routes");
+  state.routes.clear();
+  routesLayer.clearLayers();
+  for (const [uid, r] of Object.entries(body)) drawRoute(uid, r);
+}
+
+async function loadPositions() {
+  const { body } = await api("/v1/units");
+  for (const u of body.units) if (u.position) state.positions.set(u.unit_id, u.position);
+  for (const uid of state.units.keys()) drawUnit(uid);
+}
+
+function drawRoute(uid, r) {
+  const unit = state.units.get(uid);
+  const color = unit ? AGENCY_COLOR[unit.agency] : "#333";
+  const line = L.polyline(r.coords.map(([lon, lat]) => [lat, lon]), { color, weight: 4, opacity: 0.7, dashArray: "6 4" })
+    .bindTooltip(`${uid} · ${t("eta")} ${(r.eta_s / 60).toFixed(1)} ${t("min")}`);
+  const old = state.routes.get(uid);
+  if (old) routesLayer.removeLayer(old.line);
+  line.addTo(routesLayer);
+  state.routes.set(uid, { ...r, line });
+}
+
+function renderRoster() {
+  const r = state.roster;
+  if (!r) return;
+  const names = Object.entries(r.duties).map(([a, d]) => `<span class="tag a${a}">${a}</span>${escapeHtml(d.convener.name)}`).join(" ");
+  document.getElementById("roster").innerHTML = `${r.day} · ${t("lead")} <b>${r.lead}</b> · ${names}`;
 }
 
 function renderKinds() {
@@ -61,55 +130,165 @@ function renderKinds() {
   sel.value = current || "traffic_crash_injury";
 }
 
-function label(inc) {
-  return (lang === "zh" && inc.label && inc.label.zh) || (inc.label && inc.label.en) || inc.kind;
-}
+const label = (inc) => (lang === "zh" && inc.label && inc.label.zh) || (inc.label && inc.label.en) || inc.kind;
 
-const SEV_COLOR = { 5: "#9d0208", 4: "#dc2f02", 3: "#f48c06", 2: "#ffba08", 1: "#8ecae6" };
-
-function upsert(inc) {
+function upsertIncident(inc) {
   const active = ["open", "dispatched", "on_scene"].includes(inc.status);
-  const old = state.markers.get(inc.incident_id);
-  if (old) { incidentsLayer.removeLayer(old); state.markers.delete(inc.incident_id); }
+  const old = state.incidentMarkers.get(inc.incident_id);
+  if (old) { incidentsLayer.removeLayer(old); state.incidentMarkers.delete(inc.incident_id); }
   if (!active) { state.incidents.delete(inc.incident_id); return; }
   state.incidents.set(inc.incident_id, inc);
   if (inc.location.lat != null) {
     const m = L.circleMarker([inc.location.lat, inc.location.lon], {
-      radius: 6 + inc.severity * 1.5 + Math.min(inc.call_count, 6), color: "#111", weight: 1,
-      fillColor: SEV_COLOR[inc.severity] || "#999", fillOpacity: 0.85,
+      radius: 7 + inc.severity * 1.5 + Math.min(inc.call_count, 6), color: "#111", weight: 2,
+      fillColor: SEV_COLOR[inc.severity] || "#999", fillOpacity: 0.9,
     }).bindTooltip(`${inc.incident_id} ${label(inc)} · ${inc.call_count} ${t("calls")}`);
     m.on("click", () => showDetail(inc.incident_id));
     m.addTo(incidentsLayer);
-    state.markers.set(inc.incident_id, m);
+    state.incidentMarkers.set(inc.incident_id, m);
   }
 }
+
+function unitLatLng(u) {
+  const p = state.positions.get(u.unit_id);
+  if (p) return [p.lat, p.lon];
+  const s = state.stations.get(u.station_id);
+  return s ? [s.lat, s.lon] : null;
+}
+
+function upsertUnit(u) {
+  state.units.set(u.unit_id, { ...(state.units.get(u.unit_id) || {}), ...u });
+  drawUnit(u.unit_id);
+}
+
+function drawUnit(uid) {
+  const u = state.units.get(uid);
+  const where = u && unitLatLng(u);
+  let m = state.unitMarkers.get(uid);
+  if (!where || !state.filters.has(u.agency)) {
+    if (m) { unitsLayer.removeLayer(m); state.unitMarkers.delete(uid); }
+    return;
+  }
+  const busy = u.status !== "available";
+  if (!m) {
+    m = L.circleMarker(where, { radius: 5, weight: busy ? 3 : 1, color: busy ? "#111" : "#fff",
+                                fillColor: AGENCY_COLOR[u.agency], fillOpacity: 1 });
+    m.on("click", () => showUnit(uid));
+    m.addTo(unitsLayer);
+    state.unitMarkers.set(uid, m);
+  } else {
+    glide(m, where);
+    m.setStyle({ weight: busy ? 3 : 1, color: busy ? "#111" : "#fff" });
+  }
+  m.bindTooltip(`${u.call_sign} · ${u.kind} · ${u.status}`);
+}
+
+// Markers glide to their new place over most of an update interval, so 1 Hz fixes look smooth.
+const gliding = new Map();
+function glide(marker, to) {
+  const from = marker.getLatLng();
+  gliding.set(marker, { from: [from.lat, from.lng], to, start: performance.now() });
+}
+function animate(now) {
+  for (const [m, g] of gliding) {
+    const k = Math.min(1, (now - g.start) / 800);
+    m.setLatLng([g.from[0] + (g.to[0] - g.from[0]) * k, g.from[1] + (g.to[1] - g.from[1]) * k]);
+    if (k >= 1) gliding.delete(m);
+  }
+  requestAnimationFrame(animate);
+}
+requestAnimationFrame(animate);
 
 function renderList() {
   const ol = document.getElementById("incidents");
   const items = [...state.incidents.values()].sort(
     (a, b) => b.severity - a.severity || b.reported_at.localeCompare(a.reported_at));
   document.getElementById("count").textContent = `(${items.length})`;
+  document.getElementById("unit-count").textContent = `${state.unitMarkers.size} ${t("units")}`;
   ol.innerHTML = "";
   for (const inc of items) {
     const li = document.createElement("li");
     li.className = `sev${inc.severity}`;
     li.dataset.id = inc.incident_id;
     const tags = Object.keys(inc.tasks).sort().map((a) => `<span class="tag a${a}">${a}</span>`).join("");
-    li.innerHTML = `<b>${inc.incident_id}</b> ${escapeHtml(label(inc))} · ${inc.call_count} ${t("calls")}<br>${tags} <small>${inc.status}</small>`;
+    const whistled = [...state.whistles.values()].some((w) => w.incident_id === inc.incident_id && w.active) ? " 📣" : "";
+    li.innerHTML = `<b>${inc.incident_id}</b> ${escapeHtml(label(inc))}${whistled} · ${inc.call_count} ${t("calls")}<br>${tags} <small>${inc.status}</small>`;
     li.onclick = () => showDetail(inc.incident_id);
     ol.appendChild(li);
   }
 }
 
+function summonsTable(w) {
+  const rows = Object.entries(w.summons).map(([a, s]) => {
+    const st = s.acknowledged_at ? `<span class="ack">✔ ${t("acked")} ${s.acknowledged_at.slice(11, 19)}</span>`
+      : s.unanswered ? `<span class="dead">${t("unanswered")}</span>`
+      : `<span class="wait">${t("waiting")} (${s.level})</span> <button data-ack="${a}">${t("ack")}</button>`;
+    return `<tr data-agency="${a}"><td><span class="tag a${a}">${a}</span></td><td>${escapeHtml(s.name)}</td><td>${st}</td></tr>`;
+  }).join("");
+  return `<h2>${t("summons")} ${w.whistle_id}</h2><table class="summons">${rows}</table>`;
+}
+
 async function showDetail(id) {
   state.selected = id;
-  const inc = await (await fetch(`/v1/incidents/${encodeURIComponent(id)}`)).json();
+  const { body: inc } = await api(`/v1/incidents/${encodeURIComponent(id)}`);
   const box = document.getElementById("detail");
   box.hidden = false;
   const calls = inc.calls.map((c) => `<li>${c.call_id} <span class="tag a${c.hotline}">${c.hotline}</span> ${escapeHtml(c.kind)}: ${escapeHtml(c.text)}<br><small>${escapeHtml(c.reason)}</small></li>`).join("");
   const tasks = Object.entries(inc.tasks).map(([a, tk]) => `<span class="tag a${a}">${a}</span> ${tk.status}`).join(" ");
   const tl = inc.timeline.map((e) => `<li>${e.at.slice(11, 19)} ${escapeHtml(e.summary)}</li>`).join("");
-  box.innerHTML = `<h2>${inc.incident_id} ${escapeHtml(label(inc))}</h2><p>${tasks}</p><ol>${calls}</ol><h2>${t("timeline")}</h2><ol>${tl}</ol>`;
+  const whistle = [...state.whistles.values()].find((w) => w.incident_id === id && w.active);
+  const whistleHtml = whistle ? summonsTable(whistle)
+    : `<p><button class="whistle" id="blow">📣 ${t("whistle")}</button></p>`;
+  box.innerHTML = `<h2>${inc.incident_id} ${escapeHtml(label(inc))}</h2><p>${tasks}</p>${whistleHtml}
+    <div id="rec"></div><ol>${calls}</ol><h2>${t("timeline")}</h2><ol>${tl}</ol>`;
+  const blow = document.getElementById("blow");
+  if (blow) blow.onclick = () => blowWhistle(inc);
+  for (const b of box.querySelectorAll("button[data-ack]")) {
+    b.onclick = () => api(`/v1/whistles/${whistle.whistle_id}/ack`, { method: "POST", body: JSON.stringify({ agency: b.dataset.ack, by: `convener ${b.dataset.ack}` }) });
+  }
+  showRecommendation(id);
+}
+
+async function showRecommendation(id) {
+  const { ok, body } = await api(`/v1/incidents/${encodeURIComponent(id)}/recommendation`);
+  const box = document.getElementById("rec");
+  if (!box || !ok) return;
+  if (!body.needs.length) { box.innerHTML = ""; return; }
+  const items = body.needs.map((n) => {
+    const c = n.candidates[0];
+    return `<li><span class="tag a${n.agency}">${n.agency}</span> ${escapeHtml(n.kind)}: ${c ? `<b>${escapeHtml(c.call_sign)}</b> ${t("eta")} ${(c.eta_s / 60).toFixed(1)} ${t("min")}${c.divert_from ? ` ⚠ ${escapeHtml(c.reason)}` : ""}` : "—"}</li>`;
+  }).join("");
+  const hosp = body.hospital ? `<p>${t("hospital")}: ${escapeHtml(body.hospital.name)} (${(body.hospital.eta_s / 60).toFixed(1)} ${t("min")})</p>` : "";
+  box.innerHTML = `<h2>${t("recommend")}</h2><ul class="rec">${items}</ul>${hosp}<button class="primary" id="confirm">${t("confirm")}</button>`;
+  document.getElementById("confirm").onclick = async () => {
+    const r = await api(`/v1/incidents/${encodeURIComponent(id)}/assign`, { method: "POST", body: "{}" });
+    if (r.ok) for (const [uid, route] of Object.entries(r.body.routes)) drawRoute(uid, route);
+    showDetail(id);
+  };
+}
+
+async function blowWhistle(inc) {
+  const agency = prompt("Your centre (120 / 119 / lead of the day):", "120");
+  if (!agency) return;
+  const payload = { by: `dispatcher ${agency}`, agency };
+  if (!inc.whistle_qualifies) {
+    const reason = prompt(t("override"));
+    if (!reason) return;
+    payload.override_reason = reason;
+  }
+  const r = await api(`/v1/incidents/${encodeURIComponent(inc.incident_id)}/whistle`, { method: "POST", body: JSON.stringify(payload) });
+  if (!r.ok) { alert(r.body.error); return; }
+  for (const [uid, route] of Object.entries(r.body.routes || {})) drawRoute(uid, route);
+  showDetail(inc.incident_id);
+}
+
+async function showUnit(uid) {
+  const { body: u } = await api(`/v1/units/${encodeURIComponent(uid)}`);
+  const box = document.getElementById("detail");
+  box.hidden = false;
+  const route = u.route ? `<p>${t("route")}: ${(u.route.length_m / 1000).toFixed(1)} km · ${t("eta")} ${(u.route.eta_s / 60).toFixed(1)} ${t("min")}</p>` : "";
+  box.innerHTML = `<h2><span class="tag a${u.agency}">${u.agency}</span> ${escapeHtml(u.call_sign)}</h2>
+    <p>${escapeHtml(u.kind)} · ${u.status}${u.incident_id ? ` → ${u.incident_id}` : ""}${u.stale ? " · stale" : ""}</p>${route}`;
 }
 
 function escapeHtml(s) {
@@ -118,18 +297,27 @@ function escapeHtml(s) {
 
 function applyMessage(msg) {
   if (msg.type === "snapshot") {
-    state.incidents.clear();
-    incidentsLayer.clearLayers();
-    state.markers.clear();
-    for (const inc of msg.incidents) upsert(inc);
+    state.incidents.clear(); incidentsLayer.clearLayers(); state.incidentMarkers.clear();
+    state.whistles.clear();
+    for (const inc of msg.incidents) upsertIncident(inc);
+    for (const w of msg.whistles || []) state.whistles.set(w.whistle_id, w);
+    for (const u of msg.units || []) upsertUnit(u);
     state.seq = msg.seq;
+    loadRoutes();
+    loadPositions();
   } else if (msg.type === "event") {
     if (state.seq !== null && msg.seq <= state.seq) return; // already seen (after a resync)
-    for (const inc of msg.incidents) upsert(inc);
+    for (const inc of msg.incidents) upsertIncident(inc);
+    for (const w of msg.whistles || []) state.whistles.set(w.whistle_id, w);
+    for (const u of msg.units || []) upsertUnit(u);
     state.seq = msg.seq;
-    if (state.selected && msg.incidents.some((i) => i.incident_id === state.selected)) showDetail(state.selected);
-  } else if (msg.type === "heartbeat") {
+    if (msg.event.type === "unit_assigned" || msg.event.type === "unit_status_changed") loadRoutes();
+    if (state.selected && (msg.incidents.some((i) => i.incident_id === state.selected))) showDetail(state.selected);
+  } else if (msg.type === "positions") {
+    for (const p of msg.positions) { state.positions.set(p.unit_id, p); if (state.units.has(p.unit_id)) drawUnit(p.unit_id); }
     return;
+  } else {
+    return; // heartbeat
   }
   document.getElementById("seq").textContent = `#${state.seq}`;
   renderList();
@@ -163,21 +351,28 @@ document.getElementById("call-form").addEventListener("submit", async (e) => {
   const f = new FormData(e.target);
   const body = {
     hotline: f.get("hotline"), kind: f.get("kind"), text: f.get("text") || "",
-    received_at: new Date().toISOString(),
-    location: { lon: state.pick.lng, lat: state.pick.lat },
+    received_at: new Date().toISOString(), location: { lon: state.pick.lng, lat: state.pick.lat },
   };
   if (f.get("caller_number")) body.caller_number = f.get("caller_number");
   const r = await fetch("/v1/calls", { method: "POST", headers: { "Content-Type": "application/json", "Idempotency-Key": crypto.randomUUID() }, body: JSON.stringify(body) });
   const j = await r.json();
   out.textContent = r.ok ? `${j.call_id} → ${j.incident_id}: ${j.reason}` : j.error;
+  if (r.ok) showDetail(j.incident_id);
 });
+
+for (const box of document.querySelectorAll("#filters input")) {
+  box.onchange = () => {
+    if (box.checked) state.filters.add(box.dataset.agency); else state.filters.delete(box.dataset.agency);
+    for (const uid of state.units.keys()) drawUnit(uid);
+    renderList();
+  };
+}
 
 function applyLanguage() {
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   document.getElementById("lang").textContent = t("lang");
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
-  renderKinds();
-  renderList();
+  renderKinds(); renderList(); renderRoster();
 }
 document.getElementById("lang").onclick = () => {
   lang = lang === "en" ? "zh" : "en";
@@ -186,7 +381,7 @@ document.getElementById("lang").onclick = () => {
 };
 
 (async () => {
-  await Promise.all([loadRoads(), loadPlans()]);
+  await Promise.all([loadRoads(), loadPlans(), loadFleetPlaces(), loadRoster()]);
   applyLanguage();
   connect();
 })();
