@@ -102,6 +102,13 @@ class Assignment:
 
 
 @dataclass(frozen=True)
+class RecordReroute:
+    unit_id: str
+    eta_s: float
+    reason: str
+
+
+@dataclass(frozen=True)
 class AssignUnits:
     """Send units to an incident, all or none: one may not go if another was taken meanwhile."""
 
@@ -113,7 +120,7 @@ class AssignUnits:
 
 Command = (
     ReceiveCall | SplitCall | MergeIncidents | ChangeIncidentStatus | ChangeTaskStatus
-    | RegisterUnit | ChangeUnitStatus | AssignUnits
+    | RegisterUnit | ChangeUnitStatus | AssignUnits | RecordReroute
     | whistle.BlowWhistle | whistle.AcknowledgeSummons | whistle.CheckDeadlines | whistle.PlanRosterDay
 )
 
@@ -145,6 +152,12 @@ def decide(state: DispatchState, command: Command, rules: Rules, now: datetime) 
             return _change_unit_status(state, command, now)
         case AssignUnits():
             return _assign_units(state, command, now)
+        case RecordReroute():
+            unit = state.units.get(command.unit_id)
+            if unit is None or unit.incident_id is None:
+                raise Rejected(409, "unit_id", f"{command.unit_id} has no incident to be routed to")
+            return [ev.UnitRerouted(at=now, unit_id=unit.unit_id, incident_id=unit.incident_id,
+                                    eta_s=round(command.eta_s, 1), reason=command.reason)]
         case whistle.BlowWhistle():
             return whistle.blow(state, command, rules.roster, rules.ack_deadline_s, now)
         case whistle.AcknowledgeSummons():

@@ -257,3 +257,14 @@ class SummonsUnanswered(Event):
 class WhistleEnded(Event):
     whistle_id: str
     reason: str
+
+
+@event
+@dataclass(frozen=True)
+class UnitRerouted(Event):
+    """The unit left its route (or the roads changed): it was given a new one from where it is."""
+
+    unit_id: str
+    incident_id: str
+    eta_s: float
+    reason: str

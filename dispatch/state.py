@@ -238,6 +238,11 @@ def apply(state: DispatchState, e: ev.Event) -> DispatchState:
                     inc.status = IncidentStatus.ON_SCENE
             if unit.status not in COMMITTED:
                 unit.incident_id = None
+        case ev.UnitRerouted():
+            unit = state.units[e.unit_id]
+            if e.incident_id in state.incidents:
+                _note(state.incidents[e.incident_id], seq, e,
+                      f"{unit.call_sign} re-routed, ETA {e.eta_s / 60:.1f} min: {e.reason}")
         case ev.RosterDayPlanned():
             day = roster_day_from_event(e)
             state.roster_plans[day.day] = day

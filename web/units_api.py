@@ -2,13 +2,23 @@
 and assignment. Positions go to telemetry (Redis GEO and a bounded stream), never to the log."""
 
 import asyncio
+import contextlib
 import json
+import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+from shapely import LineString, Point
 
-from dispatch.decide import Assignment, AssignUnits, ChangeUnitStatus, RegisterUnit, Rejected
+from dispatch.decide import (
+    Assignment,
+    AssignUnits,
+    ChangeUnitStatus,
+    RecordReroute,
+    RegisterUnit,
+    Rejected,
+)
 from dispatch.fleet import Fleet
 from dispatch.recommend import Need, recommend
 from dispatch.router import RoutePlan, Router, profile_for
@@ -127,6 +137,30 @@ class Fleetwork:
                 routes[uid] = _route_view(plan)
         return {"assigned": unit_ids, "routes": routes}
 
+    async def follow(self, positions: list[Position]) -> None:
+        """Re-route an assigned unit that has strayed from its route (or whose road closed)."""
+        state = self.service.state
+        for p in positions:
+            plan = self.routes.get(p.unit_id)
+            unit = state.units.get(p.unit_id)
+            if plan is None or unit is None or unit.incident_id is None:
+                continue
+            off = off_route_m(plan, (p.lon, p.lat))
+            if off <= OFF_ROUTE_M:
+                continue
+            inc = state.incidents[unit.incident_id]
+            if inc.lon is None or inc.lat is None:
+                continue
+            try:
+                new = await asyncio.to_thread(self.road.route, (p.lon, p.lat), (inc.lon, inc.lat),
+                                              profile_for(unit.kind))
+            except ValueError:
+                continue  # off the road network for now; the next fix will try again
+            self.routes[p.unit_id] = new
+            with contextlib.suppress(Rejected):
+                await self.service.execute(RecordReroute(p.unit_id, new.eta_s,
+                                                         f"{off:.0f} m off its route"))
+
     def hospital_for(self, kind: str, place: tuple[float, float]) -> dict[str, Any] | None:
         need = HOSPITAL_NEEDS.get(kind, "general")
         able = [h for h in self.fleet.hospitals.values() if need in h.takes or not need]
@@ -137,6 +171,18 @@ class Fleetwork:
         h, r = best
         return {"hospital_id": h.hospital_id, "name": h.name, "takes": sorted(h.takes),
                 "needed": need, "eta_s": round(r.eta_s, 1)}
+
+
+OFF_ROUTE_M = 80.0  # beyond GPS noise on a city street; closer than the next parallel street
+
+
+def off_route_m(plan: RoutePlan, at: tuple[float, float]) -> float:
+    """Distance from a fix to the route's line, in metres (local flat-earth scale)."""
+    line = LineString(plan.coords)
+    mx = 111_320.0 * math.cos(math.radians(at[1]))
+    # degrees to metres differ per axis; scale both into metres before measuring
+    scaled = LineString([((x - at[0]) * mx, (y - at[1]) * 110_574.0) for x, y in line.coords])
+    return float(scaled.distance(Point(0.0, 0.0)))
 
 
 # What a patient from each kind of incident needs the hospital to take.
@@ -259,7 +305,9 @@ async def post_position(unit_id: str, body: PositionIn, request: Request) -> dic
     fw = _fw(request)
     if unit_id not in fw.service.state.units:
         raise Rejected(404, "unit_id", f"no unit {unit_id}")
-    await fw.positions.record(_positions(fw, [UnitPositionIn(unit_id=unit_id, **body.model_dump())]))
+    fixes = _positions(fw, [UnitPositionIn(unit_id=unit_id, **body.model_dump())])
+    await fw.positions.record(fixes)
+    await fw.follow(fixes)
     return {"accepted": 1}
 
 
@@ -267,7 +315,9 @@ async def post_position(unit_id: str, body: PositionIn, request: Request) -> dic
 async def post_positions(body: PositionBatchIn, request: Request) -> dict[str, Any]:
     """Many units at once, as a vehicle gateway sends them; all stored, or none."""
     fw = _fw(request)
-    await fw.positions.record(_positions(fw, body.positions))
+    fixes = _positions(fw, body.positions)
+    await fw.positions.record(fixes)
+    await fw.follow(fixes)
     return {"accepted": len(body.positions)}
 
 
@@ -283,7 +333,9 @@ async def position_ingress(ws: WebSocket) -> None:
             try:
                 raw = json.loads(text)
                 batch = PositionBatchIn(positions=raw if isinstance(raw, list) else [raw])
-                await fw.positions.record(_positions(fw, batch.positions))
+                fixes = _positions(fw, batch.positions)
+                await fw.positions.record(fixes)
+                await fw.follow(fixes)
                 await ws.send_json({"accepted": len(batch.positions)})
             except ValidationError as e:
                 err = e.errors()[0]

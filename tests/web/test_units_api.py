@@ -117,3 +117,19 @@ def test_illegal_unit_status_is_409_and_unknown_unit_404(client) -> None:
     assert r.status_code == 409 and "allowed" in r.json()["error"]
     assert client.post("/v1/units/ZZZ/status", json={"status": "available"}).status_code == 404
     assert client.post("/v1/units/A-C-2/status", json={"status": "out_of_service"}).status_code == 200
+
+
+def test_a_unit_off_its_route_is_rerouted_and_the_timeline_says_so(client, centre) -> None:
+    incident = crash(client, centre, "medical_emergency", 0, "120")
+    sent = client.post(f"/v1/incidents/{incident}/assign", json={}).json()
+    uid = sent["assigned"][0]
+    before = sent["routes"][uid]
+    lon, lat = before["coords"][0]
+    on_route = client.post(f"/v1/units/{uid}/position", json={"lon": lon, "lat": lat})
+    assert on_route.status_code == 200
+    assert client.get(f"/v1/units/{uid}").json()["route"]["coords"] == before["coords"]
+    client.post(f"/v1/units/{uid}/position", json={"lon": lon + 0.01, "lat": lat + 0.008})
+    after = client.get(f"/v1/units/{uid}").json()["route"]
+    assert after["coords"] != before["coords"]
+    timeline = client.get(f"/v1/incidents/{incident}").json()["timeline"]
+    assert any("re-routed" in t["summary"] and "off its route" in t["summary"] for t in timeline)
