@@ -32,6 +32,10 @@ class Router(Protocol):
         """Seconds from every source to one place, in one search; unreachable ones left out."""
         ...
 
+    def drive_times_from(self, origin: LonLat, places: dict[str, LonLat], profile: str) -> dict[str, float]:
+        """Seconds from one place to each of many (a patient to every hospital), one search."""
+        ...
+
     def route(self, origin: LonLat, destination: LonLat, profile: str) -> RoutePlan: ...
 
 

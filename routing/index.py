@@ -172,6 +172,19 @@ class RoutingIndex:
             dist, pred = self.reverse.search(profile, starts)
         return TreeToTarget(self, target, profile, dist, pred)
 
+    def tree_from(self, source: Snap, profile: str = "car") -> "TreeFromSource":
+        """One forward search: the time from one road position to every node."""
+        w = self.weights[profile]
+        a, b = source.edge
+        i = self._edge(a, b)
+        starts = [(b, (1 - source.fraction) * w[i])]
+        back = self.edge_id.get((b, a))
+        if back is not None and w[back] < UNREACHABLE:
+            starts.append((a, source.fraction * w[back]))
+        with self._lock:
+            dist, _ = self.forward.search(profile, starts)
+        return TreeFromSource(self, source, profile, dist)
+
     def travel_times_to(self, target: Snap, sources: list[Snap], profile: str = "car") -> np.ndarray:
         return self.tree_to(target, profile).times(sources)
 
@@ -277,3 +290,27 @@ class TreeToTarget:
         coords.append((self.target.lon, self.target.lat))
         return Route(nodes=nodes, geometry=LineString(coords), length_m=length, eta_s=clock,
                      eta_green_s=green, segments=segments, signals=signals)
+
+
+class TreeFromSource:
+    """The result of one forward search from a road position: times to any other position."""
+
+    def __init__(self, index: RoutingIndex, source: Snap, profile: str, dist: np.ndarray) -> None:
+        self.index, self.source, self.dist = index, source, dist
+        self.w = index.weights[profile]
+
+    def time_to(self, target: Snap) -> float:
+        idx, w = self.index, self.w
+        u, v = target.edge
+        options = []
+        i = idx._edge(u, v)
+        options.append(self.dist[u] + target.fraction * w[i])
+        back = idx.edge_id.get((v, u))
+        if back is not None:
+            options.append(self.dist[v] + (1 - target.fraction) * w[back])
+        a, b = self.source.edge
+        for (x, y), pos in (((u, v), target.fraction), ((v, u), 1 - target.fraction)):
+            if (a, b) == (x, y) and self.source.fraction <= pos:
+                options.append((pos - self.source.fraction) * w[idx._edge(x, y)])
+        best = float(min(options))
+        return best if best < UNREACHABLE else float("inf")

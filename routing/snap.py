@@ -44,6 +44,30 @@ class Snapper:
         return LineString(np.column_stack(((coords[:, 0] - self._origin[0]) * self._mx,
                                            (coords[:, 1] - self._origin[1]) * self._my)))
 
+    def snap_many(
+        self, points: list[tuple[float, float]], max_distance_m: float = 500.0
+    ) -> list[Snap | None]:
+        """Many points in one vectorised tree query; None where a point is off the road."""
+        if not points:
+            return []
+        arr = np.asarray(points, dtype=np.float64)
+        geoms = shapely.points((arr[:, 0] - self._origin[0]) * self._mx,
+                               (arr[:, 1] - self._origin[1]) * self._my)
+        (pi, li), dist = self._tree.query_nearest(geoms, max_distance=max_distance_m,
+                                                  return_distance=True, all_matches=False)
+        lines = self._lines[li]
+        along = shapely.line_locate_point(lines, geoms[pi])
+        lengths = shapely.length(lines)
+        fractions = np.clip(np.divide(along, lengths, out=np.zeros_like(along), where=lengths > 0), 0, 1)
+        on = shapely.line_interpolate_point(lines, along)
+        lons = self._origin[0] + shapely.get_x(on) / self._mx
+        lats = self._origin[1] + shapely.get_y(on) / self._my
+        out: list[Snap | None] = [None] * len(points)
+        edges = self._edges
+        for k, (p, i) in enumerate(zip(pi.tolist(), li.tolist(), strict=True)):
+            out[p] = Snap(edges[i], float(fractions[k]), float(dist[k]), float(lons[k]), float(lats[k]))
+        return out
+
     def snap(self, lon: float, lat: float, max_distance_m: float = 500.0) -> Snap:
         p = Point((lon - self._origin[0]) * self._mx, (lat - self._origin[1]) * self._my)
         found = self._tree.query_nearest(p, max_distance=max_distance_m, return_distance=True,

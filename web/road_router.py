@@ -5,7 +5,9 @@ import math
 from dispatch.router import LonLat, RoutePlan, SignalPassage
 from routing.index import RoutingIndex
 from routing.network import RoadNetwork
-from routing.snap import OffRoad, Snapper
+from routing.snap import Snap, Snapper
+
+SNAP_CACHE = 50_000
 
 
 class RoadRouter:
@@ -14,21 +16,43 @@ class RoadRouter:
         self.snapper = Snapper(network)
         self.index = RoutingIndex.build(network)
         self.snap_max_m = snap_max_m
+        self._cache: dict[LonLat, Snap | None] = {}
+
+    def _snaps(self, places: list[LonLat]) -> list[Snap | None]:
+        """Snap many places at once, remembering recent answers: units parked at a station or
+        standing on scene report the same place again and again."""
+        missing = [p for p in dict.fromkeys(places) if p not in self._cache]
+        if missing:
+            if len(self._cache) > SNAP_CACHE:
+                self._cache.clear()
+            self._cache.update(zip(missing, self.snapper.snap_many(missing, self.snap_max_m), strict=True))
+        return [self._cache[p] for p in places]
 
     def drive_times(self, to: LonLat, sources: dict[str, LonLat], profile: str) -> dict[str, float]:
         target = self.snapper.snap(*to, max_distance_m=self.snap_max_m)
         ids: list[str] = []
-        snaps = []
-        for uid, (lon, lat) in sources.items():
-            try:
-                snaps.append(self.snapper.snap(lon, lat, max_distance_m=self.snap_max_m))
-            except OffRoad:
-                continue  # a unit off the road network cannot be ranked by road; leave it out
-            ids.append(uid)
+        snaps: list[Snap] = []
+        # a unit off the road network cannot be ranked by road; it is left out
+        for uid, snap in zip(sources, self._snaps(list(sources.values())), strict=True):
+            if snap is not None:
+                ids.append(uid)
+                snaps.append(snap)
         if not snaps:
             return {}
         times = self.index.travel_times_to(target, snaps, profile=profile)
         return {uid: float(t) for uid, t in zip(ids, times, strict=True) if math.isfinite(t)}
+
+    def drive_times_from(self, origin: LonLat, places: dict[str, LonLat], profile: str) -> dict[str, float]:
+        """Seconds from one place to each of many (a patient to every hospital), one search."""
+        source = self.snapper.snap(*origin, max_distance_m=self.snap_max_m)
+        out: dict[str, float] = {}
+        tree = self.index.tree_from(source, profile)
+        for key, snap in zip(places, self._snaps(list(places.values())), strict=True):
+            if snap is not None:
+                t = tree.time_to(snap)
+                if math.isfinite(t):
+                    out[key] = t
+        return out
 
     def route(self, origin: LonLat, destination: LonLat, profile: str) -> RoutePlan:
         a = self.snapper.snap(*origin, max_distance_m=self.snap_max_m)

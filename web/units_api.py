@@ -24,7 +24,7 @@ from dispatch.recommend import Need, recommend
 from dispatch.router import RoutePlan, Router, profile_for
 from dispatch.service import DispatchService
 from dispatch.telemetry import Position, PositionStore, is_stale
-from dispatch.units import COMMITTED, UnitStatus
+from dispatch.units import COMMITTED, Unit, UnitStatus
 from web.views import unit_view
 
 router = APIRouter()
@@ -89,16 +89,19 @@ class Fleetwork:
                     spec.crew, spec.capabilities))
 
     async def where(self, unit_ids: list[str]) -> dict[str, tuple[float, float]]:
-        """Each unit's latest position, or its home station when it has never reported."""
         latest = await self.positions.latest(unit_ids)
+        return self.places([self.service.state.units[u] for u in unit_ids], latest)
+
+    def places(self, units: list[Unit], latest: dict[str, Position]) -> dict[str, tuple[float, float]]:
+        """Each unit's latest position, or its home station when it has never reported."""
         out: dict[str, tuple[float, float]] = {}
-        for uid in unit_ids:
-            if uid in latest:
-                out[uid] = (latest[uid].lon, latest[uid].lat)
+        for unit in units:
+            if unit.unit_id in latest:
+                out[unit.unit_id] = (latest[unit.unit_id].lon, latest[unit.unit_id].lat)
             else:
-                station = self.fleet.stations.get(self.service.state.units[uid].station_id)
+                station = self.fleet.stations.get(unit.station_id)
                 if station is not None:
-                    out[uid] = (station.lon, station.lat)
+                    out[unit.unit_id] = (station.lon, station.lat)
         return out
 
     async def recommendation(self, incident_id: str) -> tuple[list[Need], dict[str, Any] | None]:
@@ -110,7 +113,8 @@ class Fleetwork:
             raise Rejected(409, "incident_id", f"{incident_id} has no coordinates to route to yet")
         units = [u for u in state.units.values()
                  if u.status not in (UnitStatus.OUT_OF_SERVICE,)]
-        places = await self.where([u.unit_id for u in units])
+        latest = await self.positions.latest([u.unit_id for u in units])
+        places = self.places(units, latest)
         eta: dict[str, float] = {}
         by_profile: dict[str, dict[str, tuple[float, float]]] = {}
         for u in units:
@@ -118,7 +122,6 @@ class Fleetwork:
                 by_profile.setdefault(profile_for(u.kind), {})[u.unit_id] = places[u.unit_id]
         for profile, sources in by_profile.items():  # one search per speed profile
             eta.update(self.road.drive_times((inc.lon, inc.lat), sources, profile))
-        latest = await self.positions.latest([u.unit_id for u in units])
         needs = recommend(state, inc, self.service.rules.plans, eta, latest,
                           self.service.clock.now(), self.stale_after_s)
         return needs, self.hospital_for(inc.kind, (inc.lon, inc.lat))
@@ -166,11 +169,14 @@ class Fleetwork:
         able = [h for h in self.fleet.hospitals.values() if need in h.takes or not need]
         if not able:
             return None
-        best = min(((h, self.road.route(place, (h.lon, h.lat), "ambulance")) for h in able),
-                   key=lambda hr: hr[1].eta_s)
-        h, r = best
+        times = self.road.drive_times_from(place, {h.hospital_id: (h.lon, h.lat) for h in able},
+                                           "ambulance")
+        if not times:
+            return None
+        best = min(times, key=lambda k: times[k])
+        h = self.fleet.hospitals[best]
         return {"hospital_id": h.hospital_id, "name": h.name, "takes": sorted(h.takes),
-                "needed": need, "eta_s": round(r.eta_s, 1)}
+                "needed": need, "eta_s": round(times[best], 1)}
 
 
 OFF_ROUTE_M = 80.0  # beyond GPS noise on a city street; closer than the next parallel street

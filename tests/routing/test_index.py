@@ -148,3 +148,11 @@ def test_demo_city_is_deterministic_and_has_a_river_bridges_and_signals() -> Non
     classes = {d["road_class"] for *_, d in a.graph.edges(data=True)}
     assert {"trunk", "primary", "residential"} <= classes
     assert any(d["oneway"] for *_, d in a.graph.edges(data=True))
+
+
+def test_times_from_one_place_equal_the_many_to_one_answers(city) -> None:
+    index = RoutingIndex.build(city)
+    source, *targets = random_snaps(city, 15, seed=21)
+    tree = index.tree_from(source, "ambulance")
+    for t in targets:
+        assert tree.time_to(t) == pytest.approx(index.travel_times_to(t, [source], "ambulance")[0])
