@@ -20,7 +20,7 @@ from dispatch.decide import (
     Rejected,
 )
 from dispatch.fleet import Fleet
-from dispatch.recommend import Need, recommend
+from dispatch.recommend import Need, needs, recommend
 from dispatch.router import RoutePlan, Router, profile_for
 from dispatch.service import DispatchService
 from dispatch.telemetry import Position, PositionStore, is_stale
@@ -111,8 +111,10 @@ class Fleetwork:
             raise Rejected(404, "incident_id", f"no incident {incident_id}")
         if inc.lon is None or inc.lat is None:
             raise Rejected(409, "incident_id", f"{incident_id} has no coordinates to route to yet")
-        units = [u for u in state.units.values()
-                 if u.status not in (UnitStatus.OUT_OF_SERVICE,)]
+        # Only units of the agencies and kinds this incident needs are worth a search.
+        wanted = needs(state, inc, self.service.rules.plans)
+        units = [u for u in state.units.values() if u.status != UnitStatus.OUT_OF_SERVICE
+                 and any(u.agency == a and (not k or u.kind == k) for a, k in wanted)]
         latest = await self.positions.latest([u.unit_id for u in units])
         places = self.places(units, latest)
         eta: dict[str, float] = {}
@@ -122,9 +124,10 @@ class Fleetwork:
                 by_profile.setdefault(profile_for(u.kind), {})[u.unit_id] = places[u.unit_id]
         for profile, sources in by_profile.items():  # one search per speed profile
             eta.update(self.road.drive_times((inc.lon, inc.lat), sources, profile))
-        needs = recommend(state, inc, self.service.rules.plans, eta, latest,
-                          self.service.clock.now(), self.stale_after_s)
-        return needs, self.hospital_for(inc.kind, (inc.lon, inc.lat))
+        ranked = recommend(state, inc, self.service.rules.plans, eta, latest,
+                           self.service.clock.now(), self.stale_after_s)
+        hospital = self.hospital_for(inc.kind, (inc.lon, inc.lat)) if "120" in inc.tasks else None
+        return ranked, hospital
 
     async def route_assigned(self, incident_id: str, unit_ids: list[str]) -> dict[str, Any]:
         """Give each newly assigned unit its route from where it is now to the incident."""

@@ -133,3 +133,16 @@ def test_a_unit_off_its_route_is_rerouted_and_the_timeline_says_so(client, centr
     assert after["coords"] != before["coords"]
     timeline = client.get(f"/v1/incidents/{incident}").json()["timeline"]
     assert any("re-routed" in t["summary"] and "off its route" in t["summary"] for t in timeline)
+
+
+def test_one_search_ranking_agrees_with_a_route_per_unit(client, centre) -> None:
+    """Brute force: route every ambulance on its own; the one-search ETAs must match."""
+    fw = client.app.state.fleetwork
+    units = {u: p for u, p in fw.places([fw.service.state.units[f"A-C-{i}"] for i in range(1, 6)]
+                                         + [fw.service.state.units["A-S-1"]], {}).items()}
+    one_search = fw.road.drive_times(centre, units, "ambulance")
+    brute = {u: fw.road.route(p, centre, "ambulance").eta_green_s for u, p in units.items()}
+    assert one_search.keys() == brute.keys()
+    for u in brute:
+        assert abs(one_search[u] - brute[u]) < 1e-6
+    assert sorted(one_search, key=one_search.get) == sorted(brute, key=brute.get)
