@@ -5,7 +5,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench lint deps system-deps clean
+.PHONY: run test bench lint deps system-deps browser-deps apt clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -17,17 +17,25 @@ deps: $(VENV)/.installed system-deps
 
 # Redis comes from Debian's package: a real server, no build step, same as production.
 system-deps:
-	@command -v redis-server >/dev/null || { \
-	  echo "installing redis-server (Debian package)"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+	@command -v redis-server >/dev/null || $(MAKE) --no-print-directory apt PACKAGES=redis-server
+
+# The browser tests drive Debian's Chromium (never a downloaded browser); a CJK font so the
+# Chinese labels render in screenshots.
+browser-deps:
+	@command -v chromium >/dev/null && [ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || \
+	  $(MAKE) --no-print-directory apt PACKAGES="chromium fonts-wqy-zenhei"
+
+apt:
+	@echo "installing $(PACKAGES) (Debian packages)"
+	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(PACKAGES) >/dev/null
 
 run: deps
 	$(VENV)/bin/jointdispatch serve --host $(HOST) --port $(PORT)
 
-test: deps
+test: deps browser-deps
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q -m "not browser" tests
+	$(PY) -m pytest -q tests
 
 bench: deps
 	$(PY) -m bench.run

@@ -1,7 +1,12 @@
 """Fixtures for the API: the app on a real Redis and a small demo city built once."""
 
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -33,3 +38,20 @@ def client(settings: Settings, small_city: RoadNetwork) -> Iterator[TestClient]:
 def centre(small_city: RoadNetwork) -> tuple[float, float]:
     w, s, e, n = small_city.bounds()
     return ((w + e) / 2, (s + n) / 2)
+
+
+def start_server(redis_url: str, port: int, namespace: str = "live-test") -> subprocess.Popen[bytes]:
+    """The real server in its own process, as `make run` starts it, on a small city."""
+    env = {**os.environ, "REDIS_URL": redis_url, "JD_PORT": str(port), "JD_CITY_SCALE": "0.15",
+           "JD_NAMESPACE": namespace}
+    proc = subprocess.Popen([sys.executable, "-m", "web.cli", "serve"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "server exited"
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise AssertionError("server did not start")

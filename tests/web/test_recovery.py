@@ -1,32 +1,13 @@
 """Acknowledged means durable: kill -9 the server (and Redis) right after a 201, start again."""
 
-import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.web.conftest import start_server
 from web.redis_server import RedisServer, free_port
-
-
-def start_server(redis_url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "REDIS_URL": redis_url, "JD_PORT": str(port), "JD_CITY_SCALE": "0.15",
-           "JD_NAMESPACE": "recovery"}
-    proc = subprocess.Popen([sys.executable, "-m", "web.cli", "serve"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "server exited"
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise AssertionError("server did not start")
 
 
 def call(i: int, lon: float, lat: float) -> dict:
