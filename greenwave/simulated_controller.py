@@ -49,7 +49,11 @@ class JunctionController:
     def __init__(self, plan: SignalPlan, start: float, max_hold_s: float = 60.0, max_shift_s: float = 90.0,
                  history: int = 5000) -> None:
         self.plan = plan
-        self.rules = JunctionRules.from_plan(plan, max_hold_s, max_shift_s)
+        # Arbitration plans holds short enough that a green which came on early (when a window was
+        # too close to serve another phase first) still ends within the hard cap applied below.
+        early = plan.min_serve_s + plan.max_clearance_s
+        self.rules = JunctionRules.from_plan(plan, max(max_hold_s - early, plan.min_serve_s), max_shift_s)
+        self.max_hold_s = max_hold_s
         pos = plan.position_at(start)
         self.phase = pos.phase_index
         self.interval = pos.interval
@@ -82,25 +86,30 @@ class JunctionController:
         """When the running green ends and, if it is cut for a priority call, the phase to go to."""
         ph = self.plan.phases[self.phase]
         floor = self.green_entered + self.plan.min_serve_s
-        end = floor
         # Windows that ended during this green still count: the green's end is decided by what it
         # was serving, and recomputing it later must not move it into the past.
         calls = self._calls(self.green_entered)
+        base = self._plan_extension(floor)  # what the plan alone would give this green
+        end = base
+        first_start: float | None = None
+        # A window for this phase starting sooner than another phase could be served its minimum
+        # and cleared again is better served by staying green than by a short detour.
+        detour = ph.clearance_s + self.plan.min_serve_s + self.plan.max_clearance_s
         changed = True
-        while changed:  # chain compatible windows that start before the green would end
+        while changed:  # chain compatible windows and plan greens until nothing more joins
             changed = False
             for c in calls:
                 if c.approach in ph.approaches and c.window_start is not None and c.window_end is not None \
-                        and c.window_start <= end + EPS and c.window_end > end:
+                        and c.window_start <= end + detour and c.window_end > end:
                     end, changed = c.window_end, True
-        if end > floor:
-            # Safety maximum: a priority hold never keeps one green on longer than max_hold_s.
-            end = max(floor, min(end, self.green_entered + self.rules.max_hold_s))
-        plan_start, plan_end = self.plan.green_starts(self.phase, end)
-        if plan_start <= end + ph.clearance_s + EPS:
-            # The plan has (or is about to give) this phase green anyway: stay green to its end,
-            # rather than clearing only to come back, and so fall back in step with the plan.
-            end = max(end, plan_end)
+                    first_start = c.window_start if first_start is None else min(first_start, c.window_start)
+            extended = self._plan_extension(end)
+            if extended > end:
+                end, changed = extended, True
+        if first_start is not None:
+            # Safety maximum, enforced here whatever arbitration decided: no green is held by
+            # priority longer than max_hold_s (or the plan's own green, if that is longer).
+            end = max(base, min(end, self.green_entered + max(self.max_hold_s, ph.green_s)))
         for c in self._calls(self.t):
             if c.approach in ph.approaches or c.window_start is None:
                 continue
@@ -110,6 +119,18 @@ class JunctionController:
             break
         # A cancelled hold ends now, not back when the minimum green ran out.
         return max(end, self.t), None
+
+    def _plan_extension(self, end: float) -> float:
+        """Stay green to the plan's own end of this phase when the plan has (or is about to give)
+        it green anyway, rather than clearing only to come back: that is how a preempted
+        controller falls back in step with its plan. Never beyond the longer of the plan's green
+        and the safety maximum."""
+        ph = self.plan.phases[self.phase]
+        plan_start, plan_end = self.plan.green_starts(self.phase, end)
+        if plan_start <= end + ph.clearance_s + EPS and \
+                plan_end - self.green_entered <= max(self.max_hold_s, ph.green_s) + EPS:
+            return max(end, plan_end)
+        return end
 
     def _interval_end(self) -> float:
         ph = self.plan.phases[self.phase]
