@@ -8,9 +8,10 @@ within one phase. Time comes from an injected clock, so replays are exact."""
 
 from __future__ import annotations
 
+import copy
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from greenwave.arbitration import Decision, JunctionRules, WindowRequest, arbitrate
 from greenwave.gateway import SecondsClock
@@ -230,8 +231,41 @@ class JunctionController:
                 window_requests.append(WindowRequest(rid, r.inbound_approach, r.priority_level, r.eta,
                                                      r.window_start, r.window_end))
         self.decisions = {d.request_id: d for d in arbitrate(window_requests, self.rules)}
+        self._check_against_timing(now)
         return [_answer(d, junction_id) for rid, d in self.decisions.items()
                 if rid in before and before[rid] != d]
+
+    def _check_against_timing(self, now: float) -> None:
+        """Run a copy of this controller forward and trim each window to the green it really gets.
+
+        Arbitration does not see the running phase (a green that began before the window counts
+        against the hard cap too), so an answer is only given for green that will be shown."""
+        placed = [d for d in self.decisions.values()
+                  if d.window_end is not None and d.window_start is not None
+                  and d.status in (AnswerStatus.GRANTED, AnswerStatus.QUEUED)]
+        if not placed:
+            return
+        trial = copy.deepcopy(self)
+        trial.advance(max(d.window_end or now for d in placed) + self.plan.cycle_s)
+        h = list(trial.history)
+        greens = [(a.start, b.start, self.plan.phases[a.phase_index].approaches)
+                  for a, b in zip(h, h[1:], strict=False) if a.interval is Interval.GREEN]
+        for d in placed:
+            assert d.window_start is not None and d.window_end is not None
+            asked = self.requests[d.request_id]
+            eta = asked.eta + (d.window_start - asked.window_start)  # a queued window moves the arrival
+            cover = next(((gs, ge) for gs, ge, apps in greens
+                          if d.approach in apps and gs <= eta <= ge), None)
+            if cover is None:
+                late = next((gs for gs, _, apps in greens
+                             if d.approach in apps and gs > d.window_start), None)
+                reason = Reason.TOO_LATE if late is not None and late > eta else Reason.HOLD_LIMIT
+                self.decisions[d.request_id] = replace(
+                    d, status=AnswerStatus.REFUSED, reason=reason, window_start=None, window_end=None)
+                continue
+            start, end = max(d.window_start, cover[0]), min(d.window_end, cover[1])
+            if (start, end) != (d.window_start, d.window_end):
+                self.decisions[d.request_id] = replace(d, window_start=start, window_end=end)
 
     def request(self, junction_id: str, req: PriorityRequest, now: float) -> PriorityAnswer:
         self.advance(now)

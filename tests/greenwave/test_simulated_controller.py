@@ -55,13 +55,18 @@ def test_a_cross_street_request_cuts_the_plan_after_min_green_and_is_served() ->
 def test_a_phase_just_started_is_not_cut_before_pedestrians_clear() -> None:
     clock = Clock(990.0)  # NS green has just come on at 990
     ctrl = SimulatedController({"J1": PLAN}, clock)
-    ctrl.request(ask("r1", "E", eta=1000.0, lead=10))  # wants E green at 990: impossible
+    too_soon = ctrl.request(ask("r0", "E", eta=1000.0, lead=10))  # E green by 1000: impossible
+    assert (too_soon.status, too_soon.reason) == (AnswerStatus.REFUSED, Reason.TOO_LATE)
+    answer = ctrl.request(ask("r1", "E", eta=1012.0, lead=22))  # wants green from 990
     run(ctrl, clock, 1060)
     j = ctrl.junctions["J1"]
     first_ns = next(g for g in greens(j) if g[2] == 0)
     assert first_ns[1] - first_ns[0] >= PLAN.min_serve_s - 1e-9
     e_green = next(g for g in greens(j) if g[2] == 1)
     assert e_green[0] == first_ns[0] + PLAN.min_serve_s + PLAN.phases[0].clearance_s
+    # The answer tells the truth: the window starts when the green can come, not when asked.
+    assert answer.status is AnswerStatus.GRANTED
+    assert (answer.window_start, answer.window_end) == (e_green[0], 1017.0)
 
 
 def test_controller_recovers_to_the_plan_after_the_window() -> None:
