@@ -65,8 +65,8 @@ class CorridorTracker:
         self.role = role
         self.priority_level = priority_level
         self.settings = settings or CorridorSettings()
-        tag = f"{corridor.unit_id}@{corridor.departure:.0f}"
-        self.signals = [TrackedSignal(s, f"{tag}/{s.order}/{s.signal_id}", s.eta) for s in corridor.signals]
+        tag = f"{corridor.unit_id}-{corridor.departure:.0f}"
+        self.signals = [TrackedSignal(s, f"{tag}-{s.order}", s.eta_s) for s in corridor.signals]
 
     # --- requests ----------------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from pydantic import ValidationError
@@ -15,6 +16,12 @@ from pydantic import ValidationError
 from greenwave.circuit_breaker import CircuitBreaker
 from greenwave.gateway import SecondsClock
 from greenwave.messages import PriorityAnswer, PriorityRequest, Reason, refused
+
+
+def _seg(value: str) -> str:
+    """Ids go into the URL path: quote everything, '/' included."""
+    return quote(value, safe="")
+
 
 # Answers a controller gives when it is overloaded or restarting: worth another try.
 RETRYABLE_STATUS = {429, 502, 503, 504}
@@ -39,16 +46,16 @@ class HttpSignalGateway:
         self._client.close()
 
     def request(self, req: PriorityRequest) -> PriorityAnswer:
-        return self._call("POST", f"/v1/junctions/{req.junction_id}/requests", req.request_id,
+        return self._call("POST", f"/v1/junctions/{_seg(req.junction_id)}/requests", req.request_id,
                           req.junction_id, req.model_dump(mode="json"))
 
     def update(self, req: PriorityRequest) -> PriorityAnswer:
-        return self._call("PUT", f"/v1/junctions/{req.junction_id}/requests/{req.request_id}", req.request_id,
-                          req.junction_id, req.model_dump(mode="json"))
+        return self._call("PUT", f"/v1/junctions/{_seg(req.junction_id)}/requests/{_seg(req.request_id)}",
+                          req.request_id, req.junction_id, req.model_dump(mode="json"))
 
     def cancel(self, request_id: str, junction_id: str) -> PriorityAnswer:
-        return self._call("DELETE", f"/v1/junctions/{junction_id}/requests/{request_id}", request_id,
-                          junction_id, None)
+        return self._call("DELETE", f"/v1/junctions/{_seg(junction_id)}/requests/{_seg(request_id)}",
+                          request_id, junction_id, None)
 
     def _call(self, method: str, path: str, request_id: str, junction_id: str,
               body: dict[str, Any] | None) -> PriorityAnswer:
