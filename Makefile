@@ -37,7 +37,9 @@ test: deps browser-deps
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q tests
 
+# wrk generates the HTTP load in C, so the client does not steal the server's CPU.
 bench: deps
+	@command -v wrk >/dev/null || $(MAKE) --no-print-directory apt PACKAGES=wrk
 	$(PY) -m bench.run
 
 lint: deps

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from dispatch.addresses import normalise_address
 from dispatch.geo import haversine_m
 from dispatch.plans import ResponsePlans
 from dispatch.state import DispatchState, Incident
@@ -36,16 +37,20 @@ class MergeMatch:
     reason: str
 
 
-def normalise_address(text: str | None) -> str:
-    return " ".join((text or "").lower().replace(",", " ").split())
-
-
 def find_match(
     state: DispatchState, call: NewCall, plans: ResponsePlans, rules: MergeRules
 ) -> MergeMatch | None:
     """The best open incident for this call: the nearest compatible one, then the most recent."""
     best: tuple[float, float, MergeMatch] | None = None
-    for inc in state.active_incidents():
+    candidates: set[str] = set()
+    if call.lon is not None and call.lat is not None:
+        candidates |= state.nearby.around(call.lon, call.lat, rules.radius_m)
+    if call.address:
+        candidates |= state.by_address.get(normalise_address(call.address), set())
+    for incident_id in sorted(candidates):
+        inc = state.incidents[incident_id]
+        if not inc.active:
+            continue
         match = _match_one(state, inc, call, plans, rules)
         if match is None:
             continue

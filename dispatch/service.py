@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dispatch import events as ev
 from dispatch.clock import Clock
 from dispatch.decide import Command, Rules, decide
+from dispatch.rejection import Rejected
 from dispatch.state import DispatchState, apply
 from dispatch.store import EventStore, Recorded, VersionConflict
 
@@ -53,11 +54,20 @@ class DispatchService:
         """Decide and append; returns only after the events are in the durable log."""
         async with self._lock:
             for _ in range(self.MAX_ATTEMPTS):
-                await self._catch_up_locked()
-                events = decide(self.state, command, self.rules, self.clock.now())
+                # No read before deciding: the follower keeps the fold current, and the append
+                # itself refuses a decision made on a stale version, so a round trip is saved
+                # on every command and only a lost race pays for catching up.
+                try:
+                    events = decide(self.state, command, self.rules, self.clock.now())
+                except Rejected:
+                    # Before saying no, make sure it is not a no on facts another process changed.
+                    if not await self._catch_up_locked():
+                        raise
+                    continue
                 try:
                     version = await self.store.append(self.state.version, events)
                 except VersionConflict:
+                    await self._catch_up_locked()
                     continue
                 first = version - len(events) + 1
                 self._fold([Recorded(first + i, e) for i, e in enumerate(events)])
@@ -68,8 +78,11 @@ class DispatchService:
         async with self._lock:
             await self._catch_up_locked()
 
-    async def _catch_up_locked(self) -> None:
-        self._fold(await self.store.read(after=self.state.version))
+    async def _catch_up_locked(self) -> bool:
+        """Fold what others appended; says whether there was anything."""
+        records = await self.store.read(after=self.state.version)
+        self._fold(records)
+        return any(r.seq > 0 for r in records)
 
     def _fold(self, records: list[Recorded]) -> None:
         for r in records:

@@ -5,6 +5,8 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from dispatch import events as ev
+from dispatch.addresses import normalise_address
+from dispatch.nearby import NearbyIndex
 from dispatch.roster import RosterDay
 from dispatch.units import COMMITTED, Unit, UnitStatus
 from dispatch.whistle import Summons, Whistle, roster_day_from_event
@@ -118,6 +120,9 @@ class DispatchState:
     whistles: dict[str, Whistle] = field(default_factory=dict)
     roster_plans: dict[date, RosterDay] = field(default_factory=dict)
     roster_history: list[ev.RosterDayPlanned] = field(default_factory=list)
+    # derived, for merging: where open incidents' calls are, and their address texts
+    nearby: NearbyIndex = field(default_factory=NearbyIndex)
+    by_address: dict[str, set[str]] = field(default_factory=dict)
 
     def next_call_id(self) -> str:
         return f"C{len(self.calls) + 1:06d}"
@@ -154,6 +159,7 @@ def apply(state: DispatchState, e: ev.Event) -> DispatchState:
             )
             state.incidents[e.incident_id] = inc
             call.incident_id, call.merged, call.reason = e.incident_id, False, e.reason
+            _index_call(state, inc.incident_id, call)
             _note(inc, seq, e, f"opened from call {e.call_id} ({call.hotline} {e.kind})")
         case ev.CallMerged():
             call = state.calls[e.call_id]
@@ -165,6 +171,7 @@ def apply(state: DispatchState, e: ev.Event) -> DispatchState:
             )
             if e.repeat:
                 inc.repeat_calls += 1
+            _index_call(state, inc.incident_id, call)
             _note(inc, seq, e, f"call {e.call_id} ({call.hotline}) joined: {e.reason}")
         case ev.TaskCreated():
             inc = state.incidents[e.incident_id]
@@ -178,6 +185,7 @@ def apply(state: DispatchState, e: ev.Event) -> DispatchState:
             inc = state.incidents[e.from_incident_id]
             inc.call_ids.remove(e.call_id)
             call = state.calls[e.call_id]
+            _unindex_call(state, inc.incident_id, call)
             if call.repeat:
                 inc.repeat_calls -= 1
                 call.repeat = False
@@ -186,6 +194,8 @@ def apply(state: DispatchState, e: ev.Event) -> DispatchState:
             target, source = state.incidents[e.target_id], state.incidents[e.source_id]
             for call_id in source.call_ids:
                 state.calls[call_id].incident_id = target.incident_id
+                _unindex_call(state, source.incident_id, state.calls[call_id])
+                _index_call(state, target.incident_id, state.calls[call_id])
             target.call_ids.extend(source.call_ids)
             target.repeat_calls += source.repeat_calls
             for agency, task in source.tasks.items():
@@ -201,6 +211,9 @@ def apply(state: DispatchState, e: ev.Event) -> DispatchState:
         case ev.IncidentStatusChanged():
             inc = state.incidents[e.incident_id]
             inc.status = IncidentStatus(e.status)
+            if not inc.active:  # closed incidents take no more calls: out of the merge index
+                for call_id in inc.call_ids:
+                    _unindex_call(state, inc.incident_id, state.calls[call_id])
             _note(inc, seq, e, f"status {e.status} by {e.by}" + (f": {e.reason}" if e.reason else ""))
         case ev.TaskStatusChanged():
             inc = state.incidents[e.incident_id]
@@ -278,6 +291,22 @@ def apply(state: DispatchState, e: ev.Event) -> DispatchState:
             w.ended_at, w.end_reason = e.at, e.reason
             _note(state.incidents[w.incident_id], seq, e, f"whistle {e.whistle_id} ended: {e.reason}")
     return state
+
+
+def _index_call(state: DispatchState, incident_id: str, call: Call) -> None:
+    state.nearby.add(incident_id, call.lon, call.lat)
+    if call.address:
+        state.by_address.setdefault(normalise_address(call.address), set()).add(incident_id)
+
+
+def _unindex_call(state: DispatchState, incident_id: str, call: Call) -> None:
+    state.nearby.remove(incident_id, call.lon, call.lat)
+    if call.address:
+        key = normalise_address(call.address)
+        others = [c for c in state.incidents[incident_id].call_ids if c != call.call_id
+                  and state.calls[c].address and normalise_address(state.calls[c].address) == key]
+        if not others:
+            state.by_address.get(key, set()).discard(incident_id)
 
 
 def _note(inc: Incident, seq: int, e: ev.Event, summary: str) -> None:
