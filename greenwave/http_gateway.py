@@ -74,6 +74,10 @@ class HttpSignalGateway:
                 # Timeouts, refused connections, resets: the controller may be back in a moment.
                 self.breaker.record_failure()
                 last = f"{type(e).__name__}"
+            except Exception as e:  # the contract: never raise into dispatch
+                self.breaker.record_failure()
+                return refused(request_id, junction_id, Reason.CONTROLLER_ERROR,
+                               f"{type(e).__name__}: {e}"[:300], degraded=True)
             else:
                 if resp.status_code in RETRYABLE_STATUS or resp.status_code >= 500:
                     self.breaker.record_failure()
