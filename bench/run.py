@@ -22,6 +22,10 @@ def main() -> None:
         except ModuleNotFoundError as e:
             console.print(f"[yellow]skipped {name}: {e}[/yellow]")
             continue
+        except Exception as e:  # one broken suite must not hide the others' figures
+            console.print(f"[red]{name} failed: {e!r}[/red]")
+            results[f"{name.rsplit('.', 1)[-1]}_error"] = repr(e)
+            continue
         results.update(figures)
         RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     table = Table("figure", "value")
