@@ -96,12 +96,16 @@ class JunctionController:
         # A window for this phase starting sooner than another phase could be served its minimum
         # and cleared again is better served by staying green than by a short detour.
         detour = ph.clearance_s + self.plan.min_serve_s + self.plan.max_clearance_s
+        # Only windows this green can serve to the end within the hard cap join it; any other is
+        # served by a fresh green after a change, which the cap then measures from its own start.
+        cap = self.green_entered + max(self.max_hold_s, ph.green_s)
         changed = True
         while changed:  # chain compatible windows and plan greens until nothing more joins
             changed = False
             for c in calls:
                 if c.approach in ph.approaches and c.window_start is not None and c.window_end is not None \
-                        and c.window_start <= end + detour and c.window_end > end:
+                        and c.window_start <= end + detour and c.window_end > end \
+                        and c.window_end <= cap:
                     end, changed = c.window_end, True
                     first_start = c.window_start if first_start is None else min(first_start, c.window_start)
             extended = self._plan_extension(end)
@@ -110,7 +114,7 @@ class JunctionController:
         if first_start is not None:
             # Safety maximum, enforced here whatever arbitration decided: no green is held by
             # priority longer than max_hold_s (or the plan's own green, if that is longer).
-            end = max(base, min(end, self.green_entered + max(self.max_hold_s, ph.green_s)))
+            end = max(base, min(end, cap))
         for c in self._calls(self.t):
             if c.approach in ph.approaches or c.window_start is None:
                 continue
@@ -195,9 +199,16 @@ class JunctionController:
             if guard > 100_000:
                 raise RuntimeError("controller failed to advance: interval lengths must be positive")
         self.t = max(self.t, now)
-        for rid in [rid for rid, r in self.requests.items() if r.window_end < now - self.plan.cycle_s]:
+        # Forget requests a cycle after their window ended: the served (possibly queued, later)
+        # window counts, not the one asked for.
+        for rid in [rid for rid in self.requests if self._last_end(rid) < now - self.plan.cycle_s]:
             self.requests.pop(rid)
             self.decisions.pop(rid, None)
+
+    def _last_end(self, request_id: str) -> float:
+        d = self.decisions.get(request_id)
+        asked = self.requests[request_id].window_end
+        return max(asked, d.window_end) if d is not None and d.window_end is not None else asked
 
     # --- signal states -----------------------------------------------------------------------------------
 
@@ -231,11 +242,19 @@ class JunctionController:
                 window_requests.append(WindowRequest(rid, r.inbound_approach, r.priority_level, r.eta,
                                                      r.window_start, r.window_end))
         self.decisions = {d.request_id: d for d in arbitrate(window_requests, self.rules)}
-        self._check_against_timing(now)
+        # Where each unit now meets the junction: a queued window moves its arrival with it.
+        arrivals = {d.request_id: self.requests[d.request_id].eta
+                    + (d.window_start - self.requests[d.request_id].window_start)
+                    for d in self.decisions.values() if d.window_start is not None}
+        # Trimming or refusing one window changes the timing the others were checked against, so
+        # check again until nothing changes (each pass only shrinks what is promised).
+        for _ in range(5):
+            if not self._check_against_timing(now, arrivals):
+                break
         return [_answer(d, junction_id) for rid, d in self.decisions.items()
                 if rid in before and before[rid] != d]
 
-    def _check_against_timing(self, now: float) -> None:
+    def _check_against_timing(self, now: float, arrivals: dict[str, float]) -> bool:
         """Run a copy of this controller forward and trim each window to the green it really gets.
 
         Arbitration does not see the running phase (a green that began before the window counts
@@ -244,7 +263,8 @@ class JunctionController:
                   if d.window_end is not None and d.window_start is not None
                   and d.status in (AnswerStatus.GRANTED, AnswerStatus.QUEUED)]
         if not placed:
-            return
+            return False
+        changed = False
         trial = copy.deepcopy(self)
         trial.advance(max(d.window_end or now for d in placed) + self.plan.cycle_s)
         h = list(trial.history)
@@ -252,8 +272,7 @@ class JunctionController:
                   for a, b in zip(h, h[1:], strict=False) if a.interval is Interval.GREEN]
         for d in placed:
             assert d.window_start is not None and d.window_end is not None
-            asked = self.requests[d.request_id]
-            eta = asked.eta + (d.window_start - asked.window_start)  # a queued window moves the arrival
+            eta = arrivals[d.request_id]
             cover = next(((gs, ge) for gs, ge, apps in greens
                           if d.approach in apps and gs <= eta <= ge), None)
             if cover is None:
@@ -262,10 +281,13 @@ class JunctionController:
                 reason = Reason.TOO_LATE if late is not None and late > eta else Reason.HOLD_LIMIT
                 self.decisions[d.request_id] = replace(
                     d, status=AnswerStatus.REFUSED, reason=reason, window_start=None, window_end=None)
+                changed = True
                 continue
             start, end = max(d.window_start, cover[0]), min(d.window_end, cover[1])
             if (start, end) != (d.window_start, d.window_end):
                 self.decisions[d.request_id] = replace(d, window_start=start, window_end=end)
+                changed = True
+        return changed
 
     def request(self, junction_id: str, req: PriorityRequest, now: float) -> PriorityAnswer:
         self.advance(now)
