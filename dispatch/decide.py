@@ -109,6 +109,25 @@ class RecordReroute:
 
 
 @dataclass(frozen=True)
+class RecordGreenWave:
+    """The edge asked the signal system; the request and its answers go in the log together."""
+
+    unit_id: str
+    whistle_id: str | None
+    eta_s: float
+    eta_green_s: float
+    signals: tuple[dict[str, Any], ...]
+    answers: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class RecordGreenWaveRelease:
+    unit_id: str
+    signal_ids: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
 class AssignUnits:
     """Send units to an incident, all or none: one may not go if another was taken meanwhile."""
 
@@ -120,7 +139,8 @@ class AssignUnits:
 
 Command = (
     ReceiveCall | SplitCall | MergeIncidents | ChangeIncidentStatus | ChangeTaskStatus
-    | RegisterUnit | ChangeUnitStatus | AssignUnits | RecordReroute
+    | RegisterUnit | ChangeUnitStatus | AssignUnits | RecordReroute | RecordGreenWave
+    | RecordGreenWaveRelease
     | whistle.BlowWhistle | whistle.AcknowledgeSummons | whistle.CheckDeadlines | whistle.PlanRosterDay
 )
 
@@ -158,6 +178,24 @@ def decide(state: DispatchState, command: Command, rules: Rules, now: datetime) 
                 raise Rejected(409, "unit_id", f"{command.unit_id} has no incident to be routed to")
             return [ev.UnitRerouted(at=now, unit_id=unit.unit_id, incident_id=unit.incident_id,
                                     eta_s=round(command.eta_s, 1), reason=command.reason)]
+        case RecordGreenWave():
+            unit = state.units.get(command.unit_id)
+            if unit is None or unit.incident_id is None:
+                raise Rejected(409, "unit_id", f"{command.unit_id} is not on its way to an incident")
+            return [
+                ev.GreenWaveRequested(at=now, unit_id=unit.unit_id, incident_id=unit.incident_id,
+                                      whistle_id=command.whistle_id, eta_s=round(command.eta_s, 1),
+                                      eta_green_s=round(command.eta_green_s, 1),
+                                      signals=list(command.signals)),
+                ev.GreenWaveAnswered(at=now, unit_id=unit.unit_id, incident_id=unit.incident_id,
+                                     answers=list(command.answers)),
+            ]
+        case RecordGreenWaveRelease():
+            held = state.corridors.get(command.unit_id)
+            if held is None or not command.signal_ids:
+                return []
+            return [ev.GreenWaveReleased(at=now, unit_id=command.unit_id, incident_id=held.incident_id,
+                                         signal_ids=list(command.signal_ids), reason=command.reason)]
         case whistle.BlowWhistle():
             return whistle.blow(state, command, rules.roster, rules.ack_deadline_s, now)
         case whistle.AcknowledgeSummons():

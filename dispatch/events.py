@@ -268,3 +268,35 @@ class UnitRerouted(Event):
     incident_id: str
     eta_s: float
     reason: str
+
+
+@event
+@dataclass(frozen=True)
+class GreenWaveRequested(Event):
+    """The 122 centre's signals were asked to hold green along a unit's route."""
+
+    unit_id: str
+    incident_id: str
+    whistle_id: str | None
+    eta_s: float  # the route's ETA with expected red waiting
+    eta_green_s: float  # and with every signal green
+    signals: list[dict[str, Any]]  # signal_id, approach, eta, window_start, window_end (epoch s)
+
+
+@event
+@dataclass(frozen=True)
+class GreenWaveAnswered(Event):
+    """What the signal system said, signal by signal: granted, queued, refused, or degraded."""
+
+    unit_id: str
+    incident_id: str
+    answers: list[dict[str, Any]]
+
+
+@event
+@dataclass(frozen=True)
+class GreenWaveReleased(Event):
+    unit_id: str
+    incident_id: str
+    signal_ids: list[str]
+    reason: str

@@ -109,6 +109,22 @@ class Incident:
 
 
 @dataclass
+class CorridorState:
+    """One unit's green wave as the log tells it: each signal's window and latest answer."""
+
+    unit_id: str
+    incident_id: str
+    whistle_id: str | None
+    eta_s: float
+    eta_green_s: float
+    signals: dict[str, dict]  # signal id -> request fields + status, reason
+
+    @property
+    def saved_s(self) -> float:
+        return self.eta_s - self.eta_green_s
+
+
+@dataclass
 class DispatchState:
     """Everything the log says so far; `version` is the number of events folded in."""
 
@@ -120,6 +136,7 @@ class DispatchState:
     whistles: dict[str, Whistle] = field(default_factory=dict)
     roster_plans: dict[date, RosterDay] = field(default_factory=dict)
     roster_history: list[ev.RosterDayPlanned] = field(default_factory=list)
+    corridors: dict[str, CorridorState] = field(default_factory=dict)  # by unit id
     # derived, for merging: where open incidents' calls are, and their address texts
     nearby: NearbyIndex = field(default_factory=NearbyIndex)
     by_address: dict[str, set[str]] = field(default_factory=dict)
@@ -256,6 +273,36 @@ def apply(state: DispatchState, e: ev.Event) -> DispatchState:
             if e.incident_id in state.incidents:
                 _note(state.incidents[e.incident_id], seq, e,
                       f"{unit.call_sign} re-routed, ETA {e.eta_s / 60:.1f} min: {e.reason}")
+        case ev.GreenWaveRequested():
+            state.corridors[e.unit_id] = CorridorState(
+                unit_id=e.unit_id, incident_id=e.incident_id, whistle_id=e.whistle_id, eta_s=e.eta_s,
+                eta_green_s=e.eta_green_s,
+                signals={s["signal_id"]: {**s, "status": "requested", "reason": ""} for s in e.signals})
+            if e.whistle_id in state.whistles:
+                state.whistles[e.whistle_id].corridor_units.append(e.unit_id)
+            _note(state.incidents[e.incident_id], seq, e,
+                  f"green wave requested for {state.units[e.unit_id].call_sign}: {len(e.signals)} signals, "
+                  f"ETA {e.eta_green_s / 60:.1f} min instead of {e.eta_s / 60:.1f}")
+        case ev.GreenWaveAnswered():
+            corridor = state.corridors[e.unit_id]
+            for a in e.answers:
+                if a["signal_id"] in corridor.signals:
+                    corridor.signals[a["signal_id"]].update(
+                        {k: a[k] for k in ("status", "reason", "window_start", "window_end", "degraded")
+                         if k in a})
+            counts: dict[str, int] = {}
+            for a in e.answers:
+                counts[a["status"]] = counts.get(a["status"], 0) + 1
+            _note(state.incidents[e.incident_id], seq, e, "122 signals: " + ", ".join(
+                f"{n} {status}" for status, n in sorted(counts.items())))
+        case ev.GreenWaveReleased():
+            corridor = state.corridors[e.unit_id]
+            for sid in e.signal_ids:
+                if sid in corridor.signals:
+                    corridor.signals[sid]["status"] = "released"
+            if all(s["status"] in ("released", "refused") for s in corridor.signals.values()):
+                _note(state.incidents[e.incident_id], seq, e,
+                      f"green wave of {state.units[e.unit_id].call_sign} released: {e.reason}")
         case ev.RosterDayPlanned():
             day = roster_day_from_event(e)
             state.roster_plans[day.day] = day

@@ -45,6 +45,7 @@ class Whistle:
     summons: dict[str, Summons] = field(default_factory=dict)
     ended_at: datetime | None = None
     end_reason: str = ""
+    corridor_units: list[str] = field(default_factory=list)
 
     @property
     def active(self) -> bool:

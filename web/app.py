@@ -35,11 +35,13 @@ from dispatch.service import DispatchService
 from dispatch.state import IncidentStatus
 from dispatch.store import EventStore
 from dispatch.telemetry import PositionStore
+from greenwave.http_gateway import HttpSignalGateway
 from routing.network import RoadNetwork
 from web.body_limit import BodyLimit
 from web.live import LiveHub
 from web.road_router import RoadRouter
 from web.settings import Settings
+from web.signal_priority import SignalPriority
 from web.units_api import Fleetwork
 from web.units_api import router as units_router
 from web.views import call_view, incident_view
@@ -128,6 +130,9 @@ def create_app(
         app.state.fleetwork = Fleetwork(service, PositionStore(client, settings.namespace), road,
                                         fleet, settings.stale_after_s)
         await app.state.fleetwork.register_fleet()
+        app.state.signal_priority = (
+            SignalPriority(service, HttpSignalGateway(settings.signal_controller_url))
+            if settings.signal_controller_url else SignalPriority.simulated(service, net))
         # The road network is millions of long-lived objects; left to the cyclic collector they
         # cost half-second pauses under load. Freeze what start-up built out of its sight.
         gc.collect()
@@ -265,6 +270,10 @@ def create_app(
     async def change_status(incident_id: str, body: StatusIn, request: Request) -> dict[str, Any]:
         service = service_of(request)
         await service.execute(ChangeIncidentStatus(incident_id, body.status, body.by, body.reason))
+        if body.status == "closed":  # junctions held for its units go back to their plans
+            for corridor in list(service.state.corridors.values()):
+                if corridor.incident_id == incident_id:
+                    await request.app.state.signal_priority.release(corridor.unit_id, "incident closed")
         return incident_view(service.state.incidents[incident_id], service.state, plans)
 
     @app.post("/v1/incidents/{incident_id}/tasks/{agency}/status")

@@ -3,6 +3,7 @@
 import math
 
 from dispatch.router import LonLat, RoutePlan, SignalPassage
+from greenwave.corridor import approach_name
 from routing.index import RoutingIndex
 from routing.network import RoadNetwork
 from routing.snap import Snap, Snapper
@@ -62,7 +63,7 @@ class RoadRouter:
             eta_s=r.eta_s, eta_green_s=r.eta_green_s, length_m=r.length_m,
             coords=[(x, y) for x, y in r.geometry.coords],
             signals=[SignalPassage(signal_id=s.signal_id,
-                                   approach=f"{s.approach_edge[0]}>{s.approach_edge[1]}",
+                                   approach=approach_name(s.approach_edge),
                                    eta_s=s.eta_s, expected_delay_s=s.expected_delay_s)
                      for s in r.signals],
         )

@@ -290,6 +290,7 @@ async def change_unit_status(unit_id: str, body: UnitStatusIn, request: Request)
     unit = fw.service.state.units[unit_id]
     if unit.status not in COMMITTED:
         fw.routes.pop(unit_id, None)
+        await request.app.state.signal_priority.release(unit_id, f"{unit.call_sign} {unit.status}")
     return unit_view(unit, None, False)
 
 

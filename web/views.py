@@ -45,6 +45,11 @@ def incident_view(
         "merged_into": inc.merged_into,
     }
     if detail:
+        out["corridors"] = [
+            {"unit_id": c.unit_id, "whistle_id": c.whistle_id, "eta_s": c.eta_s,
+             "eta_green_s": c.eta_green_s, "saved_s": round(c.saved_s, 1),
+             "signals": list(c.signals.values())}
+            for c in state.corridors.values() if c.incident_id == inc.incident_id]
         out["calls"] = [call_view(state.calls[c]) for c in inc.call_ids]
         out["timeline"] = [
             {"seq": t.seq, "at": t.at.isoformat(), "type": t.type, "summary": t.summary}

@@ -78,7 +78,12 @@ async def blow_whistle(incident_id: str, body: BlowIn, request: Request) -> dict
         if assignments:
             await service.execute(AssignUnits(incident_id, assignments, f"whistle {whistle_id}"))
             sent = await fw.route_assigned(incident_id, [a.unit_id for a in assignments])
-    return {"whistle": whistle_view(service.state.whistles[whistle_id]), **sent}
+    # Ask the 122 centre's signals for a green wave on every route just given out.
+    priority = request.app.state.signal_priority
+    waves = {}
+    for uid in sent["routes"]:
+        waves[uid] = await priority.request(uid, fw.routes[uid], whistle_id)
+    return {"whistle": whistle_view(service.state.whistles[whistle_id]), **sent, "green_waves": waves}
 
 
 @router.post("/v1/whistles/{whistle_id}/ack")

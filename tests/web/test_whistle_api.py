@@ -63,3 +63,26 @@ def test_an_unanswered_summons_escalates_on_time_in_a_live_server(settings, smal
             time.sleep(0.1)
         assert [step["level"] for step in s["steps"]] == ["convener", "backup", "chief"]
         assert s["unanswered"] and s["acknowledged_at"] is None
+
+
+def test_whistle_asks_the_signals_for_a_green_wave_and_release_gives_them_back(client, centre) -> None:
+    incident = drowning(client, centre)
+    body = client.post(f"/v1/incidents/{incident}/whistle", json={"by": "d", "agency": "119"}).json()
+    waves = body["green_waves"]
+    assert waves and set(waves) == set(body["routes"])
+    with_signals = {u: w for u, w in waves.items() if w["signals"]}
+    assert with_signals, "no assigned route crossed a signal"
+    for w in with_signals.values():
+        assert w["eta_green_s"] < w["eta_s"] and w["granted"] >= 1
+    detail = client.get(f"/v1/incidents/{incident}").json()
+    corridors = {c["unit_id"]: c for c in detail["corridors"]}
+    uid = next(iter(with_signals))
+    assert [s["signal_id"] for s in corridors[uid]["signals"]] == sorted(
+        (s["signal_id"] for s in corridors[uid]["signals"]),
+        key=lambda sid: next(s["eta"] for s in corridors[uid]["signals"] if s["signal_id"] == sid))
+    assert any(s["status"] == "granted" for s in corridors[uid]["signals"])
+    assert any("green wave requested" in t["summary"] for t in detail["timeline"])
+    client.post(f"/v1/units/{uid}/status", json={"status": "en_route"})
+    client.post(f"/v1/units/{uid}/release", json={"status": "returning", "reason": "stood down"})
+    after = {c["unit_id"]: c for c in client.get(f"/v1/incidents/{incident}").json()["corridors"]}
+    assert all(s["status"] in ("released", "refused") for s in after[uid]["signals"])

@@ -34,6 +34,8 @@ const roadsLayer = L.layerGroup().addTo(map);
 const routesLayer = L.layerGroup().addTo(map);
 const unitsLayer = L.layerGroup().addTo(map);
 const incidentsLayer = L.layerGroup().addTo(map);
+const corridorLayer = L.layerGroup().addTo(map);
+const SIGNAL_COLOR = { requested: "#999", granted: "#16a34a", queued: "#f59e0b", refused: "#dc2626", released: "#60a5fa", degraded: "#7c3aed" };
 const state = {
   seq: null, incidents: new Map(), incidentMarkers: new Map(), units: new Map(), unitMarkers: new Map(),
   positions: new Map(), stations: new Map(), whistles: new Map(), routes: new Map(), plans: {},
@@ -49,6 +51,7 @@ const api = async (path, opts = {}) => {
 
 async function loadRoads() {
   const data = await (await fetch("/v1/map/roads")).json();
+  state.signals = new Map(data.signals.map((sg) => [sg.id, sg]));
   const [w, s, e, n] = data.bounds;
   map.fitBounds([[s, w], [n, e]]);
   const renderer = L.canvas({ padding: 0.2 });
@@ -246,7 +249,31 @@ async function showDetail(id) {
   for (const b of box.querySelectorAll("button[data-ack]")) {
     b.onclick = () => api(`/v1/whistles/${whistle.whistle_id}/ack`, { method: "POST", body: JSON.stringify({ agency: b.dataset.ack, by: `convener ${b.dataset.ack}` }) });
   }
+  drawCorridors(inc.corridors || []);
+  if (inc.corridors && inc.corridors.length) {
+    const rows = inc.corridors.map((c) => {
+      const unit = state.units.get(c.unit_id);
+      const marks = c.signals.map((sg) => `<span title="${sg.signal_id}: ${sg.status} ${escapeHtml(sg.reason || "")}" style="color:${SIGNAL_COLOR[sg.degraded ? "degraded" : sg.status] || "#999"}">■</span>`).join("");
+      return `<li>${escapeHtml(unit ? unit.call_sign : c.unit_id)}: ${marks} ${t("eta")} ${(c.eta_green_s / 60).toFixed(1)} ${t("min")} (−${(c.saved_s / 60).toFixed(1)})</li>`;
+    }).join("");
+    box.querySelector("#rec").insertAdjacentHTML("beforebegin", `<h2>Green wave</h2><ul class="corridors">${rows}</ul>`);
+  }
   showRecommendation(id);
+}
+
+function drawCorridors(corridors) {
+  corridorLayer.clearLayers();
+  for (const c of corridors) {
+    for (const sg of c.signals) {
+      const at = state.signals && state.signals.get(sg.signal_id);
+      if (!at) continue;
+      const color = SIGNAL_COLOR[sg.degraded ? "degraded" : sg.status] || "#999";
+      const secs = Math.round(sg.window_start - Date.now() / 1000);
+      L.rectangle([[at.lat - 0.0004, at.lon - 0.00046], [at.lat + 0.0004, at.lon + 0.00046]],
+                  { color: "#111", weight: 1, fillColor: color, fillOpacity: 0.95 })
+        .bindTooltip(`${sg.signal_id} ${sg.status}${secs > 0 ? ` · green in ${secs} s` : ""}`).addTo(corridorLayer);
+    }
+  }
 }
 
 async function showRecommendation(id) {
