@@ -18,6 +18,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from shapely import LineString
 
+from routing import cch
 from routing.network import RoadNetwork
 from routing.profiles import PROFILES, speed_kmh
 from routing.signal_delay import expected_red_wait_s
@@ -88,7 +89,8 @@ class _Direction:
 
 
 class RoutingIndex:
-    def __init__(self, network: RoadNetwork) -> None:
+    def __init__(self, network: RoadNetwork, engine: str = "auto") -> None:
+        """engine: "cch" (RoutingKit, needs `routingkit-cch`), "scipy", or "auto" (cch if there)."""
         g = network.graph
         self.network = network
         self.n = g.number_of_nodes()
@@ -111,10 +113,18 @@ class RoutingIndex:
         self.reverse = _Direction(self.n, self.dst, self.src, self.weights)
         self._lock = threading.Lock()  # queries rewrite the virtual row; one at a time
         self.version = 0
+        if engine not in ("auto", "cch", "scipy"):
+            raise ValueError(f"unknown engine {engine!r}")
+        if engine == "cch" and not cch.available():
+            raise RuntimeError("engine 'cch' needs the routingkit-cch package")
+        self.cch = (cch.CCHEngine(self.n, self.src, self.dst, self.lonlat[:, 0], self.lonlat[:, 1],
+                                  self.weights)
+                    if engine != "scipy" and cch.available() else None)
+        self.engine = "cch" if self.cch is not None else "scipy"
 
     @classmethod
-    def build(cls, network: RoadNetwork) -> "RoutingIndex":
-        return cls(network)
+    def build(cls, network: RoadNetwork, engine: str = "auto") -> "RoutingIndex":
+        return cls(network, engine)
 
     def _weights(self, profile: str) -> np.ndarray:
         kmh = np.array([speed_kmh(profile, c, s) for c, s in zip(self.classes, self.free_kmh, strict=True)])
@@ -155,6 +165,8 @@ class RoutingIndex:
                 w[i] = CLOSED if self.closed[i] else self.length[i] / (kmh / 3.6)
                 self.forward.matrices[p].data[self.forward.slot[i]] = w[i]
                 self.reverse.matrices[p].data[self.reverse.slot[i]] = w[i]
+            if self.cch is not None:
+                self.cch.update(i, {p: float(w[i]) for p, w in self.weights.items()})
             self.version += 1
 
     # --- queries -----------------------------------------------------------------------------
@@ -185,8 +197,71 @@ class RoutingIndex:
             dist, _ = self.forward.search(profile, starts)
         return TreeFromSource(self, source, profile, dist)
 
+    def _ends(self, s: Snap, w: np.ndarray, leaving: bool) -> list[tuple[int, float]]:
+        """The nodes a road position connects to, each with the seconds between them: leaving
+        the position (a unit) or arriving at it (an incident)."""
+        a, b = s.edge
+        i = self._edge(a, b)
+        back = self.edge_id.get((b, a))
+        ahead = ((b, (1 - s.fraction) * w[i]) if leaving else (a, s.fraction * w[i]))
+        out = [ahead] if w[i] < UNREACHABLE else []
+        if back is not None and w[back] < UNREACHABLE:
+            out.append((a, s.fraction * w[back]) if leaving else (b, (1 - s.fraction) * w[back]))
+        return out
+
+    def _same_edge(self, s: Snap, t: Snap, w: np.ndarray) -> float:
+        """Seconds when the unit is already on the incident's street, short of it; else inf."""
+        (a, b), (tu, tv) = s.edge, t.edge
+        for (x, y), pos in (((tu, tv), t.fraction), ((tv, tu), 1 - t.fraction)):
+            if (a, b) == (x, y) and s.fraction <= pos:
+                return float((pos - s.fraction) * w[self._edge(x, y)])
+        return float("inf")
+
     def travel_times_to(self, target: Snap, sources: list[Snap], profile: str = "car") -> np.ndarray:
-        return self.tree_to(target, profile).times(sources)
+        if self.cch is None:
+            return self.tree_to(target, profile).times(sources)
+        w = self.weights[profile]
+        pins: list[int] = []
+        owner: list[int] = []
+        offset: list[float] = []
+        for k, s in enumerate(sources):
+            for node, seconds in self._ends(s, w, leaving=True):
+                pins.append(node)
+                owner.append(k)
+                offset.append(seconds)
+        ends = self._ends(target, w, leaving=False)
+        targets = [(node, int(round(seconds * 1000))) for node, seconds in ends]
+        out = np.array([self._same_edge(s, target, w) for s in sources], dtype=np.float64)
+        if pins and targets:
+            with self._lock:
+                ms = self.cch.many_to_one(profile, pins, targets)
+            np.minimum.at(out, np.array(owner), ms / 1000.0 + np.array(offset))
+        out[out >= UNREACHABLE] = np.inf
+        return out
+
+    def times_from(self, source: Snap, targets: list[Snap], profile: str = "car") -> np.ndarray:
+        """Seconds from one road position to each of a few others (a patient to hospitals)."""
+        if self.cch is None:
+            tree = self.tree_from(source, profile)
+            return np.array([tree.time_to(t) for t in targets], dtype=np.float64)
+        return np.array([self._cch_path(source, t, profile)[0] for t in targets], dtype=np.float64)
+
+    def _cch_path(self, a: Snap, b: Snap, profile: str) -> tuple[float, str, list[int]]:
+        assert self.cch is not None
+        w = self.weights[profile]
+        starts = [(n, int(round(sec * 1000))) for n, sec in self._ends(a, w, leaving=True)]
+        ends = [(n, int(round(sec * 1000))) for n, sec in self._ends(b, w, leaving=False)]
+        direct = self._same_edge(a, b, w)
+        total, nodes = np.inf, []
+        if starts and ends:
+            with self._lock:
+                ms, nodes = self.cch.path(profile, starts, ends)
+            total = ms / 1000.0
+        if direct <= total:
+            return direct, "same", []
+        if not nodes:
+            return np.inf, "none", []
+        return total, ("ahead" if nodes[0] == a.edge[1] else "turn"), nodes
 
     def rank(self, target: Snap, sources: dict[str, Snap], k: int | None = None,
              profile: str = "car") -> list[tuple[str, float]]:
@@ -197,7 +272,14 @@ class RoutingIndex:
         return ranked[:k] if k is not None else ranked
 
     def route(self, a: Snap, b: Snap, profile: str = "car") -> Route:
-        return self.tree_to(b, profile).route_from(a)
+        if self.cch is None:
+            return self.tree_to(b, profile).route_from(a)
+        total, how, nodes = self._cch_path(a, b, profile)
+        if how == "none":
+            raise ValueError("no route: the target cannot be reached from there")
+        if how == "same":
+            total = self._same_edge(a, b, self.weights[profile])
+        return assemble_route(self, self.weights[profile], a, b, how, total, nodes)
 
 
 class TreeToTarget:
@@ -249,47 +331,49 @@ class TreeToTarget:
                 node = int(self.pred[node])
                 if node < 0:
                     raise ValueError("search tree broken")
-        return self._assemble(s, how, total, nodes)
+        return assemble_route(self.index, self.w, s, self.target, how, total, nodes)
 
-    def _assemble(self, s: Snap, how: str, total: float, nodes: list[int]) -> Route:
-        idx, w = self.index, self.w
-        coords: list[tuple[float, float]] = [(s.lon, s.lat)]
-        segments: list[Segment] = []
-        signals: list[SignalOnRoute] = []
-        clock = green = length = 0.0
 
-        def drive(u: int, v: int, share: float, reaches_node: bool) -> None:
-            nonlocal clock, green, length
-            i = idx._edge(u, v)
-            tt, ln = float(w[i] * share), float(idx.length[i] * share)
-            clock, green, length = clock + tt, green + tt, length + ln
-            if reaches_node and idx.delay[i] > 0:
-                # the unit meets the signal at v's stop line: the wait counts from its arrival
-                signals.append(SignalOnRoute(idx.signal_of[v], v, (u, v), clock, float(idx.delay[i])))
-                clock += float(idx.delay[i])
-            segments.append(Segment(u, v, ln, tt, clock))
+def assemble_route(idx: RoutingIndex, w: np.ndarray, s: Snap, target: Snap, how: str, total: float,
+                   nodes: list[int]) -> Route:
+    """A route's geometry, segments and signal passages from its node path and the two ends."""
+    coords: list[tuple[float, float]] = [(s.lon, s.lat)]
+    segments: list[Segment] = []
+    signals: list[SignalOnRoute] = []
+    clock = green = length = 0.0
 
-        a, b = s.edge
-        if how == "same":
-            drive(a, b, total / w[idx._edge(a, b)], reaches_node=False)
+    def drive(u: int, v: int, share: float, reaches_node: bool) -> None:
+        nonlocal clock, green, length
+        i = idx._edge(u, v)
+        tt, ln = float(w[i] * share), float(idx.length[i] * share)
+        clock, green, length = clock + tt, green + tt, length + ln
+        if reaches_node and idx.delay[i] > 0:
+            # the unit meets the signal at v's stop line: the wait counts from its arrival
+            signals.append(SignalOnRoute(idx.signal_of[v], v, (u, v), clock, float(idx.delay[i])))
+            clock += float(idx.delay[i])
+        segments.append(Segment(u, v, ln, tt, clock))
+
+    a, b = s.edge
+    if how == "same":
+        drive(a, b, total / w[idx._edge(a, b)], reaches_node=False)
+    else:
+        if how == "ahead":
+            drive(a, b, 1 - s.fraction, reaches_node=True)
         else:
-            if how == "ahead":
-                drive(a, b, 1 - s.fraction, reaches_node=True)
-            else:
-                drive(b, a, s.fraction, reaches_node=True)
-            for u, v in zip(nodes, nodes[1:], strict=False):
-                coords.append((float(idx.lonlat[u][0]), float(idx.lonlat[u][1])))
-                drive(u, v, 1.0, reaches_node=True)
-            last = nodes[-1]
-            coords.append((float(idx.lonlat[last][0]), float(idx.lonlat[last][1])))
-            tu, tv = self.target.edge
-            if last == tu:
-                drive(tu, tv, self.target.fraction, reaches_node=False)
-            else:
-                drive(tv, tu, 1 - self.target.fraction, reaches_node=False)
-        coords.append((self.target.lon, self.target.lat))
-        return Route(nodes=nodes, geometry=LineString(coords), length_m=length, eta_s=clock,
-                     eta_green_s=green, segments=segments, signals=signals)
+            drive(b, a, s.fraction, reaches_node=True)
+        for u, v in zip(nodes, nodes[1:], strict=False):
+            coords.append((float(idx.lonlat[u][0]), float(idx.lonlat[u][1])))
+            drive(u, v, 1.0, reaches_node=True)
+        last = nodes[-1]
+        coords.append((float(idx.lonlat[last][0]), float(idx.lonlat[last][1])))
+        tu, tv = target.edge
+        if last == tu:
+            drive(tu, tv, target.fraction, reaches_node=False)
+        else:
+            drive(tv, tu, 1 - target.fraction, reaches_node=False)
+    coords.append((target.lon, target.lat))
+    return Route(nodes=nodes, geometry=LineString(coords), length_m=length, eta_s=clock,
+                 eta_green_s=green, segments=segments, signals=signals)
 
 
 class TreeFromSource:

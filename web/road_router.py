@@ -46,14 +46,13 @@ class RoadRouter:
     def drive_times_from(self, origin: LonLat, places: dict[str, LonLat], profile: str) -> dict[str, float]:
         """Seconds from one place to each of many (a patient to every hospital), one search."""
         source = self.snapper.snap(*origin, max_distance_m=self.snap_max_m)
-        out: dict[str, float] = {}
-        tree = self.index.tree_from(source, profile)
+        keys, snaps = [], []
         for key, snap in zip(places, self._snaps(list(places.values())), strict=True):
             if snap is not None:
-                t = tree.time_to(snap)
-                if math.isfinite(t):
-                    out[key] = t
-        return out
+                keys.append(key)
+                snaps.append(snap)
+        times = self.index.times_from(source, snaps, profile)
+        return {k: float(t) for k, t in zip(keys, times, strict=True) if math.isfinite(t)}
 
     def route(self, origin: LonLat, destination: LonLat, profile: str) -> RoutePlan:
         a = self.snapper.snap(*origin, max_distance_m=self.snap_max_m)

@@ -60,7 +60,7 @@ def random_snaps(net: RoadNetwork, count: int, seed: int) -> list[Snap]:
 
 @pytest.mark.parametrize("profile", ["car", "ambulance", "fire_engine"])
 def test_times_to_one_target_equal_networkx_on_the_demo_city(city, profile) -> None:
-    index = RoutingIndex.build(city)
+    index = RoutingIndex.build(city, engine="scipy")
     target, *sources = random_snaps(city, 41, seed=hash(profile) % 1000)
     times = index.travel_times_to(target, sources, profile)
     for s, t in zip(sources, times, strict=True):
@@ -91,7 +91,7 @@ def test_times_equal_networkx_on_random_graphs_including_unreachable(seed, n) ->
     net = random_graph(seed, n)
     if net.graph.number_of_edges() == 0:
         return
-    index = RoutingIndex.build(net)
+    index = RoutingIndex.build(net, engine="scipy")
     target, *sources = random_snaps(net, 12, seed)
     times = index.travel_times_to(target, sources, "car")
     for s, t in zip(sources, times, strict=True):
@@ -103,7 +103,7 @@ def test_times_equal_networkx_on_random_graphs_including_unreachable(seed, n) ->
 
 
 def test_route_is_a_valid_path_with_its_time_and_signals(city) -> None:
-    index = RoutingIndex.build(city)
+    index = RoutingIndex.build(city, engine="scipy")
     target, *sources = random_snaps(city, 11, seed=5)
     tree = index.tree_to(target, "ambulance")
     for s in sources:
@@ -118,7 +118,7 @@ def test_route_is_a_valid_path_with_its_time_and_signals(city) -> None:
 
 
 def test_closing_a_road_changes_the_next_answer_and_reopening_restores_it(city) -> None:
-    index = RoutingIndex.build(city)
+    index = RoutingIndex.build(city, engine="scipy")
     target, source = random_snaps(city, 2, seed=11)
     before = index.route(source, target)
     u, v = before.nodes[len(before.nodes) // 2], before.nodes[len(before.nodes) // 2 + 1]
@@ -151,8 +151,31 @@ def test_demo_city_is_deterministic_and_has_a_river_bridges_and_signals() -> Non
 
 
 def test_times_from_one_place_equal_the_many_to_one_answers(city) -> None:
-    index = RoutingIndex.build(city)
+    index = RoutingIndex.build(city, engine="scipy")
     source, *targets = random_snaps(city, 15, seed=21)
     tree = index.tree_from(source, "ambulance")
     for t in targets:
         assert tree.time_to(t) == pytest.approx(index.travel_times_to(t, [source], "ambulance")[0])
+
+
+@pytest.mark.parametrize("profile", ["ambulance", "patrol"])
+def test_contraction_hierarchy_engine_agrees_with_the_exact_one(city, profile) -> None:
+    pytest.importorskip("routingkit_cch")
+    exact, fast = RoutingIndex.build(city, engine="scipy"), RoutingIndex.build(city, engine="cch")
+    target, *sources = random_snaps(city, 60, seed=31)
+    a, b = exact.travel_times_to(target, sources, profile), fast.travel_times_to(target, sources, profile)
+    # CCH weighs in whole milliseconds: half a millisecond per road segment at most
+    assert np.allclose(a, b, atol=0.05)
+    for s in sources[:10]:
+        r1, r2 = exact.route(s, target, profile), fast.route(s, target, profile)
+        assert r2.eta_green_s == pytest.approx(r1.eta_green_s, abs=0.05)
+        for u, v in zip(r2.nodes, r2.nodes[1:], strict=False):
+            assert city.graph.has_edge(u, v)
+    u, v = exact.route(sources[0], target, profile).nodes[1:3]
+    for index in (exact, fast):
+        index.close_edge(u, v)
+    assert fast.travel_times_to(target, sources[:1], profile)[0] == pytest.approx(
+        exact.travel_times_to(target, sources[:1], profile)[0], abs=0.05)
+    hospitals = sources[20:25]
+    assert np.allclose(fast.times_from(target, hospitals, profile),
+                       exact.times_from(target, hospitals, profile), atol=0.05)

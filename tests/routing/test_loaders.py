@@ -71,7 +71,7 @@ def test_osm_pbf_loads_the_same(tmp_path) -> None:
 
 def test_routes_on_the_imported_town_respect_the_one_way(tmp_path) -> None:
     net = load_osm(write_town(tmp_path / "town.osm"))
-    index, snap = RoutingIndex.build(net), Snapper(net)
+    index, snap = RoutingIndex.build(net, engine="scipy"), Snapper(net)
     ids = by_osm(net)
     west, east = net.graph.nodes[ids[1]], net.graph.nodes[ids[3]]
     a = snap.snap(west["lon"] + 0.0001, west["lat"])

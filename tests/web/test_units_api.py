@@ -144,5 +144,5 @@ def test_one_search_ranking_agrees_with_a_route_per_unit(client, centre) -> None
     brute = {u: fw.road.route(p, centre, "ambulance").eta_green_s for u, p in units.items()}
     assert one_search.keys() == brute.keys()
     for u in brute:
-        assert abs(one_search[u] - brute[u]) < 1e-6
+        assert abs(one_search[u] - brute[u]) < 0.05  # the CCH engine weighs whole milliseconds
     assert sorted(one_search, key=one_search.get) == sorted(brute, key=brute.get)
