@@ -36,21 +36,30 @@ class CCHEngine:
         self.cch = rk.CCH(order, tail_l, head_l, False)
         self.metrics = {p: rk.CCHMetric(self.cch, to_ms(w)) for p, w in weights.items()}
         self.updater = rk.CCHMetricPartialUpdater(self.cch)
+        # Re-customising costs tens of ms per profile on a big graph: do it for a profile when it
+        # is next asked, so a closure costs one profile's update, not all four at once.
+        self.pending: dict[str, dict[int, int]] = {p: {} for p in weights}
 
     def update(self, arc: int, seconds_by_profile: dict[str, float]) -> None:
         for profile, seconds in seconds_by_profile.items():
-            self.updater.apply(self.metrics[profile], {arc: to_ms(np.array([seconds]))[0]})
+            self.pending[profile][arc] = to_ms(np.array([seconds]))[0]
+
+    def _metric(self, profile: str) -> object:
+        if self.pending[profile]:
+            self.updater.apply(self.metrics[profile], self.pending[profile])
+            self.pending[profile] = {}
+        return self.metrics[profile]
 
     def many_to_one(self, profile: str, sources: list[int], targets: list[tuple[int, int]]) -> np.ndarray:
         """Milliseconds from each source node to the best (target node, extra ms); inf if none."""
-        query = rk.CCHManyToOne(self.metrics[profile], sources)
+        query = rk.CCHManyToOne(self._metric(profile), sources)
         raw = query.distances_to_multi(targets)
         del query  # a live query pins the metric; updates need it gone
         return np.array([np.inf if d is None else d for d in raw], dtype=np.float64)
 
     def path(self, profile: str, sources: list[tuple[int, int]],
              targets: list[tuple[int, int]]) -> tuple[float, list[int]]:
-        query = rk.CCHQuery(self.metrics[profile])
+        query = rk.CCHQuery(self._metric(profile))
         result = query.run_multi(sources, targets)
         distance, nodes = result.distance, list(result.node_path)
         del result, query
