@@ -2,9 +2,12 @@
 networkx: ranking 500 units for one incident, one route, snap+rank+top-3, build, memory, and how
 fast a road closure takes effect."""
 
+import os
 import random
+import tempfile
 import time
 import tracemalloc
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -33,16 +36,18 @@ def _random_snaps(net: RoadNetwork, snapper: Snapper, count: int, rng: random.Ra
     return out
 
 
-def _suite(tag: str, net: RoadNetwork) -> dict[str, float]:
+def _suite(tag: str, net: RoadNetwork, trace_memory: bool = True) -> dict[str, float]:
     rng = random.Random(42)
     t0 = time.perf_counter()
     index = RoutingIndex.build(net)
     snapper = Snapper(net)
     build_s = time.perf_counter() - t0
-    tracemalloc.start()  # a second build, traced: tracing slows it, so it is not the one timed
-    RoutingIndex.build(net)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    peak = float("nan")
+    if trace_memory:  # a second build, traced: tracing slows it, so it is not the one timed
+        tracemalloc.start()
+        RoutingIndex.build(net)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
     units = _random_snaps(net, snapper, 500, rng)
     targets = _random_snaps(net, snapper, QUERIES, rng)
     w, s, e, n = net.bounds()
@@ -111,6 +116,48 @@ def _suite(tag: str, net: RoadNetwork) -> dict[str, float]:
     }
 
 
+def write_osm(net: RoadNetwork, path: Path) -> None:
+    """The network as an OpenStreetMap XML extract, as a district would download it."""
+    g = net.graph
+    with open(path, "w", encoding="utf-8") as f:
+        f.write('<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="bench">\n')
+        for n, d in g.nodes(data=True):
+            tag = '<tag k="highway" v="traffic_signals"/>' if d.get("signal_id") else ""
+            f.write(f'<node id="{n + 1}" version="1" lat="{d["lat"]:.7f}" lon="{d["lon"]:.7f}">'
+                    f"{tag}</node>\n")
+        way = 1
+        for u, v, d in g.edges(data=True):
+            two_way = g.has_edge(v, u)
+            if two_way and u > v:
+                continue  # written once, from the lower id
+            oneway = "" if two_way else '<tag k="oneway" v="yes"/>'
+            f.write(f'<way id="{way}" version="1"><nd ref="{u + 1}"/><nd ref="{v + 1}"/>'
+                    f'<tag k="highway" v="{d["road_class"]}"/><tag k="maxspeed" v="{d["speed_kmh"]:.0f}"/>'
+                    f"{oneway}</way>\n")
+            way += 1
+        f.write("</osm>\n")
+
+
+def _import_suite(net: RoadNetwork) -> dict[str, float]:
+    from routing.cache import import_osm, load_cached
+
+    with tempfile.TemporaryDirectory() as tmp:
+        extract = Path(tmp) / "district.osm"
+        write_osm(net, extract)
+        t = time.perf_counter()
+        cached = import_osm(extract, Path(tmp) / "cache")
+        import_s = time.perf_counter() - t
+        t = time.perf_counter()
+        loaded = load_cached(cached)
+        RoutingIndex.build(loaded)
+        Snapper(loaded)
+        start_s = time.perf_counter() - t
+        return {"osm_import_100k_s": round(import_s, 2),
+                "osm_extract_100k_mb": round(extract.stat().st_size / 2**20, 1),
+                "osm_import_100k_nodes": loaded.node_count,
+                "server_start_from_cache_100k_s": round(start_s, 2)}
+
+
 def run() -> dict[str, float]:
     out: dict[str, float] = {}
     t = time.perf_counter()
@@ -121,6 +168,13 @@ def run() -> dict[str, float]:
     big = build_demo_city(seed=11, scale=4.2)
     out["graph_100k_build_s"] = round(time.perf_counter() - t, 2)
     out.update(_suite("100k", big))
+    out.update(_import_suite(big))
+    if os.environ.get("JD_BENCH_500K", "1") == "1":  # a whole prefecture: minutes and GBs to build
+        del big
+        t = time.perf_counter()
+        huge = build_demo_city(seed=13, scale=21)
+        out["graph_500k_build_s"] = round(time.perf_counter() - t, 2)
+        out.update(_suite("500k", huge, trace_memory=False))
     return out
 
 
