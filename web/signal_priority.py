@@ -7,7 +7,6 @@ controller service. A slow or dead controller never blocks dispatch: the gateway
 
 import asyncio
 import contextlib
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -15,45 +14,15 @@ from dispatch.decide import RecordGreenWave, RecordGreenWaveRelease
 from dispatch.rejection import Rejected
 from dispatch.router import RoutePlan
 from dispatch.service import DispatchService
-from greenwave.corridor import CorridorSettings, approach_name, plan_corridor
+from greenwave.corridor import CorridorSettings, plan_corridor
 from greenwave.gateway import SignalGateway
 from greenwave.messages import PriorityRequest, VehicleRole, priority_from_severity
-from greenwave.signal_plan import SignalPlanBook, group_by_bearing
+from greenwave.network_plans import plan_book_for
 from greenwave.simulated_controller import SimulatedController
 from routing.network import RoadNetwork
 
 ROLE_OF_AGENCY = {"110": VehicleRole.POLICE, "122": VehicleRole.POLICE, "119": VehicleRole.FIRE,
                   "120": VehicleRole.AMBULANCE}
-CLASS_RANK = ["residential", "tertiary", "secondary", "primary", "trunk", "motorway"]
-
-
-def plan_book_for(network: RoadNetwork, book: SignalPlanBook | None = None) -> SignalPlanBook:
-    """A plan for every signal of the network: the district's where it has one, else defaults by
-    the biggest road meeting there, with opposite approaches sharing a phase."""
-    book = book or SignalPlanBook()
-    g = network.graph
-    for node, data in g.nodes(data=True):
-        sid = data.get("signal_id")
-        if not sid:
-            continue
-        bearings: dict[str, float] = {}
-        biggest = "residential"
-        for u in g.predecessors(node):
-            src = g.nodes[u]
-            bearings[approach_name((u, node))] = math.degrees(
-                math.atan2(data["lon"] - src["lon"], data["lat"] - src["lat"])) % 360
-            cls = g.edges[u, node]["road_class"]
-            if _rank(cls) > _rank(biggest):
-                biggest = cls
-        groups = group_by_bearing(bearings)
-        if len(groups) >= 2:
-            book.plan_for(sid, groups, biggest)
-    return book
-
-
-def _rank(road_class: str) -> int:
-    return CLASS_RANK.index(road_class) if road_class in CLASS_RANK else 0
-
 
 class SignalPriority:
     def __init__(self, service: DispatchService, gateway: SignalGateway,
@@ -63,7 +32,7 @@ class SignalPriority:
 
     @classmethod
     def simulated(cls, service: DispatchService, network: RoadNetwork) -> "SignalPriority":
-        book = plan_book_for(network)
+        book = plan_book_for(network.graph)
         clock: Callable[[], float] = lambda: service.clock.now().timestamp()  # noqa: E731
         return cls(service, SimulatedController(book.all(), clock))
 
