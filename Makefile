@@ -5,13 +5,20 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench lint deps system-deps browser-deps apt clean
+.PHONY: run test bench lint deps sumo-deps system-deps browser-deps apt clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e '.[test]'
 	touch $@
+
+# The SUMO evaluation and its tests need Eclipse SUMO from PyPI (the .[sumo] extra); the demo does not.
+$(VENV)/.sumo-installed: $(VENV)/.installed
+	$(PIP) install -q -e '.[test,sumo]'
+	touch $@
+
+sumo-deps: $(VENV)/.sumo-installed
 
 deps: $(VENV)/.installed system-deps
 
@@ -33,12 +40,12 @@ apt:
 run: deps
 	$(VENV)/bin/jointdispatch serve --host $(HOST) --port $(PORT)
 
-test: deps browser-deps
+test: deps sumo-deps browser-deps
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q tests
 
 # wrk generates the HTTP load in C, so the client does not steal the server's CPU.
-bench: deps
+bench: deps sumo-deps
 	@command -v wrk >/dev/null || $(MAKE) --no-print-directory apt PACKAGES=wrk
 	$(PY) -m bench.run
 

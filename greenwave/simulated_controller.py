@@ -145,6 +145,14 @@ class JunctionController:
             return self.interval_start + ph.all_red_s
         return self._green_end()[0]
 
+    def interval_end(self) -> float:
+        """When the interval running now ends, as things stand (a new request can move it)."""
+        return self._interval_end()
+
+    def live_calls(self, now: float) -> bool:
+        """True while a granted or queued window has not ended: the junction may leave its plan."""
+        return bool(self._calls(now))
+
     def _choose_next(self, t: float) -> int:
         if self.next_phase is not None:
             return self.next_phase

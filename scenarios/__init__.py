@@ -1,0 +1,1 @@
+"""Scenario files, the simulated world, the replay engine and KPI reports."""

@@ -1,0 +1,1 @@
+"""Evaluating green-wave corridors in Eclipse SUMO: network conversion, traffic, paired runs, report."""
