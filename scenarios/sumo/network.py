@@ -8,7 +8,6 @@ link, an edge netconvert dropped) is listed in the conversion report, not silent
 
 from __future__ import annotations
 
-import math
 import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
@@ -16,7 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
+import shapely
 import sumolib
+from shapely import LineString
 
 from greenwave.corridor import approach_name
 from greenwave.signal_plan import SignalPlan
@@ -78,21 +80,24 @@ class SumoNetwork:
         return eid
 
 
-def district_around(network: RoadNetwork, points: Iterable[tuple[float, float]],
+def district_around(network: RoadNetwork, routes: Iterable[LineString],
                     margin_m: float = 400.0) -> RoadNetwork:
-    """The part of a network within `margin_m` of the box around `points` (lon, lat), keeping the
+    """The part of a network within `margin_m` of the given routes (lon/lat lines), keeping the
     original node ids (so signal ids and approach names stay the coordinator's) and only its
-    largest strongly connected part, so every trip inside can be driven."""
-    pts = list(points)
-    lons, lats = [p[0] for p in pts], [p[1] for p in pts]
-    mx, my = metres_per_degree(sum(lats) / len(lats))
-    w, e = min(lons) - margin_m / mx, max(lons) + margin_m / mx
-    s, n = min(lats) - margin_m / my, max(lats) + margin_m / my
+    largest strongly connected part, so every trip inside can be driven. A corridor, not the
+    routes' bounding box: a 10 km trip across a county stays a few hundred junctions."""
+    lines = list(routes)
     g = network.graph
-    inside = [i for i, d in g.nodes(data=True) if w <= d["lon"] <= e and s <= d["lat"] <= n]
-    sub = g.subgraph(inside)
+    lat0 = sum(y for ln in lines for _, y in ln.coords) / sum(len(ln.coords) for ln in lines)
+    mx, my = metres_per_degree(lat0)
+    area = shapely.union_all([shapely.transform(ln, lambda c: c * np.array([mx, my])).buffer(margin_m)
+                              for ln in lines])
+    ids = np.fromiter(g.nodes, dtype=np.int64, count=g.number_of_nodes())
+    xy = np.array([(g.nodes[i]["lon"] * mx, g.nodes[i]["lat"] * my) for i in ids])
+    inside = ids[shapely.contains_xy(area, xy[:, 0], xy[:, 1])]
+    sub = g.subgraph(inside.tolist())
     largest = max(nx.strongly_connected_components(sub), key=len)
-    return RoadNetwork(sub.subgraph(largest).copy(), name=f"{network.name}-district")
+    return RoadNetwork(sub.subgraph(largest).copy(), name=f"{network.name}-corridor")
 
 
 def _write_plain(network: RoadNetwork, plans: Mapping[str, SignalPlan], out: Path) -> tuple[Path, Path]:
@@ -202,8 +207,3 @@ def route_edges(net: SumoNetwork, hops: Iterable[tuple[int, int]]) -> list[str]:
         if not out or out[-1] != eid:
             out.append(eid)
     return out
-
-
-def metres(a: tuple[float, float], b: tuple[float, float]) -> float:
-    mx, my = metres_per_degree((a[1] + b[1]) / 2)
-    return math.hypot((a[0] - b[0]) * mx, (a[1] - b[1]) * my)

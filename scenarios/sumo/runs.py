@@ -108,16 +108,26 @@ class RunResult:
     end_s: float
     unit_time_s: float | None = None  # None when the unit had not arrived by end_s
     arrivals: dict[str, float] = field(default_factory=dict)  # background vehicle -> arrival time
-    halting_s: dict[str, float] = field(default_factory=dict)  # signal -> halted vehicle-seconds
+    # signal -> halted vehicle-seconds on its approaches, cumulative at each second of the run
+    halting: dict[str, list[float]] = field(default_factory=dict)
     answers: dict[str, int] = field(default_factory=dict)  # green wave: answer status counts
     refusals: list[str] = field(default_factory=list)
     teleports: int = 0
     conflicting_greens: int = 0  # steps where a corridor junction showed two conflicting greens
 
+    def halting_until(self, t: float) -> dict[str, float]:
+        """Halted vehicle-seconds per signal from the start to simulation time `t`."""
+        k = int(round(t / STEP_S)) - 1
+        return {sid: (h[min(k, len(h) - 1)] if h and k >= 0 else 0.0) for sid, h in self.halting.items()}
+
 
 def run(net: SumoNetwork, trip: UnitTrip, mode: Mode, vtypes: Path, trips: Path | None, seed: int,
-        epoch: float, depart_s: float, end_s: float, settings: CorridorSettings | None = None) -> RunResult:
-    """One simulation from 0 to `end_s`; the unit leaves at `depart_s` (except in mode `none`)."""
+        epoch: float, depart_s: float, end_s: float, settings: CorridorSettings | None = None,
+        settle_s: float | None = None) -> RunResult:
+    """One simulation from 0 to `end_s`; the unit leaves at `depart_s` (except in mode `none`).
+
+    With `settle_s`, the run stops that long after the unit arrived (the queues it left behind have
+    cleared by then); `end_s` records where it stopped, for pairing with the run without it."""
     settings = settings or CorridorSettings()
     cmd = ["sumo", "-n", str(net.net_file), "-a", str(vtypes), "--seed", str(seed),
            "--step-length", str(STEP_S), "--no-step-log", "true", "--no-warnings", "true",
@@ -137,7 +147,7 @@ def run(net: SumoNetwork, trip: UnitTrip, mode: Mode, vtypes: Path, trips: Path 
                                         max_hold_s=settings.max_hold_s)
         corridor_signals = [s.signal_id for s in trip.route.signals if s.signal_id in net.plans]
         lanes = {sid: sorted(set(libsumo.trafficlight.getControlledLanes(sid))) for sid in corridor_signals}
-        result.halting_s = {sid: 0.0 for sid in corridor_signals}
+        result.halting = {sid: [] for sid in corridor_signals}
         if mode is not Mode.NONE:
             libsumo.route.add("unit-route", trip.edges)
             obeys_signals = mode in (Mode.FREE_FLOW, Mode.NO_PRIORITY)
@@ -165,11 +175,16 @@ def run(net: SumoNetwork, trip: UnitTrip, mode: Mode, vtypes: Path, trips: Path 
                 if unit_on and libsumo.vehicle.getLaneID(UNIT_VEHICLE) in ls and \
                         libsumo.vehicle.getSpeed(UNIT_VEHICLE) < 0.1:
                     halted -= 1  # the unit's own waiting is its trip time, not others' delay
-                result.halting_s[sid] += halted * STEP_S
+                series = result.halting[sid]
+                series.append((series[-1] if series else 0.0) + halted * STEP_S)
             if gateway is not None and mode is Mode.GREEN_WAVE:
                 tracker = _follow_unit(trip, tracker, gateway, settings, epoch, depart_s, t, unit_on, result)
             if gateway is not None:
                 result.conflicting_greens += _conflicts(gateway, corridor_signals)
+            if settle_s is not None and result.unit_time_s is not None and \
+                    t >= depart_s + result.unit_time_s + settle_s:
+                break
+        result.end_s = libsumo.simulation.getTime()
         if tracker is not None and not tracker.done():
             carry_out(tracker, tracker.release_all(), gateway)  # type: ignore[arg-type]
     finally:

@@ -20,6 +20,9 @@ from routing.profiles import PROFILES
 # clear every cycle; high leaves some queues standing at the end of a green.
 LEVELS = {"low": 8.0, "medium": 16.0, "high": 24.0}
 
+# Background trips stay local (400 m .. 2.5 km): in a long corridor district, random pairs of
+# far-apart edges would keep every car on the road for the whole run and jam the district.
+MAX_TRIP_M = 2500
 BACKGROUND = "background"
 UNIT = "unit"  # the responding unit driving as ordinary traffic: obeys every signal
 UNIT_BLUE_LIGHT = "unit_bluelight"  # with siren: may cross red slowly, others make way
@@ -78,11 +81,10 @@ def background_trips(net_file: Path, out: Path, level: str, seed: int, end_s: fl
     if level not in LEVELS:
         raise ValueError(f"traffic level: one of {', '.join(LEVELS)}")
     path = out / f"background-{level}-seed{seed}.trips.xml"
-    if path.exists():
-        return path
     cmd = [sys.executable, str(random_trips_script()), "-n", str(net_file), "-o", str(path),
            "-b", "0", "-e", f"{end_s:.0f}", "--insertion-density", str(LEVELS[level]), "--seed", str(seed),
-           "--fringe-factor", "5", "--min-distance", "400", "--prefix", "bg",
+           "--fringe-factor", "5", "--min-distance", "400", "--max-distance", str(MAX_TRIP_M),
+           "--prefix", "bg",
            "--trip-attributes", f'type="{BACKGROUND}" departLane="best" departSpeed="max"',
            "--remove-loops"]
     done = subprocess.run(cmd, capture_output=True, text=True)

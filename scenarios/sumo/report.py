@@ -1,0 +1,221 @@
+"""The SUMO evaluation's report: a Markdown table of paired figures per trip, the delay imposed on
+other traffic per corridor junction, the network conversion report, the targets met or not, plots
+(matplotlib, PNG) and the same figures as JSON for the KPI report to take in."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+
+from scenarios.sumo.evaluation import Evaluation, TripEvaluation  # noqa: E402
+from scenarios.sumo.runs import Mode  # noqa: E402
+
+UNIT_MODES = (Mode.NO_PRIORITY, Mode.BLUE_LIGHT, Mode.GREEN_WAVE)
+LABEL = {Mode.FREE_FLOW: "free flow", Mode.NO_PRIORITY: "no priority", Mode.BLUE_LIGHT: "blue light",
+         Mode.GREEN_WAVE: "green wave"}
+
+
+def _f(x: float | None, fmt: str = ".0f") -> str:
+    return "—" if x is None else format(x, fmt)
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.0f}%"
+
+
+def trip_figures(t: TripEvaluation) -> dict[str, Any]:
+    gw = t.mean(Mode.GREEN_WAVE)
+    others = {m.value: [p.others_delay(m) for p in t.pairs] for m in UNIT_MODES}
+    return {
+        "unit": t.spec.unit_id, "kind": t.spec.kind, "label": t.spec.label,
+        "route_m": round(t.trip.route.length_m), "signals": len(t.trip.route.signals),
+        "coordinator_eta_s": round(t.trip.route.eta_s, 1),
+        "coordinator_eta_green_s": round(t.trip.route.eta_green_s, 1),
+        "free_flow_s": t.free_flow_s,
+        "runs": len(t.pairs),
+        "mean_s": {m.value: t.mean(m) for m in UNIT_MODES},
+        "min_s": {m.value: min(t.times(m), default=None) for m in UNIT_MODES},
+        "max_s": {m.value: max(t.times(m), default=None) for m in UNIT_MODES},
+        "not_arrived": {m.value: t.not_arrived(m) for m in UNIT_MODES},
+        "green_wave_over_free_flow": (gw / t.free_flow_s - 1) if gw and t.free_flow_s else None,
+        "green_wave_saving_vs_no_priority": t.paired_saving(Mode.GREEN_WAVE, Mode.NO_PRIORITY),
+        "green_wave_saving_vs_blue_light": t.paired_saving(Mode.GREEN_WAVE, Mode.BLUE_LIGHT),
+        "others_net_extra_vehicle_s": {m: _mean([o.net_s for o in v]) for m, v in others.items()},
+        "others_vehicles_delayed": {m: _mean([o.delayed for o in v]) for m, v in others.items()},
+        "others_delay_of_delayed_s": {m: _mean([o.delayed_s for o in v]) for m, v in others.items()},
+        "others_vehicles_gained": {m: _mean([o.gained for o in v]) for m, v in others.items()},
+        "junction_extra_halted_vehicle_s": {m.value: {k: round(v, 1) for k, v in t.junction_delays(m).items()}
+                                            for m in UNIT_MODES},
+        "green_wave_answers": _answers(t),
+        "conflicting_green_steps": sum(r.conflicting_greens for p in t.pairs for r in p.runs.values()),
+        "teleports": sum(r.teleports for p in t.pairs for r in p.runs.values()),
+        "paired": [{"seed": p.seed, "offset_s": p.offset_s,
+                    **{m.value: p.unit_time(m) for m in UNIT_MODES},
+                    **{f"others_{m.value}_net_vehicle_s": round(p.others_delay(m).net_s, 1)
+                       for m in UNIT_MODES}}
+                   for p in t.pairs],
+    }
+
+
+def _mean(values: list[float] | list[int]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _answers(t: TripEvaluation) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for p in t.pairs:
+        for k, v in p.runs[Mode.GREEN_WAVE].answers.items():
+            out[k] = out.get(k, 0) + v
+    return out
+
+
+def write_report(ev: Evaluation, out: Path, title: str = "Green wave in SUMO") -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    figures = [trip_figures(t) for t in ev.trips]
+    (out / "sumo_evaluation.json").write_text(json.dumps({
+        "network": ev.network_name, "district_junctions": ev.district_nodes, "level": ev.settings.level,
+        "seeds": list(ev.settings.seeds), "depart_offsets_s": list(ev.settings.depart_offsets_s),
+        "background_vehicles": ev.background_vehicles, "trips": figures,
+        "conversion": ev.conversion.lines()}, indent=2) + "\n")
+    _plot_times(ev, out / "sumo_trip_times.png")
+    _plot_paired(ev, out / "sumo_paired.png")
+    _plot_junctions(ev, out / "sumo_junction_delay.png")
+    s = ev.settings
+    vehicles = ", ".join(f"seed {k}: {v} vehicles" for k, v in ev.background_vehicles.items())
+    lines = [f"# {title}", "",
+             f"Network: {ev.network_name}, district of {ev.district_nodes} junctions converted to SUMO; "
+             f"background traffic `{s.level}` ({vehicles}); "
+             f"{len(s.seeds)} seeds x {len(s.depart_offsets_s)} departure times "
+             f"(+{', +'.join(f'{o:.0f}' for o in s.depart_offsets_s)} s after a {s.warmup_s:.0f} s warm-up), "
+             "each a paired set of runs: without the unit, no priority, blue light, green wave.", "",
+             "## Unit trip times (seconds, mean over paired runs; min–max)", "",
+             "| trip | route | signals | free flow | no priority | blue light | green wave | "
+             "green wave vs free flow | saved vs no priority | saved vs blue light |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for f in figures:
+        cells = [f"{_f(f['mean_s'][m.value])} ({_f(f['min_s'][m.value])}–{_f(f['max_s'][m.value])})"
+                 + (f", {f['not_arrived'][m.value]} not arrived" if f["not_arrived"][m.value] else "")
+                 for m in UNIT_MODES]
+        over = f["green_wave_over_free_flow"]
+        lines.append(f"| {f['unit']} ({f['kind']}) {f['label']} | {f['route_m']} m | {f['signals']} | "
+                     f"{_f(f['free_flow_s'])} | " + " | ".join(cells) +
+                     f" | {'—' if over is None else f'{100 * over:+.0f}%'} | "
+                     f"{_pct(f['green_wave_saving_vs_no_priority'])} | "
+                     f"{_pct(f['green_wave_saving_vs_blue_light'])} |")
+    lines += ["", "## Delay imposed on other traffic (paired with the run without the unit)", "",
+              "| trip | mode | net extra vehicle-s per run | vehicles delayed ≥1 s "
+              "| delay per delayed vehicle (s) | vehicles earlier ≥1 s |",
+              "| --- | --- | --- | --- | --- | --- |"]
+    for f in figures:
+        for m in UNIT_MODES:
+            net, n = f["others_net_extra_vehicle_s"][m.value], f["others_vehicles_delayed"][m.value]
+            lost, gained = f["others_delay_of_delayed_s"][m.value], f["others_vehicles_gained"][m.value]
+            lines.append(f"| {f['unit']} | {LABEL[m]} | {net:.0f} | {n:.1f} | "
+                         f"{_f(lost / n if n else None, '.1f')} | {gained:.1f} |")
+    lines += ["", "Per corridor junction: extra halted vehicle-seconds on its approaches "
+              "(mean over paired runs; negative means less waiting than without the unit).", "",
+              "| trip | junction | no priority | blue light | green wave |",
+              "| --- | --- | --- | --- | --- |"]
+    for f in figures:
+        per = f["junction_extra_halted_vehicle_s"]
+        for sid in per[Mode.GREEN_WAVE.value]:
+            cells = " | ".join(f"{per[m.value][sid]:.0f}" for m in UNIT_MODES)
+            lines.append(f"| {f['unit']} | {sid} | {cells} |")
+    lines += ["", "## Targets", ""]
+    for f in figures:
+        over, vs_np, vs_bl = (f["green_wave_over_free_flow"], f["green_wave_saving_vs_no_priority"],
+                              f["green_wave_saving_vs_blue_light"])
+        lines.append(f"- {f['unit']}: within 10% of free flow: {_met(over is not None and over <= 0.10)} "
+                     f"({'—' if over is None else f'{100 * over:+.1f}%'}); ≥40% shorter than no priority: "
+                     f"{_met(vs_np is not None and vs_np >= 0.40)} ({_pct(vs_np)}); "
+                     f"≥15% shorter than blue light: {_met(vs_bl is not None and vs_bl >= 0.15)} "
+                     f"({_pct(vs_bl)}); green-wave answers {f['green_wave_answers']}; "
+                     f"steps with conflicting greens: {f['conflicting_green_steps']}; "
+                     f"teleports: {f['teleports']}")
+    lines += ["", "## Network conversion", ""] + [f"- {x}" for x in ev.conversion.lines()]
+    lines += ["", "## Plots", "", "![trip times](sumo_trip_times.png)", "",
+              "![paired runs](sumo_paired.png)", "", "![junction delay](sumo_junction_delay.png)", ""]
+    path = out / "sumo_report.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def _plot_times(ev: Evaluation, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(8, 4))
+    modes = (Mode.FREE_FLOW, *UNIT_MODES)
+    width = 0.8 / len(modes)
+    for k, m in enumerate(modes):
+        xs, ys, lo, hi = [], [], [], []
+        for i, t in enumerate(ev.trips):
+            vals = [t.free_flow_s] if m is Mode.FREE_FLOW and t.free_flow_s else t.times(m)
+            if not vals:
+                continue
+            mean = sum(vals) / len(vals)
+            xs.append(i + k * width)
+            ys.append(mean)
+            lo.append(mean - min(vals))
+            hi.append(max(vals) - mean)
+        ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=LABEL[m])
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(ev.trips))], [t.spec.unit_id for t in ev.trips])
+    ax.set_ylabel("trip time (s)")
+    ax.set_title("Unit trip time in SUMO (mean, min–max over paired runs)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_paired(ev: Evaluation, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(5, 5))
+    top = 0.0
+    for m, marker in ((Mode.BLUE_LIGHT, "s"), (Mode.GREEN_WAVE, "o")):
+        xs, ys = [], []
+        for t in ev.trips:
+            for p in t.pairs:
+                a, b = p.unit_time(Mode.NO_PRIORITY), p.unit_time(m)
+                if a is not None and b is not None:
+                    xs.append(a)
+                    ys.append(b)
+        ax.scatter(xs, ys, marker=marker, label=LABEL[m])
+        top = max([top, *xs, *ys])
+    ax.plot([0, top], [0, top], color="grey", linewidth=0.8, label="no change")
+    ax.set_xlabel("no priority (s)")
+    ax.set_ylabel("with priority (s)")
+    ax.set_title("Paired runs: same seed and departure")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _plot_junctions(ev: Evaluation, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(9, 4))
+    labels: list[str] = []
+    values: dict[Mode, list[float]] = {m: [] for m in UNIT_MODES}
+    for t in ev.trips:
+        per = {m: t.junction_delays(m) for m in UNIT_MODES}
+        for sid in per[Mode.GREEN_WAVE]:
+            labels.append(f"{t.spec.unit_id}\n{sid}")
+            for m in UNIT_MODES:
+                values[m].append(per[m].get(sid, 0.0))
+    width = 0.8 / len(UNIT_MODES)
+    for k, m in enumerate(UNIT_MODES):
+        ax.bar([i + k * width for i in range(len(labels))], values[m], width, label=LABEL[m])
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set_xticks([i + 0.4 - width / 2 for i in range(len(labels))], labels, fontsize=6, rotation=90)
+    ax.set_ylabel("extra halted vehicle-s")
+    ax.set_title("Other traffic's extra waiting per corridor junction (paired)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
