@@ -22,7 +22,7 @@ from routing.network import RoadNetwork
 from routing.snap import Snapper
 from scenarios.sumo.network import ConversionReport, SumoNetwork, convert, district_around
 from scenarios.sumo.runs import Mode, RunResult, UnitTrip, lay_trip, run
-from scenarios.sumo.traffic import background_trips, vehicle_types_file
+from scenarios.sumo.traffic import background_trips, background_type_file, vehicle_types_file
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,8 @@ def evaluate(network: RoadNetwork, specs: Sequence[TripSpec], out: Path,
     laid = [(spec, lay_trip(net, spec.unit_id, spec.kind, spec.severity, route)) for spec, route in routed]
     horizon = max(max(3 * t.route.eta_s, t.route.eta_s + 300.0) for _, t in laid)
     end_all = settings.warmup_s + max(settings.depart_offsets_s) + horizon
-    demand = {seed: background_trips(net.net_file, out / "net", settings.level, seed, end_all)
+    types = background_type_file(out / "net")
+    demand = {seed: background_trips(net.net_file, types, out / "net", settings.level, seed, end_all)
               for seed in settings.seeds}
     evaluations = []
     for spec, trip in laid:
@@ -193,4 +194,4 @@ def evaluate(network: RoadNetwork, specs: Sequence[TripSpec], out: Path,
 
 
 def _count_trips(path: Path) -> int:
-    return path.read_text().count("<trip ")
+    return path.read_text().count("<vehicle ")

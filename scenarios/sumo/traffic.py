@@ -53,12 +53,19 @@ UNIT_TYPES = {
 }
 
 
-def vehicle_types_file(out: Path, kind: str) -> Path:
-    """An additional file with the background type and the unit's two types (with and without
-    the blue-light device)."""
-    unit = UNIT_TYPES.get(kind, UNIT_TYPES["ambulance"])
+def background_type_file(out: Path) -> Path:
+    """The background drivers' type, for randomTrips/duarouter (it ends up in the route file)."""
     root = ET.Element("additional")
     ET.SubElement(root, "vType", id=BACKGROUND, vClass="passenger", sigma="0", speedDev="0")
+    path = out / "vtype-background.add.xml"
+    ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+    return path
+
+
+def vehicle_types_file(out: Path, kind: str) -> Path:
+    """An additional file with the unit's two types (with and without the blue-light device)."""
+    unit = UNIT_TYPES.get(kind, UNIT_TYPES["ambulance"])
+    root = ET.Element("additional")
     common = {"vClass": "emergency", "sigma": "0", "speedDev": "0", "length": str(unit.length_m),
               "accel": str(unit.accel), "decel": str(unit.decel), "speedFactor": str(unit.speed_factor),
               "maxSpeed": str(PROFILES[unit.profile].cap_kmh / 3.6)}
@@ -76,18 +83,21 @@ def random_trips_script() -> Path:
     return Path(sumo.SUMO_HOME) / "tools" / "randomTrips.py"
 
 
-def background_trips(net_file: Path, out: Path, level: str, seed: int, end_s: float) -> Path:
-    """Seeded random background trips over the whole district from time 0 to `end_s`."""
+def background_trips(net_file: Path, vtypes: Path, out: Path, level: str, seed: int, end_s: float) -> Path:
+    """Seeded random background trips over the whole district from time 0 to `end_s`, routed by
+    duarouter (randomTrips needs the routes to keep trips under the maximum length): a route file."""
     if level not in LEVELS:
         raise ValueError(f"traffic level: one of {', '.join(LEVELS)}")
-    path = out / f"background-{level}-seed{seed}.trips.xml"
-    cmd = [sys.executable, str(random_trips_script()), "-n", str(net_file), "-o", str(path),
+    trips = out / f"background-{level}-seed{seed}.trips.xml"
+    routes = out / f"background-{level}-seed{seed}.rou.xml"
+    cmd = [sys.executable, str(random_trips_script()), "-n", str(net_file), "-a", str(vtypes),
+           "-o", str(trips), "-r", str(routes),
            "-b", "0", "-e", f"{end_s:.0f}", "--insertion-density", str(LEVELS[level]), "--seed", str(seed),
            "--fringe-factor", "5", "--min-distance", "400", "--max-distance", str(MAX_TRIP_M),
            "--prefix", "bg",
            "--trip-attributes", f'type="{BACKGROUND}" departLane="best" departSpeed="max"',
            "--remove-loops"]
-    done = subprocess.run(cmd, capture_output=True, text=True)
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=out)
     if done.returncode != 0:
         raise RuntimeError(f"randomTrips failed: {done.stderr.strip()[-2000:]}")
-    return path
+    return routes
