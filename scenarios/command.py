@@ -6,7 +6,6 @@ called once the training namespace is prepared and before the first call arrives
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -63,7 +62,8 @@ async def replay_command(scenario: LoadedScenario, redis: aioredis.Redis, out_di
                          on_ready: Callable[[Replay, City], Awaitable[None]] | None = None) -> ReplayRun:
     t0 = time.perf_counter()
     with console.status("Building the city's road network and signal plans…"):
-        city = city or await asyncio.to_thread(City.of, scenario)
+        # built on this thread: the contraction-hierarchy engine must stay on the thread that made it
+        city = city or City.of(scenario)
     setup_s = time.perf_counter() - t0
     names = list(STRATEGIES) if compare else [strategy]
     results: list[ReplayResult] = []

@@ -11,7 +11,6 @@ drawn per real-world event from the seed, so every strategy meets the same day."
 from __future__ import annotations
 
 import contextlib
-import copy
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -336,12 +335,12 @@ class World:
         except Rejected:
             self.waiting.add(incident_id)
             return
+        olds = [old for old in diverted.values() if old is not None]
+        self.waiting.update(olds)  # a diverted unit's old incident needs someone else
         for a in assignments:
             await self._respond(a.unit_id, incident_id)
-        for old in diverted.values():
-            if old is not None:
-                self.waiting.add(old)  # the diverted unit's old incident needs someone else
-                await self._dispatch(old)
+        for old in olds:
+            await self._dispatch(old)
 
     async def _unit_free(self, unit_id: str) -> None:
         """A unit can be sent again: the longest-waiting, most severe incident it fits gets it."""
@@ -586,7 +585,7 @@ class World:
             pos = plan.position_at(t)
             if pos.phase_index == j.phase and pos.interval == j.interval:
                 return plan_wait_s(plan, approach, t, self.level)  # back in step with its plan
-        trial = copy.deepcopy(j)
+        trial = j.fork()
         for s in range(1, RED_SEARCH_S):
             trial.advance(t + s)
             if trial.approach_state(approach) != "red":
