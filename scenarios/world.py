@@ -44,6 +44,7 @@ from dispatch.whistle import (
 )
 from greenwave.corridor import CorridorSettings, approach_name, plan_corridor
 from greenwave.messages import PriorityRequest, RequestType, priority_from_severity
+from greenwave.network_plans import plan_book_for
 from greenwave.signal_plan import SignalPlan
 from greenwave.simulated_controller import SimulatedController
 from routing.index import Route, SignalOnRoute
@@ -52,7 +53,7 @@ from scenarios.engine import ReplayEngine
 from scenarios.model import LoadedScenario, TimelineEntry
 from scenarios.traffic import expected_wait_s, link_factor, plan_wait_s, wait_at_red_s
 from web.road_router import RoadRouter
-from web.signal_priority import ROLE_OF_AGENCY, SignalPriority, plan_book_for
+from web.signal_priority import ROLE_OF_AGENCY, SignalPriority
 
 ON_THE_WAY = (UnitStatus.DISPATCHED, UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE)
 RED_SEARCH_S = 300  # a red that lasts longer than this at a preempted junction is a fault
@@ -115,7 +116,7 @@ class City:
     def __init__(self, network: RoadNetwork) -> None:
         self.network = network
         self.road = RoadRouter(network)
-        self.plans: dict[str, SignalPlan] = plan_book_for(network).all()
+        self.plans: dict[str, SignalPlan] = plan_book_for(network.graph).all()
 
     @classmethod
     def of(cls, scenario: LoadedScenario) -> City:

@@ -70,6 +70,13 @@ def replay(
                                         "namespace (use with --speed 1).")] = False,
     host: Annotated[str | None, typer.Option(help="Map server address (with --serve).")] = None,
     port: Annotated[int | None, typer.Option(help="Map server port (with --serve).")] = None,
+    traffic: Annotated[str, typer.Option(help="model (the replay's own traffic model) or sumo: drive "
+                                         "the green-wave trips again in Eclipse SUMO, paired runs "
+                                         "(needs pip install .[sumo]).")] = "model",
+    sumo_seeds: Annotated[int, typer.Option(min=1, help="SUMO background-traffic seeds.")] = 3,
+    sumo_departures: Annotated[int, typer.Option(min=1, help="Departure times per seed in SUMO.")] = 3,
+    sumo_trips: Annotated[int | None, typer.Option(min=1, help="Drive only the first N trips in SUMO.")] \
+    = None,
 ) -> None:
     """Replay a training scenario on a simulated clock and write its KPI report (JSON and HTML)."""
     import asyncio
@@ -90,6 +97,13 @@ def replay(
     if strategy not in STRATEGIES:
         console.print(f"[red]--strategy: one of {', '.join(STRATEGIES)}[/red]")
         raise typer.Exit(2)
+    if traffic not in ("model", "sumo"):
+        console.print("[red]--traffic: model or sumo[/red]")
+        raise typer.Exit(2)
+    if traffic == "sumo" and not compare and not STRATEGIES[strategy].green_wave:
+        console.print("[red]--traffic sumo drives the green-wave trips: "
+                      "use --strategy joint_green_wave[/red]")
+        raise typer.Exit(2)
     settings = Settings()
     server = None
     url = settings.redis_url
@@ -109,9 +123,17 @@ def replay(
                 stop_map.append(await serve_training_map(replay, city, settings, url, host or settings.host,
                                                          port or settings.port, out_dir, console))
         try:
+            city = None
+            if traffic == "sumo":
+                from scenarios.world import City
+
+                with console.status("Building the city's road network and signal plans…"):
+                    city = City.of(scenario)
             run = await replay_command(scenario, client, out_dir, compare=compare, strategy=strategy,
-                                       speed=factor, seed=seed, console=console, on_ready=on_ready)
+                                       speed=factor, seed=seed, console=console, city=city, on_ready=on_ready)
             print_summary(run, console)
+            if city is not None:
+                _sumo_evaluation(run, city, out_dir / "sumo", sumo_seeds, sumo_departures, sumo_trips)
             if stop_map:
                 console.print("[bold]The map stays up; Ctrl-C to stop.[/bold]")
                 await asyncio.Event().wait()
@@ -125,6 +147,28 @@ def replay(
     finally:
         if server is not None:
             server.stop()
+
+
+def _sumo_evaluation(run, city, out: Path, seeds: int, departures: int,  # type: ignore[no-untyped-def]
+                     limit: int | None) -> None:
+    """Drive the replay's green-wave trips again in SUMO and write the paired report."""
+    try:
+        from scenarios.sumo.replay import evaluate_replay
+    except ModuleNotFoundError as e:
+        console.print(f"[red]--traffic sumo needs Eclipse SUMO: pip install '.[sumo]' ({e})[/red]")
+        raise typer.Exit(2) from None
+    result = next(r for r in run.results if r.strategy.green_wave)
+    with console.status("Driving the green-wave trips in SUMO…") as status:
+        try:
+            path, n = evaluate_replay(run.scenario, city, result, out, seeds=seeds, departures=departures,
+                                      limit=limit, progress=lambda m: status.update(f"SUMO: {m}"))
+        except ValueError as e:
+            console.print(f"[red]{e}[/red]")
+            raise typer.Exit(1) from None
+    console.print(f"SUMO evaluation of {n} green-wave trips: {path}")
+    from rich.markdown import Markdown
+
+    console.print(Markdown(path.read_text().split("## Network conversion")[0]))
 
 
 @app.command()

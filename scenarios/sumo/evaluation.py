@@ -35,6 +35,11 @@ class TripSpec:
     destination: LonLat
     severity: int = 4
     label: str = ""
+    depart_at: float | None = None  # absolute time the unit leaves; None: the settings' epoch
+
+    def epoch(self, settings: EvaluationSettings) -> float:
+        """Absolute time of simulation time 0, so that the first departure is the trip's own."""
+        return settings.epoch if self.depart_at is None else self.depart_at - settings.warmup_s
 
 
 @dataclass(frozen=True)
@@ -170,19 +175,20 @@ def evaluate(network: RoadNetwork, specs: Sequence[TripSpec], out: Path,
         vtypes = vehicle_types_file(out / "net", spec.kind)
         trip_horizon = max(3 * trip.route.eta_s, trip.route.eta_s + 300.0)
         depart = settings.warmup_s
-        free = run(net, trip, Mode.FREE_FLOW, vtypes, None, settings.seeds[0], settings.epoch, depart,
+        epoch = spec.epoch(settings)
+        free = run(net, trip, Mode.FREE_FLOW, vtypes, None, settings.seeds[0], epoch, depart,
                    depart + trip_horizon, settings.corridor, settle_s=0.0)
         pairs = []
         for seed in settings.seeds:
             for offset in settings.depart_offsets_s:
                 depart = settings.warmup_s + offset
                 end = depart + trip_horizon
-                runs = {mode: run(net, trip, mode, vtypes, demand[seed], seed, settings.epoch, depart, end,
+                runs = {mode: run(net, trip, mode, vtypes, demand[seed], seed, epoch, depart, end,
                                   settings.corridor, settings.settle_s)
                         for mode in (Mode.NO_PRIORITY, Mode.BLUE_LIGHT, Mode.GREEN_WAVE)}
                 # Without the unit, as long as the longest of its runs: every pairing finds its end.
                 longest = max(r.end_s for r in runs.values())
-                runs[Mode.NONE] = run(net, trip, Mode.NONE, vtypes, demand[seed], seed, settings.epoch,
+                runs[Mode.NONE] = run(net, trip, Mode.NONE, vtypes, demand[seed], seed, epoch,
                                       depart, longest, settings.corridor)
                 pairs.append(PairedRun(seed, offset, runs))
                 say(f"{spec.unit_id} seed {seed} +{offset:.0f}s: " + ", ".join(
