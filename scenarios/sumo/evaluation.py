@@ -102,6 +102,9 @@ class TripEvaluation:
     trip: UnitTrip
     free_flow_s: float | None
     pairs: list[PairedRun]
+    district_junctions: int
+    conversion: ConversionReport
+    background_vehicles: dict[int, int]  # seed -> vehicles inserted over the longest run
 
     def times(self, mode: Mode) -> list[float]:
         return [t for p in self.pairs if (t := p.unit_time(mode)) is not None]
@@ -132,10 +135,7 @@ class TripEvaluation:
 class Evaluation:
     settings: EvaluationSettings
     network_name: str
-    district_nodes: int
-    conversion: ConversionReport
     trips: list[TripEvaluation]
-    background_vehicles: dict[int, int]  # seed -> vehicles inserted over the run
 
 
 Progress = Callable[[str], None]
@@ -156,33 +156,35 @@ def plan_trips(network: RoadNetwork, specs: Sequence[TripSpec],
 def evaluate(network: RoadNetwork, specs: Sequence[TripSpec], out: Path,
              settings: EvaluationSettings | None = None, index: RoutingIndex | None = None,
              progress: Progress | None = None) -> Evaluation:
+    """Every trip in its own corridor district (SUMO's cost grows with the district's roads, and
+    a unit's effect reaches only so far), each with its own seeded background demand."""
     settings = settings or EvaluationSettings()
     say = progress or (lambda _: None)
     out.mkdir(parents=True, exist_ok=True)
     routed = plan_trips(network, specs, index)
-    district = district_around(network, [r.geometry for _, r in routed], settings.margin_m)
     plans = plan_book_for(network.graph).all()
-    net: SumoNetwork = convert(district, plans, out / "net")
-    say(f"SUMO network: {district.node_count} junctions; " + "; ".join(net.report.lines()[:1]))
-    laid = [(spec, lay_trip(net, spec.unit_id, spec.kind, spec.severity, route)) for spec, route in routed]
-    horizon = max(max(3 * t.route.eta_s, t.route.eta_s + 300.0) for _, t in laid)
-    end_all = settings.warmup_s + max(settings.depart_offsets_s) + horizon
-    types = background_type_file(out / "net")
-    demand = {seed: background_trips(net.net_file, types, out / "net", settings.level, seed, end_all)
-              for seed in settings.seeds}
     evaluations = []
-    for spec, trip in laid:
-        vtypes = vehicle_types_file(out / "net", spec.kind)
-        trip_horizon = max(3 * trip.route.eta_s, trip.route.eta_s + 300.0)
+    for n, (spec, route) in enumerate(routed):
+        folder = out / f"trip-{n + 1}-{spec.unit_id}"
+        district = district_around(network, [route.geometry], settings.margin_m)
+        net: SumoNetwork = convert(district, plans, folder)
+        say(f"{spec.unit_id}: SUMO district of {district.node_count} junctions; {net.report.lines()[0]}")
+        trip = lay_trip(net, spec.unit_id, spec.kind, spec.severity, route)
+        horizon = max(3 * route.eta_s, route.eta_s + 300.0)
+        end_all = settings.warmup_s + max(settings.depart_offsets_s) + horizon
+        types = background_type_file(folder)
+        demand = {seed: background_trips(net.net_file, types, folder, settings.level, seed, end_all)
+                  for seed in settings.seeds}
+        vtypes = vehicle_types_file(folder, spec.kind)
         depart = settings.warmup_s
         epoch = spec.epoch(settings)
         free = run(net, trip, Mode.FREE_FLOW, vtypes, None, settings.seeds[0], epoch, depart,
-                   depart + trip_horizon, settings.corridor, settle_s=0.0)
+                   depart + horizon, settings.corridor, settle_s=0.0)
         pairs = []
         for seed in settings.seeds:
             for offset in settings.depart_offsets_s:
                 depart = settings.warmup_s + offset
-                end = depart + trip_horizon
+                end = depart + horizon
                 runs = {mode: run(net, trip, mode, vtypes, demand[seed], seed, epoch, depart, end,
                                   settings.corridor, settings.settle_s)
                         for mode in (Mode.NO_PRIORITY, Mode.BLUE_LIGHT, Mode.GREEN_WAVE)}
@@ -194,9 +196,10 @@ def evaluate(network: RoadNetwork, specs: Sequence[TripSpec], out: Path,
                 say(f"{spec.unit_id} seed {seed} +{offset:.0f}s: " + ", ".join(
                     f"{m.value} {runs[m].unit_time_s}" for m in (Mode.NO_PRIORITY, Mode.BLUE_LIGHT,
                                                                  Mode.GREEN_WAVE)))
-        evaluations.append(TripEvaluation(spec, trip, free.unit_time_s, pairs))
-    vehicles = {seed: _count_trips(path) for seed, path in demand.items()}
-    return Evaluation(settings, network.name, district.node_count, net.report, evaluations, vehicles)
+        vehicles = {seed: _count_trips(path) for seed, path in demand.items()}
+        evaluations.append(TripEvaluation(spec, trip, free.unit_time_s, pairs, district.node_count,
+                                          net.report, vehicles))
+    return Evaluation(settings, network.name, evaluations)
 
 
 def _count_trips(path: Path) -> int:

@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from scenarios.sumo.evaluation import Evaluation, TripEvaluation  # noqa: E402
 from scenarios.sumo.runs import Mode  # noqa: E402
+from scenarios.sumo.traffic import LEVELS  # noqa: E402
 
 UNIT_MODES = (Mode.NO_PRIORITY, Mode.BLUE_LIGHT, Mode.GREEN_WAVE)
 LABEL = {Mode.FREE_FLOW: "free flow", Mode.NO_PRIORITY: "no priority", Mode.BLUE_LIGHT: "blue light",
@@ -35,6 +36,8 @@ def trip_figures(t: TripEvaluation) -> dict[str, Any]:
     return {
         "unit": t.spec.unit_id, "kind": t.spec.kind, "label": t.spec.label,
         "route_m": round(t.trip.route.length_m), "signals": len(t.trip.route.signals),
+        "district_junctions": t.district_junctions, "background_vehicles": t.background_vehicles,
+        "conversion": t.conversion.lines(),
         "coordinator_eta_s": round(t.trip.route.eta_s, 1),
         "coordinator_eta_green_s": round(t.trip.route.eta_green_s, 1),
         "free_flow_s": t.free_flow_s,
@@ -79,18 +82,16 @@ def write_report(ev: Evaluation, out: Path, title: str = "Green wave in SUMO") -
     out.mkdir(parents=True, exist_ok=True)
     figures = [trip_figures(t) for t in ev.trips]
     (out / "sumo_evaluation.json").write_text(json.dumps({
-        "network": ev.network_name, "district_junctions": ev.district_nodes, "level": ev.settings.level,
-        "seeds": list(ev.settings.seeds), "depart_offsets_s": list(ev.settings.depart_offsets_s),
-        "background_vehicles": ev.background_vehicles, "trips": figures,
-        "conversion": ev.conversion.lines()}, indent=2) + "\n")
+        "network": ev.network_name, "level": ev.settings.level, "seeds": list(ev.settings.seeds),
+        "depart_offsets_s": list(ev.settings.depart_offsets_s), "trips": figures}, indent=2) + "\n")
     _plot_times(ev, out / "sumo_trip_times.png")
     _plot_paired(ev, out / "sumo_paired.png")
     _plot_junctions(ev, out / "sumo_junction_delay.png")
     s = ev.settings
-    vehicles = ", ".join(f"seed {k}: {v} vehicles" for k, v in ev.background_vehicles.items())
     lines = [f"# {title}", "",
-             f"Network: {ev.network_name}, district of {ev.district_nodes} junctions converted to SUMO; "
-             f"background traffic `{s.level}` ({vehicles}); "
+             f"Network: {ev.network_name}; each trip driven in the SUMO district within {s.margin_m:.0f} m "
+             f"of its route; background traffic `{s.level}` "
+             f"({LEVELS[s.level]:g} vehicles/h per km of road, seeded random local trips); "
              f"{len(s.seeds)} seeds x {len(s.depart_offsets_s)} departure times "
              f"(+{', +'.join(f'{o:.0f}' for o in s.depart_offsets_s)} s after a {s.warmup_s:.0f} s warm-up), "
              "each a paired set of runs: without the unit, no priority, blue light, green wave.", "",
@@ -138,7 +139,11 @@ def write_report(ev: Evaluation, out: Path, title: str = "Green wave in SUMO") -
                      f"({_pct(vs_bl)}); green-wave answers {f['green_wave_answers']}; "
                      f"steps with conflicting greens: {f['conflicting_green_steps']}; "
                      f"teleports: {f['teleports']}")
-    lines += ["", "## Network conversion", ""] + [f"- {x}" for x in ev.conversion.lines()]
+    lines += ["", "## Network conversion", ""]
+    for t in ev.trips:
+        vehicles = ", ".join(f"seed {k}: {v}" for k, v in t.background_vehicles.items())
+        lines += [f"- {t.spec.unit_id}: district of {t.district_junctions} junctions, background vehicles "
+                  f"{vehicles}"] + [f"  - {x}" for x in t.conversion.lines()]
     lines += ["", "## Plots", "", "![trip times](sumo_trip_times.png)", "",
               "![paired runs](sumo_paired.png)", "", "![junction delay](sumo_junction_delay.png)", ""]
     path = out / "sumo_report.md"
