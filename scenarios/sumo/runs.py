@@ -113,6 +113,7 @@ class RunResult:
     answers: dict[str, int] = field(default_factory=dict)  # green wave: answer status counts
     refusals: list[str] = field(default_factory=list)
     teleports: int = 0
+    peak_vehicles: int = 0  # most vehicles on the district's roads at once
     conflicting_greens: int = 0  # steps where a corridor junction showed two conflicting greens
 
     def halting_until(self, t: float) -> dict[str, float]:
@@ -160,6 +161,7 @@ def run(net: SumoNetwork, trip: UnitTrip, mode: Mode, vtypes: Path, trips: Path 
             libsumo.simulationStep()
             t = libsumo.simulation.getTime()
             result.teleports += libsumo.simulation.getStartingTeleportNumber()
+            result.peak_vehicles = max(result.peak_vehicles, libsumo.vehicle.getIDCount())
             for vid in libsumo.simulation.getArrivedIDList():
                 if vid == UNIT_VEHICLE:
                     result.unit_time_s = t - depart_s
