@@ -12,7 +12,7 @@ from greenwave.corridor import CorridorSettings
 from scenarios.model import LoadedScenario
 from scenarios.replay import ReplayResult
 from scenarios.sumo.evaluation import EvaluationSettings, Progress, TripSpec, evaluate
-from scenarios.sumo.report import write_report
+from scenarios.sumo.report import attach_to_kpi_report, write_report
 from scenarios.sumo.traffic import LEVELS
 from scenarios.world import City, Trip
 
@@ -56,4 +56,5 @@ def evaluate_replay(scenario: LoadedScenario, city: City, result: ReplayResult, 
                                   corridor=CorridorSettings(sig.lead_s, sig.clearance_s, sig.max_hold_s))
     ev = evaluate(city.network, specs, out, settings, city.road.index, progress)
     path = write_report(ev, out, f"{scenario.spec.title}: green wave in SUMO")
+    attach_to_kpi_report(out.parent, out)
     return path, len(specs)

@@ -4,6 +4,7 @@ other traffic per corridor junction, the network conversion report, the targets 
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 from typing import Any
@@ -224,3 +225,39 @@ def _plot_junctions(ev: Evaluation, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def attach_to_kpi_report(kpi_dir: Path, sumo_dir: Path) -> None:
+    """Put the SUMO figures into the replay's KPI report: its JSON gets a `sumo` entry, its HTML a
+    section with the paired table and the plots (linked from the SUMO folder)."""
+    figures = json.loads((sumo_dir / "sumo_evaluation.json").read_text())
+    kpi_json = kpi_dir / "report.json"
+    if kpi_json.exists():
+        body = json.loads(kpi_json.read_text(encoding="utf-8"))
+        body["sumo"] = figures
+        kpi_json.write_text(json.dumps(body, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    kpi_html = kpi_dir / "report.html"
+    if not kpi_html.exists():
+        return
+    rel = sumo_dir.relative_to(kpi_dir) if sumo_dir.is_relative_to(kpi_dir) else sumo_dir
+    head = ["trip", "free flow", "no priority", "blue light", "green wave", "vs free flow",
+            "saved vs no priority", "saved vs blue light", "others' net extra vehicle-s (green wave)"]
+    rows = []
+    for f in figures["trips"]:
+        over = f["green_wave_over_free_flow"]
+        rows.append([f"{f['unit']} ({f['kind']})", _f(f["free_flow_s"]),
+                     *(_f(f["mean_s"][m.value]) for m in UNIT_MODES),
+                     "—" if over is None else f"{100 * over:+.0f}%",
+                     _pct(f["green_wave_saving_vs_no_priority"]), _pct(f["green_wave_saving_vs_blue_light"]),
+                     f"{f['others_net_extra_vehicle_s'][Mode.GREEN_WAVE.value]:.0f}"])
+    cells = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+    section = (
+        "<h2>Green wave in SUMO (paired runs)</h2>"
+        f"<p>Background traffic {html.escape(figures['level'])}, seeds {figures['seeds']}, departures "
+        f"+{figures['depart_offsets_s']} s; trip times in seconds, means over the paired runs. Details: "
+        f"<a href='{rel}/sumo_report.md'>sumo_report.md</a>.</p>"
+        "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + f"</tr>{cells}</table>"
+        + "".join(f"<p><img src='{rel}/{png}' alt='{png}' style='max-width:100%'></p>"
+                  for png in ("sumo_trip_times.png", "sumo_paired.png", "sumo_junction_delay.png")))
+    text = kpi_html.read_text(encoding="utf-8")
+    kpi_html.write_text(text.replace("</body>", section + "</body>", 1), encoding="utf-8")
