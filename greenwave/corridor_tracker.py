@@ -59,13 +59,14 @@ class CorridorTracker:
     """One unit's corridor, from first request to last release."""
 
     def __init__(self, corridor: Corridor, vehicle_id: str, role: VehicleRole, priority_level: int,
-                 settings: CorridorSettings | None = None) -> None:
+                 settings: CorridorSettings | None = None, tag: str | None = None) -> None:
         self.corridor = corridor
         self.vehicle_id = vehicle_id
         self.role = role
         self.priority_level = priority_level
         self.settings = settings or CorridorSettings()
-        tag = f"{corridor.unit_id}-{corridor.departure:.0f}"
+        # Request ids must not repeat across a unit's corridors (a re-route asks again at once).
+        tag = tag or f"{corridor.unit_id}-{corridor.departure:.0f}"
         self.signals = [TrackedSignal(s, f"{tag}-{s.order}", s.eta_s) for s in corridor.signals]
 
     # --- requests ----------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from dispatch.fleet import DEMO_FLEET_FILE
 from dispatch.plans import DEFAULT_PLANS_FILE
 from dispatch.roster import DEMO_ROSTER_FILE
+from greenwave.corridor import CorridorSettings
 
 
 class Settings(BaseSettings):
@@ -37,3 +38,14 @@ class Settings(BaseSettings):
         None, description="The 122 centre's signal controller service; unset: the simulated one.")
     max_body_bytes: int = 64 * 1024
     snap_max_m: float = 500.0
+    green_lead_s: float = Field(15.0, description="Green wave: green this long before the unit's ETA.")
+    green_clearance_s: float = Field(5.0, description="Green wave: and this long after it.")
+    green_max_hold_s: float = Field(60.0, description="Green wave: no signal held longer than this.")
+    green_drift_s: float = Field(
+        5.0, description="Green wave: re-send a signal's window when the unit's ETA moved this much.")
+    demo_motion: bool = Field(
+        True, description="Drive the fleet about the city (demo and training; off for real units).")
+
+    def corridor_settings(self) -> CorridorSettings:
+        return CorridorSettings(lead_s=self.green_lead_s, clearance_s=self.green_clearance_s,
+                                max_hold_s=self.green_max_hold_s, drift_threshold_s=self.green_drift_s)

@@ -5,7 +5,7 @@ import asyncio
 import contextlib
 import json
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
@@ -71,6 +71,14 @@ class AssignIn(BaseModel):
     by: str = Field("dispatcher", max_length=64)
 
 
+class RouteFollower(Protocol):
+    """Something that follows assigned units along their routes (the green wave does)."""
+
+    def on_fix(self, unit_id: str, lon: float, lat: float) -> None: ...
+
+    async def rerouted(self, unit_id: str, plan: RoutePlan) -> None: ...
+
+
 class Fleetwork:
     """The edge pieces the fleet endpoints share: telemetry, the router, the fleet file."""
 
@@ -79,6 +87,7 @@ class Fleetwork:
         self.service, self.positions, self.road = service, positions, road
         self.fleet, self.stale_after_s = fleet, stale_after_s
         self.routes: dict[str, RoutePlan] = {}  # assigned unit -> its current route
+        self.followers: list[RouteFollower] = []  # told of every fix and re-route (green wave)
 
     async def register_fleet(self) -> None:
         """Put the fleet file's units in the log once; the log then owns them."""
@@ -147,6 +156,8 @@ class Fleetwork:
         """Re-route an assigned unit that has strayed from its route (or whose road closed)."""
         state = self.service.state
         for p in positions:
+            for follower in self.followers:
+                follower.on_fix(p.unit_id, p.lon, p.lat)
             plan = self.routes.get(p.unit_id)
             unit = state.units.get(p.unit_id)
             if plan is None or unit is None or unit.incident_id is None:
@@ -166,6 +177,8 @@ class Fleetwork:
             with contextlib.suppress(Rejected):
                 await self.service.execute(RecordReroute(p.unit_id, new.eta_s,
                                                          f"{off:.0f} m off its route"))
+            for follower in self.followers:
+                await follower.rerouted(p.unit_id, new)
 
     def hospital_for(self, kind: str, place: tuple[float, float]) -> dict[str, Any] | None:
         need = HOSPITAL_NEEDS.get(kind, "general")
