@@ -38,6 +38,7 @@ from dispatch.telemetry import PositionStore
 from greenwave.http_gateway import HttpSignalGateway
 from routing.network import RoadNetwork
 from web.body_limit import BodyLimit
+from web.demo_drive import DemoDrive
 from web.live import LiveHub
 from web.road_router import RoadRouter
 from web.settings import Settings
@@ -143,6 +144,9 @@ def create_app(
         tasks = [asyncio.create_task(escalation_clock(service)),
                  asyncio.create_task(app.state.hub.follow_positions(
                      client, app.state.fleetwork.positions.channel))]
+        if settings.drives_demo_fleet:
+            tasks.append(asyncio.create_task(
+                DemoDrive.on(app.state.fleetwork, net, settings.demo_pace).run()))
         try:
             yield
         finally:

@@ -5,7 +5,8 @@ A client that reconnects with `?since=N` gets exactly the events after N from th
 duplicate), or a fresh snapshot when it is too far behind. Each client has a bounded event queue:
 a slow client is sent a snapshot again instead of holding everyone else back. Positions are not
 history: for each client only the latest fix per unit is kept until it can be sent, so a slow
-screen sees units jump, never a growing backlog. Positions reach every server process through
+screen sees units jump, never a growing backlog; a screen that keeps up is sent the very frame
+every other screen gets, serialised once per batch. Positions reach every server process through
 Redis pub/sub, so several processes serve screens from one Redis."""
 
 import asyncio
@@ -20,12 +21,14 @@ from dispatch import events as ev
 from dispatch.plans import ResponsePlans
 from dispatch.service import DispatchService
 from dispatch.state import DispatchState
-from web.views import incident_view, unit_view
+from web.views import corridor_view, incident_view, unit_view
 from web.whistle_view import whistle_view
 
 QUEUE_LIMIT = 2000
 HEARTBEAT_S = 15.0
 MAX_BACKLOG = 20000  # beyond this a snapshot is cheaper than replaying the log
+FRAMES_BEHIND = 3  # position frames a screen may owe before they are folded into one
+GREEN_WAVE_EVENTS = (ev.GreenWaveRequested, ev.GreenWaveAnswered, ev.GreenWaveRetimed, ev.GreenWaveReleased)
 
 
 def _incident_ids(e: ev.Event, state: DispatchState) -> list[str]:
@@ -43,8 +46,30 @@ def _incident_ids(e: ev.Event, state: DispatchState) -> list[str]:
 class LiveClient:
     def __init__(self) -> None:
         self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_LIMIT)
-        self.positions: dict[str, str] = {}  # unit id -> latest fix as JSON, coalesced
+        # Position frames not yet sent, oldest first. Each is built once per published batch and
+        # shared by every screen; a screen that falls behind has its frames folded into one with
+        # the latest fix per unit, so what it owes stays bounded by the fleet's size.
+        self.frames: list[str] = []
         self.wake = asyncio.Event()
+
+    def owe(self, frame: str) -> None:
+        self.frames.append(frame)
+        if len(self.frames) > FRAMES_BEHIND:
+            self.frames = [coalesce(self.frames)]
+        self.wake.set()
+
+
+def positions_frame(fixes_json: str) -> str:
+    return '{"type":"positions","positions":' + fixes_json + "}"
+
+
+def coalesce(frames: list[str]) -> str:
+    """Several position frames as one, keeping only the latest fix of each unit."""
+    latest: dict[str, Any] = {}
+    for frame in frames:
+        for fix in json.loads(frame)["positions"]:
+            latest[fix["unit_id"]] = fix
+    return positions_frame(json.dumps(list(latest.values()), separators=(",", ":")))
 
 
 class LiveHub:
@@ -64,6 +89,8 @@ class LiveHub:
         unit = state.units.get(getattr(e, "unit_id", ""))
         if unit is not None:
             msg["units"] = [unit_view(unit, None, False)]
+        if isinstance(e, GREEN_WAVE_EVENTS) and e.unit_id in state.corridors:
+            msg["corridors"] = [corridor_view(state.corridors[e.unit_id])]
         return msg
 
     def snapshot(self) -> dict[str, Any]:
@@ -72,7 +99,9 @@ class LiveHub:
                 "incidents": [incident_view(i, state, self.plans) for i in state.incidents.values()
                               if i.active],
                 "whistles": [whistle_view(w) for w in state.whistles.values() if w.active],
-                "units": [unit_view(u, None, False) for u in state.units.values()]}
+                "units": [unit_view(u, None, False) for u in state.units.values()],
+                "corridors": [corridor_view(c) for c in state.corridors.values()
+                              if c.incident_id in state.incidents and state.incidents[c.incident_id].active]}
 
     def _on_event(self, seq: int, e: ev.Event, state: DispatchState) -> None:
         if not self.clients:
@@ -88,11 +117,11 @@ class LiveHub:
                 client.events.put_nowait({"type": "resync"})
             client.wake.set()
 
-    def on_positions(self, fixes: list[dict[str, Any]]) -> None:
-        encoded = {f["unit_id"]: json.dumps(f, separators=(",", ":")) for f in fixes}
+    def on_positions(self, fixes_json: str) -> None:
+        """One published batch (a JSON array of fixes) to every screen, serialised once."""
+        frame = positions_frame(fixes_json)
         for client in self.clients:
-            client.positions.update(encoded)
-            client.wake.set()
+            client.owe(frame)
 
     async def follow_positions(self, redis: aioredis.Redis, channel: str) -> None:
         """Forward every process's position batches to this process's screens."""
@@ -102,7 +131,8 @@ class LiveHub:
                     await pubsub.subscribe(channel)
                     async for message in pubsub.listen():
                         if message["type"] == "message":
-                            self.on_positions(json.loads(message["data"]))
+                            data = message["data"]
+                            self.on_positions(data.decode() if isinstance(data, bytes) else data)
             except asyncio.CancelledError:
                 raise
             except Exception:  # Redis went away for a moment: subscribe again
@@ -147,9 +177,8 @@ class LiveHub:
                 if msg.get("type") == "resync":
                     msg = self.snapshot()
                 await ws.send_text(json.dumps(msg))
-            if client.positions:
-                batch, client.positions = client.positions, {}
-                await ws.send_text('{"type":"positions","positions":[' + ",".join(batch.values()) + "]}")
+            while client.frames:
+                await ws.send_text(client.frames.pop(0))
             if client.wake.is_set():
                 continue
             try:

@@ -43,9 +43,15 @@ class Settings(BaseSettings):
     green_max_hold_s: float = Field(60.0, description="Green wave: no signal held longer than this.")
     green_drift_s: float = Field(
         5.0, description="Green wave: re-send a signal's window when the unit's ETA moved this much.")
-    demo_motion: bool = Field(
-        True, description="Drive the fleet about the city (demo and training; off for real units).")
+    demo_motion: bool | None = Field(
+        None, description="Drive the fleet about the city through the position ingest (demo and "
+        "training); unset: on for the demo city, off on an imported network with real units.")
+    demo_pace: float = Field(1.0, gt=0, description="Demo drive: 2.0 drives twice as fast as real time.")
 
     def corridor_settings(self) -> CorridorSettings:
         return CorridorSettings(lead_s=self.green_lead_s, clearance_s=self.green_clearance_s,
                                 max_hold_s=self.green_max_hold_s, drift_threshold_s=self.green_drift_s)
+
+    @property
+    def drives_demo_fleet(self) -> bool:
+        return self.osm_cache is None if self.demo_motion is None else self.demo_motion

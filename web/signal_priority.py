@@ -149,8 +149,8 @@ class SignalPriority:
         self._asked += 1
         tracker = CorridorTracker(corridor, unit_id, role, priority_from_severity(inc.severity, role),
                                   self.settings, tag=f"{unit_id}-{now:.0f}-{self._asked}")
-        self.following[unit_id] = Following(inc.incident_id, tracker,
-                                            RouteProgress(plan.coords, corridor, plan.eta_green_s, self.places))
+        progress = RouteProgress(plan.coords, corridor, plan.eta_green_s, self.places)
+        self.following[unit_id] = Following(inc.incident_id, tracker, progress)
         for t in tracker.signals:
             self.owner[t.request_id] = unit_id
         answers = await self._carry(tracker, tracker.start())

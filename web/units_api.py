@@ -152,6 +152,12 @@ class Fleetwork:
                 routes[uid] = _route_view(plan)
         return {"assigned": unit_ids, "routes": routes}
 
+    async def ingest(self, fixes: list[Position]) -> None:
+        """Every fix, from a vehicle or the demo drive, goes this one way: stored, fanned out to
+        the screens, and checked against the unit's route and corridor."""
+        await self.positions.record(fixes)
+        await self.follow(fixes)
+
     async def follow(self, positions: list[Position]) -> None:
         """Re-route an assigned unit that has strayed from its route (or whose road closed)."""
         state = self.service.state
@@ -329,8 +335,7 @@ async def post_position(unit_id: str, body: PositionIn, request: Request) -> dic
     if unit_id not in fw.service.state.units:
         raise Rejected(404, "unit_id", f"no unit {unit_id}")
     fixes = _positions(fw, [UnitPositionIn(unit_id=unit_id, **body.model_dump())])
-    await fw.positions.record(fixes)
-    await fw.follow(fixes)
+    await fw.ingest(fixes)
     return {"accepted": 1}
 
 
@@ -339,8 +344,7 @@ async def post_positions(body: PositionBatchIn, request: Request) -> dict[str, A
     """Many units at once, as a vehicle gateway sends them; all stored, or none."""
     fw = _fw(request)
     fixes = _positions(fw, body.positions)
-    await fw.positions.record(fixes)
-    await fw.follow(fixes)
+    await fw.ingest(fixes)
     return {"accepted": len(body.positions)}
 
 
@@ -357,8 +361,7 @@ async def position_ingress(ws: WebSocket) -> None:
                 raw = json.loads(text)
                 batch = PositionBatchIn(positions=raw if isinstance(raw, list) else [raw])
                 fixes = _positions(fw, batch.positions)
-                await fw.positions.record(fixes)
-                await fw.follow(fixes)
+                await fw.ingest(fixes)
                 await ws.send_json({"accepted": len(batch.positions)})
             except ValidationError as e:
                 err = e.errors()[0]

@@ -25,7 +25,7 @@ def small_city() -> RoadNetwork:
 
 @pytest.fixture
 def settings(namespace: str, redis_server) -> Settings:
-    return Settings(namespace=namespace, redis_url=redis_server.url)
+    return Settings(namespace=namespace, redis_url=redis_server.url, demo_motion=False)
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def centre(small_city: RoadNetwork) -> tuple[float, float]:
 def start_server(redis_url: str, port: int, namespace: str = "live-test") -> subprocess.Popen[bytes]:
     """The real server in its own process, as `make run` starts it, on a small city."""
     env = {**os.environ, "REDIS_URL": redis_url, "JD_PORT": str(port), "JD_CITY_SCALE": "0.15",
-           "JD_NAMESPACE": namespace}
+           "JD_NAMESPACE": namespace, "JD_DEMO_MOTION": "0"}
     proc = subprocess.Popen([sys.executable, "-m", "web.cli", "serve"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 90
