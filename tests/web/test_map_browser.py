@@ -52,11 +52,11 @@ def test_map_shows_calls_units_whistle_and_survives_a_restart(redis_server, brow
         page.wait_for_selector(f"#incidents li[data-id='{inc}']", timeout=2_000)
 
         # a unit marker moves when its position is posted
-        page.wait_for_function("window.jd.unitMarkers.has('P-C-1')")
-        before = page.evaluate("window.jd.unitMarkers.get('P-C-1').getLatLng().lat")
+        page.wait_for_function("window.jd.unitAt('P-C-1') !== null")
+        before = page.evaluate("window.jd.unitAt('P-C-1')[0]")
         httpx.post(f"{base}/v1/units/P-C-1/position", json={"lon": lon, "lat": lat + 0.004})
         page.wait_for_function(
-            f"Math.abs(window.jd.unitMarkers.get('P-C-1').getLatLng().lat - {lat + 0.004}) < 1e-6",
+            f"Math.abs(window.jd.unitAt('P-C-1')[0] - {lat + 0.004}) < 1e-6",
             timeout=3_000)
         assert before != lat + 0.004
 
