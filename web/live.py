@@ -12,6 +12,7 @@ Redis pub/sub, so several processes serve screens from one Redis."""
 import asyncio
 import contextlib
 import json
+from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -27,7 +28,8 @@ from web.whistle_view import whistle_view
 QUEUE_LIMIT = 2000
 HEARTBEAT_S = 15.0
 MAX_BACKLOG = 20000  # beyond this a snapshot is cheaper than replaying the log
-FRAMES_BEHIND = 3  # position frames a screen may owe before they are folded into one
+GATHER_S = 0.025  # position batches arriving this close together are sent as one frame
+BATCHES_BEHIND = 32  # position batches a screen may owe (a few seconds) before they are folded
 GREEN_WAVE_EVENTS = (ev.GreenWaveRequested, ev.GreenWaveAnswered, ev.GreenWaveRetimed, ev.GreenWaveReleased)
 
 
@@ -43,39 +45,62 @@ def _incident_ids(e: ev.Event, state: DispatchState) -> list[str]:
     return list(dict.fromkeys(i for i in ids if i))
 
 
+class PositionBatch:
+    """One published batch of fixes as the screens get it, built once and shared by all of them.
+
+    On the wire a fix is compact, `[unit_id, lon, lat, heading, speed_kmh]`, and the frame says
+    when its oldest fix was taken (`at`, UNIX seconds: how late the frame is, at worst). A city's
+    fleet at 1 Hz to hundreds of screens is bytes the kernel copies and every screen parses, so a
+    third of the size matters.
+    The full fix (with its own time) stays available from the units API."""
+
+    __slots__ = ("frame", "fixes", "at")
+
+    def __init__(self, fixes: dict[str, str], at: float) -> None:
+        self.fixes, self.at = fixes, at  # unit id -> its compact fix as JSON
+        self.frame = f'{{"type":"positions","at":{at:.3f},"positions":[{",".join(fixes.values())}]}}'
+
+    @classmethod
+    def from_published(cls, fixes_json: str) -> "PositionBatch":
+        compact: dict[str, str] = {}
+        oldest: float | None = None
+        for f in json.loads(fixes_json):
+            compact[f["unit_id"]] = json.dumps([f["unit_id"], round(f["lon"], 6), round(f["lat"], 6),
+                                                f.get("heading"), f.get("speed_kmh")], separators=(",", ":"))
+            taken = datetime.fromisoformat(f["at"]).timestamp()
+            oldest = taken if oldest is None else min(oldest, taken)
+        return cls(compact, oldest or 0.0)
+
+
+def coalesce(batches: list[PositionBatch]) -> PositionBatch:
+    """Several batches as one, keeping only the latest fix of each unit."""
+    latest: dict[str, str] = {}
+    for b in batches:
+        latest.update(b.fixes)
+    return PositionBatch(latest, min(b.at for b in batches))
+
+
 class LiveClient:
     def __init__(self) -> None:
         self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_LIMIT)
-        # Position frames not yet sent, oldest first. Each is built once per published batch and
-        # shared by every screen; a screen that falls behind has its frames folded into one with
-        # the latest fix per unit, so what it owes stays bounded by the fleet's size.
-        self.frames: list[str] = []
+        # Position batches not yet sent, oldest first, shared with every other screen. A screen
+        # that falls behind has them folded into one with the latest fix per unit, so what it owes
+        # stays bounded by the fleet's size, never by how long it has been slow.
+        self.batches: list[PositionBatch] = []
         self.wake = asyncio.Event()
 
-    def owe(self, frame: str) -> None:
-        self.frames.append(frame)
-        if len(self.frames) > FRAMES_BEHIND:
-            self.frames = [coalesce(self.frames)]
+    def owe(self, batch: PositionBatch) -> None:
+        self.batches.append(batch)
+        if len(self.batches) > BATCHES_BEHIND:
+            self.batches = [coalesce(self.batches)]
         self.wake.set()
-
-
-def positions_frame(fixes_json: str) -> str:
-    return '{"type":"positions","positions":' + fixes_json + "}"
-
-
-def coalesce(frames: list[str]) -> str:
-    """Several position frames as one, keeping only the latest fix of each unit."""
-    latest: dict[str, Any] = {}
-    for frame in frames:
-        for fix in json.loads(frame)["positions"]:
-            latest[fix["unit_id"]] = fix
-    return positions_frame(json.dumps(list(latest.values()), separators=(",", ":")))
 
 
 class LiveHub:
     def __init__(self, service: DispatchService, plans: ResponsePlans) -> None:
         self.service, self.plans = service, plans
         self.clients: set[LiveClient] = set()
+        self._gathering: list[PositionBatch] = []
         service.subscribe(self._on_event)
 
     def message(self, seq: int, e: ev.Event, state: DispatchState) -> dict[str, Any]:
@@ -118,10 +143,20 @@ class LiveHub:
             client.wake.set()
 
     def on_positions(self, fixes_json: str) -> None:
-        """One published batch (a JSON array of fixes) to every screen, serialised once."""
-        frame = positions_frame(fixes_json)
+        """A published batch (a JSON array of fixes): held for a moment so that the batches of
+        one tick (a gateway posts its fleet in several requests) go out as one frame, serialised
+        once for every screen."""
+        self._gathering.append(PositionBatch.from_published(fixes_json))
+        if len(self._gathering) == 1:
+            asyncio.get_running_loop().call_later(GATHER_S, self._flush_positions)
+
+    def _flush_positions(self) -> None:
+        batches, self._gathering = self._gathering, []
+        if not batches:
+            return
+        batch = batches[0] if len(batches) == 1 else coalesce(batches)
         for client in self.clients:
-            client.owe(frame)
+            client.owe(batch)
 
     async def follow_positions(self, redis: aioredis.Redis, channel: str) -> None:
         """Forward every process's position batches to this process's screens."""
@@ -177,8 +212,8 @@ class LiveHub:
                 if msg.get("type") == "resync":
                     msg = self.snapshot()
                 await ws.send_text(json.dumps(msg))
-            while client.frames:
-                await ws.send_text(client.frames.pop(0))
+            while client.batches:
+                await ws.send_text(client.batches.pop(0).frame)
             if client.wake.is_set():
                 continue
             try:

@@ -93,9 +93,11 @@ class Fleetwork:
         """Put the fleet file's units in the log once; the log then owns them."""
         for spec in self.fleet.units:
             if spec.unit_id not in self.service.state.units:
-                await self.service.execute(RegisterUnit(
-                    spec.unit_id, spec.agency, spec.kind, spec.call_sign, spec.station_id,
-                    spec.crew, spec.capabilities))
+                # Another process starting on the same Redis may register it first: that is fine.
+                with contextlib.suppress(Rejected):
+                    await self.service.execute(RegisterUnit(
+                        spec.unit_id, spec.agency, spec.kind, spec.call_sign, spec.station_id,
+                        spec.crew, spec.capabilities))
 
     async def where(self, unit_ids: list[str]) -> dict[str, tuple[float, float]]:
         latest = await self.positions.latest(unit_ids)

@@ -24,8 +24,10 @@ def test_two_app_processes_on_one_redis_both_deliver_deltas_and_positions(redis_
     ports = [free_port(), free_port()]
     namespace = f"fanout{ports[0]}"
     with ThreadPoolExecutor(2) as pool:  # both start at once: half the wait
-        servers = list(pool.map(lambda p: start_server(redis_server.url, p, namespace=namespace), ports))
+        starting = [pool.submit(start_server, redis_server.url, p, namespace) for p in ports]
+    servers = [f.result() for f in starting if f.exception() is None]
     try:
+        assert len(servers) == 2, [str(f.exception()) for f in starting]
         screens = [connect(f"ws://127.0.0.1:{p}/v1/live") for p in ports]
         seqs = [_next(ws, "snapshot", time.monotonic() + 10)["seq"] for ws in screens]
         a, b = (f"http://127.0.0.1:{p}" for p in ports)
@@ -50,7 +52,7 @@ def test_two_app_processes_on_one_redis_both_deliver_deltas_and_positions(redis_
         for ws in screens:
             while True:
                 fixes = _next(ws, "positions", deadline)["positions"]
-                if any(f["unit_id"] == "E-1-1" for f in fixes):
+                if any(f[0] == "E-1-1" and f[3] == 90 for f in fixes):
                     break
         for ws in screens:
             ws.close()

@@ -378,10 +378,10 @@ function applyMessage(msg) {
     if (["unit_assigned", "unit_status_changed", "unit_rerouted"].includes(msg.event.type)) loadRoutes();
     if (state.selected && (msg.incidents.some((i) => i.incident_id === state.selected))) showDetail(state.selected);
   } else if (msg.type === "positions") {
-    for (const p of msg.positions) {
-      state.positions.set(p.unit_id, p);
-      const u = state.units.get(p.unit_id);
-      if (u) fleet.move(p.unit_id, p.lat, p.lon, p.heading, u);
+    for (const [uid, lon, lat, heading, speed] of msg.positions) { // compact: see web/live.py
+      state.positions.set(uid, { unit_id: uid, lon, lat, heading, speed_kmh: speed });
+      const u = state.units.get(uid);
+      if (u) fleet.move(uid, lat, lon, heading, u);
     }
     return;
   } else {
