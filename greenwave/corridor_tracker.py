@@ -136,6 +136,16 @@ class CorridorTracker:
                                         if t.signal.order <= hit.signal.order
                                         and t.coverage is not Coverage.RELEASED])
 
+    def retry_uncovered(self) -> CorridorActions:
+        """Ask again for the signals ahead the controller could not be reached about, with the
+        ETAs as they stand: a controller back from an outage covers the rest of the trip."""
+        send = []
+        for t in self.signals:
+            if t.coverage is Coverage.DEGRADED:
+                t.sequence += 1
+                send.append(self._request(t, RequestType.REQUEST))
+        return CorridorActions(send=send)
+
     def release_all(self) -> CorridorActions:
         """Task ended, unit reassigned or off its route: give every junction back."""
         return CorridorActions(release=[self._release(t) for t in self.signals

@@ -45,6 +45,7 @@ ROLE_OF_AGENCY = {"110": VehicleRole.POLICE, "122": VehicleRole.POLICE, "119": V
                   "120": VehicleRole.AMBULANCE}
 CLASS_RANK = ["residential", "tertiary", "secondary", "primary", "trunk", "motorway"]
 LonLat = tuple[float, float]
+RETRY_UNCOVERED_S = 10.0  # how often signals a down controller left uncovered are asked again
 
 
 def plan_book_for(network: RoadNetwork, book: SignalPlanBook | None = None) -> SignalPlanBook:
@@ -98,6 +99,7 @@ class Following:
     incident_id: str
     tracker: CorridorTracker
     progress: RouteProgress
+    retried_at: float = 0.0  # when uncovered signals were last asked again
 
 
 class SignalPriority:
@@ -204,6 +206,10 @@ class SignalPriority:
                 await self._record(unit_id, follow, follow.tracker.release_all(), "left its route")
                 return
             actions = follow.tracker.on_progress(now, at.route_time_s)
+            if follow.tracker.degraded and now - follow.retried_at >= RETRY_UNCOVERED_S:
+                follow.retried_at = now
+                retry = follow.tracker.retry_uncovered()
+                actions = CorridorActions(actions.send + retry.send, actions.release)
             if actions:
                 await self._record(unit_id, follow, actions, "passed its stop line")
 
@@ -215,10 +221,16 @@ class SignalPriority:
                 await self.service.execute(RecordGreenWaveRelease(
                     unit_id, tuple(r.junction_id for r in actions.release), reason))
             if actions.send:
-                windows = [_window_view(t, self.settings) for t in follow.tracker.signals
-                           if t.request_id in sent]
-                await self.service.execute(RecordGreenWaveRetime(
-                    unit_id, tuple(windows), tuple(_answer_view(a) for a in answers if a.request_id in sent)))
+                recorded = self.service.state.corridors.get(unit_id)
+                held = recorded.signals if recorded is not None else {}
+                moved = tuple(w for w in (_window_view(t, self.settings) for t in follow.tracker.signals
+                                          if t.request_id in sent)
+                              if held.get(w["signal_id"], {}).get("eta") != w["eta"])
+                said = tuple(_answer_view(a) for a in answers if a.request_id in sent)
+                # A window that moved is a retime; the same window asked again (a controller
+                # back from an outage) is only news in its answer.
+                await self.service.execute(RecordGreenWaveRetime(unit_id, moved, said) if moved
+                                           else RecordGreenWaveAnswers(unit_id, said))
         await self._tell_others(unit_id, answers)
 
     async def rerouted(self, unit_id: str, plan: RoutePlan) -> None:

@@ -87,6 +87,8 @@ def corridor_view(c: CorridorState) -> dict[str, Any]:
                  if s["status"] != "released" and (s.get("degraded") or s["status"] == "refused")]
     return {"unit_id": c.unit_id, "incident_id": c.incident_id, "whistle_id": c.whistle_id,
             "eta_s": c.eta_s, "eta_green_s": c.eta_green_s, "saved_s": round(c.saved_s, 1),
-            "active": any(s["status"] not in ("released", "refused") for s in signals),
+            # Live until every signal is given back; a degraded signal is still owed an answer.
+            "active": any(s["status"] != "released" and (s["status"] != "refused" or s.get("degraded"))
+                          for s in signals),
             "degraded": any(s.get("degraded") and s["status"] != "released" for s in signals),
             "uncovered": uncovered, "signals": signals}

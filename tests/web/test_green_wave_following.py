@@ -7,6 +7,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from dispatch.router import RoutePlan, SignalPassage
+
 
 def _whistled_unit(client: TestClient, centre: tuple[float, float]) -> tuple[str, str, dict[str, Any]]:
     lon, lat = centre
@@ -88,3 +90,42 @@ def test_arriving_on_scene_gives_every_junction_back(client, centre) -> None:
     done = _until(lambda: all(s["status"] in ("released", "refused")
                               for s in _corridor(client, incident, uid)["signals"]))
     assert done, _corridor(client, incident, uid)
+
+
+def test_losing_a_junction_to_a_more_urgent_unit_shows_the_revised_window_in_the_log(client, centre) -> None:
+    """Two units reach one junction at once from conflicting approaches: the more severe
+    incident's unit keeps the junction, the other is answered again with a later window, and
+    that answer is in the other unit's corridor (its dispatcher sees it) and in the log."""
+    app = client.app
+    priority = app.state.signal_priority
+    service = app.state.service
+    sid, junction = next((s, j) for s, j in priority.gateway.junctions.items() if len(j.plan.phases) >= 2)
+    lon, lat = centre
+    minor = client.post("/v1/calls", json={"hotline": "110", "kind": "fight", "text": "x",
+                                            "location": {"lon": lon, "lat": lat}}).json()["incident_id"]
+    major = client.post("/v1/calls", json={"hotline": "119", "kind": "fire", "text": "y", "location": {
+        "lon": lon + 0.02, "lat": lat}}).json()["incident_id"]
+    sent = {}
+    for inc in (minor, major):
+        assigned = client.post(f"/v1/incidents/{inc}/assign", json={}).json()["assigned"]
+        sent[inc] = assigned[0]
+    approaches = [sorted(p.approaches)[0] for p in junction.plan.phases[:2]]
+    plans = {}
+    for inc, approach in zip((minor, major), approaches, strict=True):
+        # The same junction 60 s ahead for both, each from its own street.
+        plans[inc] = RoutePlan(eta_s=80.0, eta_green_s=60.0, length_m=900.0,
+                               coords=[(lon, lat), (lon + 0.005, lat)],
+                               signals=[SignalPassage(sid, approach, 60.0, 20.0)])
+    client.portal.call(priority.request, sent[minor], plans[minor], None)
+    first = _corridor(client, minor, sent[minor])["signals"][0]
+    assert first["status"] == "granted"
+    client.portal.call(priority.request, sent[major], plans[major], None)
+    assert _corridor(client, major, sent[major])["signals"][0]["status"] == "granted"
+    revised = _corridor(client, minor, sent[minor])["signals"][0]
+    assert revised["status"] in ("queued", "refused")
+    if revised["status"] == "queued":
+        assert revised["served_start"] > first["served_start"]
+    answered = [t for t in client.get(f"/v1/incidents/{minor}").json()["timeline"]
+                if t["type"] == "green_wave_answered"]
+    assert len(answered) == 2  # the first answer, then the revision the other unit caused
+    assert service.state.corridors[sent[minor]].signals[sid]["status"] == revised["status"]

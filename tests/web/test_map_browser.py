@@ -162,3 +162,35 @@ def test_two_thousand_moving_units_are_drawn_and_glide(redis_server, browser_pag
     finally:
         stop.set()
         server.kill()
+
+
+def test_a_dead_signal_controller_shows_a_degraded_corridor_naming_uncovered_signals(
+        redis_server, browser_page) -> None:
+    page, errors = browser_page
+    port, dead = free_port(), free_port()  # nothing listens on `dead`: the 122 controller is down
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(redis_server.url, port, namespace=f"degraded{port}",
+                          signal_controller_url=f"http://127.0.0.1:{dead}")
+    try:
+        page.goto(base + "/")
+        page.wait_for_function("window.jd && window.jd.connected && window.jd.roadsLoaded", timeout=30_000)
+        w, s, e, n = httpx.get(f"{base}/v1/map/roads").json()["bounds"]
+        inc = httpx.post(f"{base}/v1/calls", json={
+            "hotline": "119", "kind": "fire", "text": "flat on fire",
+            "location": {"lon": (w + e) / 2, "lat": (s + n) / 2}}).json()["incident_id"]
+        started = time.monotonic()
+        blown = httpx.post(f"{base}/v1/incidents/{inc}/whistle", json={"by": "d", "agency": "119"},
+                           timeout=30)
+        assert blown.status_code == 201  # the whistle and the dispatch went through regardless
+        print(f"\nwhistle with the controller down answered in {time.monotonic() - started:.2f} s")
+        detail = httpx.get(f"{base}/v1/incidents/{inc}").json()
+        uncovered = sorted({sid for c in detail["corridors"] for sid in c["uncovered"]})
+        assert uncovered and all(c["degraded"] for c in detail["corridors"] if c["signals"])
+        banner = page.locator("#degraded")
+        banner.wait_for(state="visible", timeout=3_000)
+        assert all(sid in banner.inner_text() for sid in uncovered)
+        page.wait_for_selector("#corridors li.sig.degraded")
+        page.screenshot(path=str(ARTIFACTS / "map_degraded.png"))
+        assert errors == []
+    finally:
+        server.kill()
