@@ -5,6 +5,7 @@ enter the incident log. What matters for dispatch is where each unit is now and 
 is; the bounded track serves the map's trails and a re-route check."""
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +28,7 @@ class Position:
 
 
 class PositionStore:
-    TRACK_MAXLEN = 200_000  # about a minute of a 2,000-unit fleet at 1 Hz, plus slack
+    TRACK_KEEP_S = 120  # the recent track: the map's trails and a re-route check look back this far
 
     def __init__(self, redis: aioredis.Redis, namespace: str = "jd") -> None:
         self.redis = redis
@@ -48,10 +49,12 @@ class PositionStore:
             meta[p.unit_id] = json.dumps(p.to_wire(), separators=(",", ":"))
         pipe.geoadd(self.geo_key, geo)
         pipe.hset(self.meta_key, mapping=meta)
-        for p in positions:
-            pipe.xadd(self.track_key, {"p": meta[p.unit_id]}, maxlen=self.TRACK_MAXLEN,
-                      approximate=True)
-        pipe.publish(self.channel, "[" + ",".join(meta.values()) + "]")
+        batch = "[" + ",".join(meta[p.unit_id] for p in positions) + "]"
+        # One track entry per batch, not per fix: a fleet's second of fixes is one command instead
+        # of thousands, and the track is trimmed by age (entry ids are Redis's clock in ms).
+        oldest = f"{int(time.time() * 1000) - self.TRACK_KEEP_S * 1000}-0"
+        pipe.xadd(self.track_key, {"b": batch}, minid=oldest, approximate=True)
+        pipe.publish(self.channel, batch)
         await pipe.execute()
 
     async def latest(self, unit_ids: Sequence[str] | None = None) -> dict[str, Position]:
@@ -72,16 +75,13 @@ class PositionStore:
     async def track(self, unit_id: str, count: int = 50) -> list[Position]:
         """The unit's recent positions, newest first, from the bounded stream."""
         out: list[Position] = []
-        async for row in self._scan_track(count * 50):
-            if row["unit_id"] == unit_id:
-                out.append(_position(row))
-                if len(out) >= count:
-                    break
+        for _id, fields in await self.redis.xrevrange(self.track_key, count=count * 50):
+            for row in reversed(json.loads(fields[b"b"])):
+                if row["unit_id"] == unit_id:
+                    out.append(_position(row))
+                    if len(out) >= count:
+                        return out
         return out
-
-    async def _scan_track(self, limit: int):  # type: ignore[no-untyped-def]
-        for _id, fields in await self.redis.xrevrange(self.track_key, count=limit):
-            yield json.loads(fields[b"p"])
 
 
 def _position(row: dict) -> Position:  # type: ignore[type-arg]
