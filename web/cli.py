@@ -74,7 +74,7 @@ def replay(
     port: Annotated[int | None, typer.Option(help="Map server port (with --serve).")] = None,
     traffic: Annotated[str, typer.Option(help="model (the replay's own traffic model) or sumo: drive "
                                          "the green-wave trips again in Eclipse SUMO, paired runs "
-                                         "(needs pip install .[sumo]).")] = "model",
+                                         "(needs the sumo extra: pip install -e '.\\[sumo]').")] = "model",
     sumo_seeds: Annotated[int, typer.Option(min=1, help="SUMO background-traffic seeds.")] = 3,
     sumo_departures: Annotated[int, typer.Option(min=1, help="Departure times per seed in SUMO.")] = 3,
     sumo_trips: Annotated[int | None, typer.Option(min=1, help="Drive only the first N trips in SUMO.")] \
@@ -157,7 +157,7 @@ def _sumo_evaluation(run, city, out: Path, seeds: int, departures: int,  # type:
     try:
         from scenarios.sumo.replay import evaluate_replay
     except ModuleNotFoundError as e:
-        console.print(f"[red]--traffic sumo needs Eclipse SUMO: pip install '.[sumo]' ({e})[/red]")
+        console.print(f"[red]--traffic sumo needs Eclipse SUMO: pip install -e '.\\[sumo]' ({e})[/red]")
         raise typer.Exit(2) from None
     result = next(r for r in run.results if r.strategy.green_wave)
     with console.status("Driving the green-wave trips in SUMO…") as status:
