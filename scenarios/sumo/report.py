@@ -156,6 +156,15 @@ def _met(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
+def _save(fig: Any, ax: Any, path: Path, title: str, ylabel: str) -> None:
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def _plot_times(ev: Evaluation, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 4))
     modes = (Mode.FREE_FLOW, *UNIT_MODES)
@@ -173,12 +182,7 @@ def _plot_times(ev: Evaluation, path: Path) -> None:
             hi.append(max(vals) - mean)
         ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=LABEL[m])
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(ev.trips))], [t.spec.unit_id for t in ev.trips])
-    ax.set_ylabel("trip time (s)")
-    ax.set_title("Unit trip time in SUMO (mean, min–max over paired runs)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, ax, path, "Unit trip time in SUMO (mean, min–max over paired runs)", "trip time (s)")
 
 
 def _plot_paired(ev: Evaluation, path: Path) -> None:
@@ -196,12 +200,7 @@ def _plot_paired(ev: Evaluation, path: Path) -> None:
         top = max([top, *xs, *ys])
     ax.plot([0, top], [0, top], color="grey", linewidth=0.8, label="no change")
     ax.set_xlabel("no priority (s)")
-    ax.set_ylabel("with priority (s)")
-    ax.set_title("Paired runs: same seed and departure")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, ax, path, "Paired runs: same seed and departure", "with priority (s)")
 
 
 def _plot_junctions(ev: Evaluation, path: Path) -> None:
@@ -219,12 +218,8 @@ def _plot_junctions(ev: Evaluation, path: Path) -> None:
         ax.bar([i + k * width for i in range(len(labels))], values[m], width, label=LABEL[m])
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(labels))], labels, fontsize=6, rotation=90)
-    ax.set_ylabel("extra halted vehicle-s")
-    ax.set_title("Other traffic's extra waiting per corridor junction (paired)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, ax, path, "Other traffic's extra waiting per corridor junction (paired)",
+          "extra halted vehicle-s")
 
 
 def attach_to_kpi_report(kpi_dir: Path, sumo_dir: Path) -> None:
