@@ -190,3 +190,15 @@ def test_conversion_keeps_signal_ids_and_reports_what_it_cannot_map(tmp_path: Pa
     assert net.report.signals == 2 and net.report.signals_mapped == 1
     assert net.report.approaches == net.report.approaches_mapped == 4
     assert [(u.kind, u.id) for u in net.report.unmapped] == [("signal", "J-END")]
+
+
+def test_a_command_sumo_rejects_gives_a_degraded_refusal_not_an_exception(sim: SumoSignalGateway) -> None:
+    libsumo.simulationStep()
+    assert sim.request(ask("r1", "1->0", EPOCH + 22.0)).status is AnswerStatus.GRANTED
+    # A phase table that does not fit the programme (as a broken vendor table would): SUMO refuses
+    # the phase when the junction is handed back, and the gateway answers instead of raising.
+    j = sim.junctions["J1"]
+    j.program_index = {key: 99 for key in j.program_index}
+    answer = sim.cancel("r1", "J1")
+    assert (answer.status, answer.reason, answer.degraded) == \
+        (AnswerStatus.REFUSED, Reason.CONTROLLER_ERROR, True)
