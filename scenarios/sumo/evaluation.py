@@ -21,7 +21,7 @@ from routing.index import Route, RoutingIndex
 from routing.network import RoadNetwork
 from routing.snap import Snapper
 from scenarios.sumo.network import ConversionReport, SumoNetwork, convert, district_around
-from scenarios.sumo.runs import Mode, RunResult, UnitTrip, lay_trip, run
+from scenarios.sumo.runs import Mode, RunResult, UnitTrip, lay_trip, run, warm_up
 from scenarios.sumo.traffic import background_trips, background_type_file, vehicle_types_file
 
 
@@ -182,16 +182,17 @@ def evaluate(network: RoadNetwork, specs: Sequence[TripSpec], out: Path,
                    depart + horizon, settings.corridor, settle_s=0.0)
         pairs = []
         for seed in settings.seeds:
+            warm = warm_up(net, demand[seed], seed, settings.warmup_s, folder)
             for offset in settings.depart_offsets_s:
                 depart = settings.warmup_s + offset
                 end = depart + horizon
                 runs = {mode: run(net, trip, mode, vtypes, demand[seed], seed, epoch, depart, end,
-                                  settings.corridor, settings.settle_s)
+                                  settings.corridor, settings.settle_s, warm)
                         for mode in (Mode.NO_PRIORITY, Mode.BLUE_LIGHT, Mode.GREEN_WAVE)}
                 # Without the unit, as long as the longest of its runs: every pairing finds its end.
                 longest = max(r.end_s for r in runs.values())
                 runs[Mode.NONE] = run(net, trip, Mode.NONE, vtypes, demand[seed], seed, epoch,
-                                      depart, longest, settings.corridor)
+                                      depart, longest, settings.corridor, warm=warm)
                 pairs.append(PairedRun(seed, offset, runs))
                 say(f"{spec.unit_id} seed {seed} +{offset:.0f}s: " + ", ".join(
                     f"{m.value} {runs[m].unit_time_s}" for m in (Mode.NO_PRIORITY, Mode.BLUE_LIGHT,

@@ -114,29 +114,37 @@ class RunResult:
     refusals: list[str] = field(default_factory=list)
     teleports: int = 0
     peak_vehicles: int = 0  # most vehicles on the district's roads at once
+    begin_s: float = 0.0  # simulation time the run started (the warm-up's end when loaded from it)
     conflicting_greens: int = 0  # steps where a corridor junction showed two conflicting greens
 
     def halting_until(self, t: float) -> dict[str, float]:
         """Halted vehicle-seconds per signal from the start to simulation time `t`."""
-        k = int(round(t / STEP_S)) - 1
+        k = int(round((t - self.begin_s) / STEP_S)) - 1
         return {sid: (h[min(k, len(h) - 1)] if h and k >= 0 else 0.0) for sid, h in self.halting.items()}
+
+
+def _sumo_command(net: SumoNetwork, seed: int) -> list[str]:
+    return ["sumo", "-n", str(net.net_file), "--seed", str(seed), "--step-length", str(STEP_S),
+            "--no-step-log", "true", "--no-warnings", "true", "--time-to-teleport", "300",
+            "--collision.action", "warn"]
 
 
 def run(net: SumoNetwork, trip: UnitTrip, mode: Mode, vtypes: Path, trips: Path | None, seed: int,
         epoch: float, depart_s: float, end_s: float, settings: CorridorSettings | None = None,
-        settle_s: float | None = None) -> RunResult:
+        settle_s: float | None = None, warm: Path | None = None) -> RunResult:
     """One simulation from 0 to `end_s`; the unit leaves at `depart_s` (except in mode `none`).
 
     With `settle_s`, the run stops that long after the unit arrived (the queues it left behind have
-    cleared by then); `end_s` records where it stopped, for pairing with the run without it."""
+    cleared by then); `end_s` records where it stopped, for pairing with the run without it. With
+    `warm`, the run starts from that saved warm-up state instead of an empty district."""
     settings = settings or CorridorSettings()
-    cmd = ["sumo", "-n", str(net.net_file), "-a", str(vtypes), "--seed", str(seed),
-           "--step-length", str(STEP_S), "--no-step-log", "true", "--no-warnings", "true",
-           "--time-to-teleport", "300", "--collision.action", "warn", "--end", str(end_s)]
+    cmd = _sumo_command(net, seed) + ["-a", str(vtypes), "--end", str(end_s)]
     if trips is not None and mode is not Mode.FREE_FLOW:
         cmd += ["-r", str(trips)]
+        if warm is not None:
+            cmd += ["--load-state", str(warm)]
     libsumo.start(cmd)
-    result = RunResult(mode, seed, depart_s, end_s)
+    result = RunResult(mode, seed, depart_s, end_s, begin_s=libsumo.simulation.getTime())
     gateway: SumoSignalGateway | None = None
     try:
         if mode is Mode.FREE_FLOW:
@@ -240,3 +248,18 @@ def _conflicts(gateway: SumoSignalGateway, signals: list[str]) -> int:
         if any(j.plan.conflicts(a, b) for i, a in enumerate(greens) for b in greens[i + 1:]):
             return 1
     return 0
+
+
+def warm_up(net: SumoNetwork, trips: Path, seed: int, until_s: float, out: Path) -> Path:
+    """Fill the district with background traffic once and save the state: every run of this seed
+    starts from it, so paired runs share their warm-up exactly and skip simulating it again. The
+    signals run netconvert's default programmes meanwhile; each run's gateway puts the plans in."""
+    path = out / f"warm-seed{seed}-{until_s:.0f}s.xml"
+    libsumo.start(_sumo_command(net, seed) + ["-r", str(trips)])
+    try:
+        while libsumo.simulation.getTime() < until_s:
+            libsumo.simulationStep()
+        libsumo.simulation.saveState(str(path))
+    finally:
+        libsumo.close()
+    return path

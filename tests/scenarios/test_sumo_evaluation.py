@@ -48,6 +48,8 @@ def test_green_wave_is_granted_and_safe(evaluation) -> None:  # type: ignore[no-
         gw = p.runs[Mode.GREEN_WAVE]
         assert gw.answers.get("granted", 0) >= len(t.trip.route.signals) // 2
         assert all(r.conflicting_greens == 0 for r in p.runs.values())
+        # Every run of a seed starts from its one saved warm-up.
+        assert {r.begin_s for r in p.runs.values()} == {240.0}
         # Paired with the run without the unit: the same background vehicles, so a comparison.
         assert set(p.runs[Mode.NONE].arrivals) >= set(gw.arrivals) - {"unit"}
     assert t.mean(Mode.GREEN_WAVE) <= t.mean(Mode.NO_PRIORITY)  # type: ignore[operator]
