@@ -173,7 +173,7 @@ class World:
                                          max_hold_s=spec.signals.max_hold_s)
         self.controller = SimulatedController(city.plans, lambda: service.clock.now().timestamp(),
                                               max_hold_s=spec.signals.max_hold_s)
-        self.priority = SignalPriority(service, self.controller, self.settings)
+        self.priority = SignalPriority(service, self.controller, settings=self.settings)
         self.touched: set[str] = set()  # junctions that have had a priority request
         self.units: dict[str, UnitSim] = {}
         for u in scenario.fleet.units:
