@@ -12,6 +12,7 @@ Redis pub/sub, so several processes serve screens from one Redis."""
 import asyncio
 import contextlib
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -102,6 +103,9 @@ class LiveHub:
         self.service, self.plans = service, plans
         self.clients: set[LiveClient] = set()
         self._gathering: list[PositionBatch] = []
+        # Told of every fix any process took in (unit id, lon, lat): whoever follows a unit (its
+        # green wave) hears it wherever the vehicle's gateway happened to post it.
+        self.fix_listeners: list[Callable[[str, float, float], None]] = []
         service.subscribe(self._on_event)
 
     def message(self, seq: int, e: ev.Event, state: DispatchState) -> dict[str, Any]:
@@ -147,7 +151,11 @@ class LiveHub:
         """A published batch (a JSON array of fixes): held for a moment so that the batches of
         one tick (a gateway posts its fleet in several requests) go out as one frame, serialised
         once for every screen."""
-        self._gathering.append(PositionBatch.from_published(fixes_json))
+        batch = PositionBatch.from_published(fixes_json)
+        for listener in self.fix_listeners:
+            for uid, lon, lat, _heading, _speed in batch.fixes.values():
+                listener(uid, lon, lat)
+        self._gathering.append(batch)
         if len(self._gathering) == 1:
             asyncio.get_running_loop().call_later(GATHER_S, self._flush_positions)
 
