@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import redis.asyncio as aioredis
+from pydantic_core import to_json
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,20 @@ class Position:
                 "heading": self.heading, "speed_kmh": self.speed_kmh}
 
 
+# The whole batch in one script: Redis unpacks the fixes itself, so a fleet's second of fixes is
+# one argument to send instead of thousands to encode one by one in Python.
+_RECORD = """
+local fixes = cjson.decode(ARGV[1])
+for _, f in ipairs(fixes) do
+  redis.call('GEOADD', KEYS[1], f.lon, f.lat, f.unit_id)
+  redis.call('HSET', KEYS[2], f.unit_id, cjson.encode(f))
+end
+redis.call('XADD', KEYS[3], 'MINID', '~', ARGV[2], '*', 'b', ARGV[1])
+redis.call('PUBLISH', ARGV[3], ARGV[1])
+return #fixes
+"""
+
+
 class PositionStore:
     TRACK_KEEP_S = 120  # the recent track: the map's trails and a re-route check look back this far
 
@@ -36,26 +51,17 @@ class PositionStore:
         self.meta_key = f"{namespace}:posmeta"
         self.track_key = f"{namespace}:track"
         self.channel = f"{namespace}:positions"
+        self._record = redis.register_script(_RECORD)
 
     async def record(self, positions: Sequence[Position]) -> None:
         """Store a batch in one round trip and tell every server process about it."""
         if not positions:
             return
-        pipe = self.redis.pipeline(transaction=False)
-        geo: list[object] = []
-        meta: dict[str, str] = {}
-        for p in positions:
-            geo += [p.lon, p.lat, p.unit_id]
-            meta[p.unit_id] = json.dumps(p.to_wire(), separators=(",", ":"))
-        pipe.geoadd(self.geo_key, geo)
-        pipe.hset(self.meta_key, mapping=meta)
-        batch = "[" + ",".join(meta[p.unit_id] for p in positions) + "]"
-        # One track entry per batch, not per fix: a fleet's second of fixes is one command instead
-        # of thousands, and the track is trimmed by age (entry ids are Redis's clock in ms).
+        batch = to_json([p.to_wire() for p in positions]).decode()
+        # One track entry per batch, not per fix, trimmed by age (entry ids are Redis's clock in ms).
         oldest = f"{int(time.time() * 1000) - self.TRACK_KEEP_S * 1000}-0"
-        pipe.xadd(self.track_key, {"b": batch}, minid=oldest, approximate=True)
-        pipe.publish(self.channel, batch)
-        await pipe.execute()
+        await self._record(keys=[self.geo_key, self.meta_key, self.track_key],
+                           args=[batch, oldest, self.channel])
 
     async def latest(self, unit_ids: Sequence[str] | None = None) -> dict[str, Position]:
         if unit_ids is None:

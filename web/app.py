@@ -137,6 +137,7 @@ def create_app(
             if settings.signal_controller_url
             else SignalPriority.simulated(service, net, settings.corridor_settings()))
         app.state.fleetwork.followers.append(app.state.signal_priority)
+        app.state.hub.fix_listeners.append(app.state.signal_priority.on_fix)
         # The road network is millions of long-lived objects; left to the cyclic collector they
         # cost half-second pauses under load. Freeze what start-up built out of its sight.
         gc.collect()

@@ -12,11 +12,13 @@ Redis pub/sub, so several processes serve screens from one Redis."""
 import asyncio
 import contextlib
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
 from fastapi import WebSocket, WebSocketDisconnect
+from pydantic_core import from_json, to_json
 
 from dispatch import events as ev
 from dispatch.plans import ResponsePlans
@@ -56,25 +58,25 @@ class PositionBatch:
 
     __slots__ = ("frame", "fixes", "at")
 
-    def __init__(self, fixes: dict[str, str], at: float) -> None:
-        self.fixes, self.at = fixes, at  # unit id -> its compact fix as JSON
-        self.frame = f'{{"type":"positions","at":{at:.3f},"positions":[{",".join(fixes.values())}]}}'
+    def __init__(self, fixes: dict[str, list[Any]], at: float) -> None:
+        self.fixes, self.at = fixes, at  # unit id -> its compact fix
+        self.frame = '{"type":"positions","at":%.3f,"positions":%s}' % (  # noqa: UP031
+            at, to_json(list(fixes.values())).decode())
 
     @classmethod
     def from_published(cls, fixes_json: str) -> "PositionBatch":
-        compact: dict[str, str] = {}
-        oldest: float | None = None
-        for f in json.loads(fixes_json):
-            compact[f["unit_id"]] = json.dumps([f["unit_id"], round(f["lon"], 6), round(f["lat"], 6),
-                                                f.get("heading"), f.get("speed_kmh")], separators=(",", ":"))
-            taken = datetime.fromisoformat(f["at"]).timestamp()
-            oldest = taken if oldest is None else min(oldest, taken)
-        return cls(compact, oldest or 0.0)
+        compact: dict[str, list[Any]] = {}
+        taken: set[str] = set()
+        for f in from_json(fixes_json):
+            compact[f["unit_id"]] = [f["unit_id"], round(f["lon"], 6), round(f["lat"], 6),
+                                     f.get("heading"), f.get("speed_kmh")]
+            taken.add(f["at"])  # a gateway's batch mostly shares one time: parse each once
+        return cls(compact, min((datetime.fromisoformat(t).timestamp() for t in taken), default=0.0))
 
 
 def coalesce(batches: list[PositionBatch]) -> PositionBatch:
     """Several batches as one, keeping only the latest fix of each unit."""
-    latest: dict[str, str] = {}
+    latest: dict[str, list[Any]] = {}
     for b in batches:
         latest.update(b.fixes)
     return PositionBatch(latest, min(b.at for b in batches))
@@ -101,6 +103,9 @@ class LiveHub:
         self.service, self.plans = service, plans
         self.clients: set[LiveClient] = set()
         self._gathering: list[PositionBatch] = []
+        # Told of every fix any process took in (unit id, lon, lat): whoever follows a unit (its
+        # green wave) hears it wherever the vehicle's gateway happened to post it.
+        self.fix_listeners: list[Callable[[str, float, float], None]] = []
         service.subscribe(self._on_event)
 
     def message(self, seq: int, e: ev.Event, state: DispatchState) -> dict[str, Any]:
@@ -146,7 +151,11 @@ class LiveHub:
         """A published batch (a JSON array of fixes): held for a moment so that the batches of
         one tick (a gateway posts its fleet in several requests) go out as one frame, serialised
         once for every screen."""
-        self._gathering.append(PositionBatch.from_published(fixes_json))
+        batch = PositionBatch.from_published(fixes_json)
+        for listener in self.fix_listeners:
+            for uid, lon, lat, _heading, _speed in batch.fixes.values():
+                listener(uid, lon, lat)
+        self._gathering.append(batch)
         if len(self._gathering) == 1:
             asyncio.get_running_loop().call_later(GATHER_S, self._flush_positions)
 

@@ -159,7 +159,8 @@ class SignalPriority:
     # --- following ----------------------------------------------------------------------------------
 
     def on_fix(self, unit_id: str, lon: float, lat: float) -> None:
-        """A position arrived: refresh ETAs, release what is passed. Never waits on the controller."""
+        """A position arrived (at any server process: fixes come through Redis pub/sub): refresh
+        ETAs, release what is passed. Never waits on the controller."""
         follow = self.following.get(unit_id)
         if follow is None or follow.tracker.done():
             return

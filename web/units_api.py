@@ -73,8 +73,6 @@ class AssignIn(BaseModel):
 class RouteFollower(Protocol):
     """Something that follows assigned units along their routes (the green wave does)."""
 
-    def on_fix(self, unit_id: str, lon: float, lat: float) -> None: ...
-
     async def rerouted(self, unit_id: str, plan: RoutePlan) -> None: ...
 
 
@@ -86,7 +84,7 @@ class Fleetwork:
         self.service, self.positions, self.road = service, positions, road
         self.fleet, self.stale_after_s = fleet, stale_after_s
         self.routes: dict[str, RoutePlan] = {}  # assigned unit -> its current route
-        self.followers: list[RouteFollower] = []  # told of every fix and re-route (green wave)
+        self.followers: list[RouteFollower] = []  # told of every re-route (the green wave)
 
     async def register_fleet(self) -> None:
         """Put the fleet file's units in the log once; the log then owns them."""
@@ -153,8 +151,6 @@ class Fleetwork:
         """Re-route an assigned unit that has strayed from its route (or whose road closed)."""
         state = self.service.state
         for p in positions:
-            for follower in self.followers:
-                follower.on_fix(p.unit_id, p.lon, p.lat)
             plan = self.routes.get(p.unit_id)
             unit = state.units.get(p.unit_id)
             if plan is None or unit is None or unit.incident_id is None:

@@ -1,5 +1,6 @@
 """Several server processes on one Redis serve screens alike: a delta written through one process
-and a position posted to the other reach the screens of both, with the same sequence numbers."""
+and a position posted to the other reach the screens of both, with the same sequence numbers; and
+a green wave asked for through one follows its unit from fixes posted to the other."""
 
 import json
 import time
@@ -56,6 +57,29 @@ def test_two_app_processes_on_one_redis_both_deliver_deltas_and_positions(redis_
                     break
         for ws in screens:
             ws.close()
+
+        # A green wave asked for through A follows its unit from fixes its gateway posts to B.
+        blown = httpx.post(f"{a}/v1/incidents/{inc}/whistle", json={"by": "d", "agency": "119"}).json()
+        uid = max(blown["green_waves"], key=lambda u: blown["green_waves"][u]["signals"])
+        corridor = next(c for c in httpx.get(f"{a}/v1/incidents/{inc}").json()["corridors"]
+                        if c["unit_id"] == uid)
+        first = min(corridor["signals"], key=lambda sg: sg["order"])
+        place = next((sg["lon"], sg["lat"]) for sg in httpx.get(f"{a}/v1/map/roads").json()["signals"]
+                     if sg["id"] == first["signal_id"])
+        coords = blown["routes"][uid]["coords"]
+        at = min(range(len(coords)),
+                 key=lambda i: abs(coords[i][0] - place[0]) + abs(coords[i][1] - place[1]))
+        beyond = coords[min(at + 1, len(coords) - 1)]
+        httpx.post(f"{b}/v1/units/{uid}/position", json={"lon": beyond[0], "lat": beyond[1]})
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            signals = next(c for c in httpx.get(f"{b}/v1/incidents/{inc}").json()["corridors"]
+                           if c["unit_id"] == uid)["signals"]
+            if next(sg for sg in signals if sg["signal_id"] == first["signal_id"])["status"] == "released":
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"{first['signal_id']} not released: {signals}")
     finally:
         for server in servers:
             server.kill()

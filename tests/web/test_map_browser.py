@@ -35,7 +35,7 @@ def browser_page():
         page = browser.new_page(viewport={"width": 1400, "height": 900})
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("pageerror", lambda e: errors.append(str(e) + " @ " + str(e.stack)[:300]))
         yield page, errors
         browser.close()
 

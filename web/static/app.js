@@ -57,7 +57,12 @@ fleet.visible = (u) => !!u && state.filters.has(u.agency) && (!state.kindFilter 
 window.jd = state; // for browser tests and curious dispatchers
 
 const api = async (path, opts = {}) => {
-  const r = await fetch(path, { headers: { "Content-Type": "application/json" }, ...opts });
+  let r;
+  try {
+    r = await fetch(path, { headers: { "Content-Type": "application/json" }, ...opts });
+  } catch (e) { // the server is away (restarting): the websocket's reconnect brings the state back
+    return { ok: false, status: 0, body: {} };
+  }
   const body = await r.json().catch(() => ({}));
   return { ok: r.ok, status: r.status, body };
 };
@@ -103,7 +108,8 @@ async function loadRoster() {
 }
 
 async function loadRoutes() {
-  const { body } = await api("/v1/routes");
+  const { ok, body } = await api("/v1/routes");
+  if (!ok) return;
   state.routes.clear();
   routesLayer.clearLayers();
   for (const [uid, r] of Object.entries(body)) drawRoute(uid, r);
@@ -111,7 +117,7 @@ async function loadRoutes() {
 
 async function loadPositions() {
   const { body } = await api("/v1/units");
-  for (const u of body.units) if (u.position) state.positions.set(u.unit_id, u.position);
+  for (const u of body.units || []) if (u.position) state.positions.set(u.unit_id, u.position);
   for (const uid of state.units.keys()) drawUnit(uid);
 }
 
@@ -375,7 +381,9 @@ function applyMessage(msg) {
     for (const c of msg.corridors || []) state.corridors.set(c.unit_id, c);
     if (msg.corridors) drawCorridors();
     state.seq = msg.seq;
-    if (["unit_assigned", "unit_status_changed", "unit_rerouted"].includes(msg.event.type)) loadRoutes();
+    // Routes are worked out just after the assignment is logged: look again a moment later.
+    if (["unit_assigned", "unit_status_changed", "unit_rerouted", "green_wave_requested"].includes(msg.event.type)) loadRoutes();
+    if (msg.event.type === "unit_assigned") setTimeout(loadRoutes, 1000);
     if (state.selected && (msg.incidents.some((i) => i.incident_id === state.selected))) showDetail(state.selected);
   } else if (msg.type === "positions") {
     for (const [uid, lon, lat, heading, speed] of msg.positions) { // compact: see web/live.py
