@@ -27,7 +27,12 @@ BUILTIN_DIR = Path(__file__).with_name("builtin")
 
 def _offset_s(value: Any) -> Any:
     """`at` is seconds after the start, or "H:MM:SS" / "MM:SS"."""
-    if isinstance(value, str) and ":" in value:
+    if isinstance(value, str) and ":" not in value:
+        try:
+            return float(value)
+        except ValueError:
+            raise ValueError("a time after the start is seconds or H:MM:SS") from None
+    if isinstance(value, str):
         try:
             parts = [float(p) for p in value.split(":")]
         except ValueError:
