@@ -40,10 +40,12 @@ places:
   crash: {lon: 119.978, lat: 30.064}
   home: {lon: 119.950, lat: 30.060}
 timeline:
-  - {at: 0, call: {hotline: "110", kind: person_trapped, place: crash, caller: "+86 139 0000 0001", event: crash}}
+  - {at: 0, call: {hotline: "110", kind: person_trapped, place: crash, caller: "+86 139 0000 0001",
+                   event: crash}}
   - {at: 30, call: {hotline: "120", kind: traffic_crash_injury, place: crash, caller: "+86 139 0000 0002",
                     event: crash}}
-  - {at: 45, call: {hotline: "119", kind: person_trapped, place: crash, caller: "+86 139 0000 0003", event: crash}}
+  - {at: 45, call: {hotline: "119", kind: person_trapped, place: crash, caller: "+86 139 0000 0003",
+                    event: crash}}
   - {at: "0:05:00", call: {hotline: "110", kind: person_trapped, place: crash, caller: "+86 139 0000 0001",
                            text: calling again, event: crash}}
   - {at: "0:10:00", unit_out_of_service: {unit: A-2, minutes: 20}}

@@ -14,7 +14,8 @@ def test_replay_compare_writes_the_report(small_file: Path, tmp_path: Path, redi
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REDIS_URL", redis_server.url)
     out = tmp_path / "report"
-    result = CliRunner().invoke(app, ["replay", str(small_file), "--compare", "--out", str(out), "--seed", "5"])
+    args = ["replay", str(small_file), "--compare", "--out", str(out), "--seed", "5"]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "joint with green wave" in result.output
     body = json.loads((out / "report.json").read_text())

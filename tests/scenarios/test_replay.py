@@ -23,7 +23,8 @@ async def test_same_file_and_seed_give_the_same_replay(small: LoadedScenario, sm
     assert [ev.to_json(r.event) for r in a.records] == [ev.to_json(r.event) for r in b.records]
     assert [t.to_dict() for t in a.trips] == [t.to_dict() for t in b.trips]
     assert a.kpis == b.kpis
-    other = await Replay(small, "joint_green_wave", small_city, redis, seed=99, namespace=f"{namespace}c").run()
+    other = await Replay(small, "joint_green_wave", small_city, redis, seed=99,
+                         namespace=f"{namespace}c").run()
     # the seed draws time on scene: the day unfolds differently after the first arrivals
     assert [ev.to_json(r.event) for r in other.records] != [ev.to_json(r.event) for r in a.records]
 
@@ -85,8 +86,8 @@ async def test_unit_out_of_service_is_not_sent(small: LoadedScenario, small_city
     assert out[0].status == "out_of_service"
 
 
-async def test_training_namespace_holds_the_run_and_nothing_else(small: LoadedScenario, small_city: City,
-                                                                 redis: aioredis.Redis, namespace: str) -> None:
+async def test_training_namespace_holds_the_run_and_nothing_else(
+        small: LoadedScenario, small_city: City, redis: aioredis.Redis, namespace: str) -> None:
     await redis.xadd(f"{namespace}:log", {"e": "live"}, id="1-1")  # a live log beside it
     replay = Replay(small, "alone", small_city, redis)
     assert replay.namespace == "training:small_town:alone"
