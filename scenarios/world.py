@@ -527,7 +527,7 @@ class World:
         index = self.city.road.index
         segs = route.segments
         stops = signal_ends(route)
-        ends = [tuple(index.lonlat[seg.v]) for seg in segs[:-1]] + [to]
+        ends = [(float(index.lonlat[seg.v][0]), float(index.lonlat[seg.v][1])) for seg in segs[:-1]] + [to]
         u.track = [(now, here)]
         i = 0
 
@@ -665,7 +665,8 @@ class World:
 
     def positions(self, at: datetime) -> list[Position]:
         t = (at - self.s.spec.start).total_seconds()
-        return [Position(uid, *u.place(t), at) for uid, u in self.units.items()]
+        return [Position(uid, float(lon), float(lat), at)
+                for uid, u in self.units.items() for lon, lat in (u.place(t),)]
 
 
 def signal_ends(route: Route) -> dict[int, tuple[int, SignalOnRoute]]:
