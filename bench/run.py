@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 RESULTS = Path(__file__).with_name("results.json")
-SUITES = ["bench.intake_bench", "bench.routing_bench", "bench.fleet_bench", "bench.greenwave_bench"]
+SUITES = ["bench.intake_bench", "bench.routing_bench", "bench.fleet_bench", "bench.greenwave_bench",
+          "bench.replay_bench"]
 
 
 def main() -> None:
