@@ -30,6 +30,7 @@ class ReplayEngine:
         self._running.set()
         self._jump_to: float | None = None
         self._stop_at: float | None = None
+        self._anchor: tuple[float, float] | None = None  # (wall, simulated) the pace runs from
         self.actions_run = 0
 
     # --- scheduling --------------------------------------------------------------------------
@@ -55,6 +56,7 @@ class ReplayEngine:
 
     def pause(self) -> None:
         self._running.clear()
+        self._anchor = None
 
     def resume(self) -> None:
         self._running.set()
@@ -87,6 +89,8 @@ class ReplayEngine:
             if self._stop_at is not None and when > self._stop_at:
                 break
             catching_up = self._jump_to is not None and when <= self._jump_to
+            if catching_up or self.speed is None:
+                self._anchor = None
             if self.speed is not None and not catching_up and not await self._wait_until(when):
                 continue  # paused, sped up, or jumped meanwhile: look at the queue again
             heapq.heappop(self._queue)
@@ -100,17 +104,23 @@ class ReplayEngine:
                 progress(self.now_s)
 
     async def _wait_until(self, when: float) -> bool:
-        """Sleep in slices while the clock moves to `when`; False if interrupted."""
+        """Let the clock run at the set pace until `when`, telling the listener every slice;
+        False if paused, sped up or jumped meanwhile. The pace is kept from an anchor (a wall
+        moment and the simulated time then), so time spent on actions is not lost."""
         speed = self.speed
-        last = time.monotonic()
-        while self.now_s < when:
-            await asyncio.sleep(SLICE_S)
-            if self.paused or self.speed != speed or self._jump_to is not None or speed is None:
+        assert speed is not None
+        if self._anchor is None:
+            self._anchor = (time.monotonic(), self.now_s)
+        while True:
+            wall0, sim0 = self._anchor
+            target = sim0 + (time.monotonic() - wall0) * speed
+            if target >= when - 1e-3:  # the clock keeps microseconds: within a millisecond is there
+                return True
+            if target > self.now_s:
+                self.clock.set(self.start + timedelta(seconds=target))
+                if self.tick is not None:
+                    await self.tick(self.now_s)
+            await asyncio.sleep(min(SLICE_S, (when - target) / speed))
+            if self.paused or self.speed != speed or self._jump_to is not None:
+                self._anchor = None
                 return False
-            wall = time.monotonic()
-            step = min((wall - last) * speed, when - self.now_s)
-            last = wall
-            self.clock.advance(step)
-            if self.tick is not None:
-                await self.tick(self.now_s)
-        return True
