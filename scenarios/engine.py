@@ -69,6 +69,7 @@ class ReplayEngine:
         if speed is not None and speed <= 0:
             raise ValueError("speed is a positive factor, or None for as fast as possible")
         self.speed = speed
+        self._anchor = None  # the new pace runs from now
 
     def jump(self, offset_s: float) -> None:
         """Run everything up to `offset_s` without waiting, then go on at the set speed. The
