@@ -89,7 +89,14 @@ class ReplayEngine:
             when, _, action = self._queue[0]
             if self._stop_at is not None and when > self._stop_at:
                 break
-            catching_up = self._jump_to is not None and when <= self._jump_to
+            if self._jump_to is not None and when > self._jump_to:
+                # caught up: the clock shows the moment jumped to, and runs on from there
+                if self._jump_to > self.now_s:
+                    self.clock.set(self.start + timedelta(seconds=self._jump_to))
+                    if self.tick is not None:
+                        await self.tick(self.now_s)
+                self._jump_to = None
+            catching_up = self._jump_to is not None
             if catching_up or self.speed is None:
                 self._anchor = None
             if self.speed is not None and not catching_up and not await self._wait_until(when):
@@ -97,8 +104,6 @@ class ReplayEngine:
             heapq.heappop(self._queue)
             if when > self.now_s:
                 self.clock.set(self.start + timedelta(seconds=when))
-            if self._jump_to is not None and when >= self._jump_to:
-                self._jump_to = None
             await action()
             self.actions_run += 1
             if progress is not None:

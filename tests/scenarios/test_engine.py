@@ -86,3 +86,16 @@ async def test_a_tick_moves_the_clock_between_actions_at_finite_speed() -> None:
     engine.at(60.0, nothing)
     await asyncio.wait_for(engine.run(), 5)
     assert len(ticks) >= 3 and ticks == sorted(ticks) and ticks[-1] <= 60.0
+
+
+async def test_jump_between_actions_shows_the_moment_jumped_to() -> None:
+    seen: list[float] = []
+    engine = _engine(1.0, [5.0, 3600.0], seen)
+    task = asyncio.create_task(engine.run())
+    engine.jump(1000.0)
+    await asyncio.sleep(0.5)
+    assert seen == [5.0]
+    assert 1000.0 <= engine.now_s < 1010.0  # and then on at 1x
+    engine.set_speed(None)
+    await asyncio.wait_for(task, 5)
+    assert seen == [5.0, 3600.0]
