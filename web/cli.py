@@ -73,6 +73,7 @@ def replay(
 ) -> None:
     """Replay a training scenario on a simulated clock and write its KPI report (JSON and HTML)."""
     import asyncio
+    import signal
 
     import redis.asyncio as aioredis
 
@@ -118,6 +119,10 @@ def replay(
         finally:
             await client.aclose()
 
+    def stop(*_: object) -> None:  # a terminated run still stops the Redis it started
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         asyncio.run(main())
     except KeyboardInterrupt:
