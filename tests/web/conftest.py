@@ -25,7 +25,7 @@ def small_city() -> RoadNetwork:
 
 @pytest.fixture
 def settings(namespace: str, redis_server) -> Settings:
-    return Settings(namespace=namespace, redis_url=redis_server.url)
+    return Settings(namespace=namespace, redis_url=redis_server.url, demo_motion=False)
 
 
 @pytest.fixture
@@ -40,10 +40,13 @@ def centre(small_city: RoadNetwork) -> tuple[float, float]:
     return ((w + e) / 2, (s + n) / 2)
 
 
-def start_server(redis_url: str, port: int, namespace: str = "live-test") -> subprocess.Popen[bytes]:
-    """The real server in its own process, as `make run` starts it, on a small city."""
+def start_server(redis_url: str, port: int, namespace: str = "live-test",
+                 **settings: str) -> subprocess.Popen[bytes]:
+    """The real server in its own process, as `make run` starts it, on a small city; `settings`
+    are more JD_ variables (fleet_file="...")."""
     env = {**os.environ, "REDIS_URL": redis_url, "JD_PORT": str(port), "JD_CITY_SCALE": "0.15",
-           "JD_NAMESPACE": namespace}
+           "JD_NAMESPACE": namespace, "JD_DEMO_MOTION": "0",
+           **{f"JD_{k.upper()}": v for k, v in settings.items()}}
     proc = subprocess.Popen([sys.executable, "-m", "web.cli", "serve"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 90
