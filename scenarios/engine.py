@@ -31,6 +31,9 @@ class ReplayEngine:
         self._jump_to: float | None = None
         self._stop_at: float | None = None
         self._anchor: tuple[float, float] | None = None  # (wall, simulated) the pace runs from
+        # Work an action started in the background (the signal service's follow-ups) finishes
+        # before the clock moves on, so a replay is the same every time.
+        self.settle: Callable[[], Awaitable[None]] | None = None
         self.actions_run = 0
 
     # --- scheduling --------------------------------------------------------------------------
@@ -105,6 +108,8 @@ class ReplayEngine:
             if when > self.now_s:
                 self.clock.set(self.start + timedelta(seconds=when))
             await action()
+            if self.settle is not None:
+                await self.settle()
             self.actions_run += 1
             if progress is not None:
                 progress(self.now_s)

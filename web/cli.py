@@ -78,6 +78,7 @@ def replay(
     import signal
 
     import redis.asyncio as aioredis
+    from rich.markup import escape
 
     from scenarios.command import find_scenario, parse_speed, print_summary, replay_command
     from scenarios.source import ScenarioError
@@ -88,7 +89,7 @@ def replay(
         scenario = find_scenario(file)
         factor = parse_speed(speed)
     except (ScenarioError, ValueError) as e:
-        console.print(f"[red]{e}[/red]")
+        console.print(f"[red]{escape(str(e))}[/red]", soft_wrap=True)  # one line: file, line, field
         raise typer.Exit(2) from None
     if strategy not in STRATEGIES:
         console.print(f"[red]--strategy: one of {', '.join(STRATEGIES)}[/red]")
