@@ -1,5 +1,6 @@
 """Replay figures: wall time to replay the district day (about 1,000 calls, 150 units) as fast as
-possible, per strategy, on a real Redis with fsync on every write as live; and the measured
+possible, per strategy, on a Redis set up as `jointdispatch replay` starts it (fsync every
+second), and the heaviest strategy again with fsync on every write as live; and the measured
 targets of the scenarios issue (green wave on the taxi rollover, the district day's mean arrival
 joint with green wave against agencies alone). `run()` returns the figures for bench/run.py."""
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 
 import scenarios
-from scenarios.replay import compare
+from scenarios.replay import Replay, compare
 from scenarios.world import City
 from web.redis_server import RedisServer
 
@@ -55,6 +56,20 @@ async def _figures(url: str) -> dict[str, float]:
     return out
 
 
+async def _fsync_always(url: str) -> float:
+    client = aioredis.Redis.from_url(url)
+    try:
+        day = scenarios.load(scenarios.builtin("district_day"))
+        result = await Replay(day, "joint_green_wave", City.of(day), client).run()
+        return round(result.wall_s, 2)
+    finally:
+        await client.aclose()
+
+
 def run() -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp, RedisServer(Path(tmp) / "redis") as redis:
-        return asyncio.run(_figures(redis.url))
+    with tempfile.TemporaryDirectory() as tmp:
+        with RedisServer(Path(tmp) / "everysec", fsync="everysec") as redis:
+            out = asyncio.run(_figures(redis.url))
+        with RedisServer(Path(tmp) / "always", fsync="always") as redis:
+            out["replay_district_day_fsync_always_wall_s"] = asyncio.run(_fsync_always(redis.url))
+    return out
