@@ -181,6 +181,7 @@ class World:
         self.planned: set[tuple[str, str]] = set()  # (incident, action) already scheduled
         self.deadline_checks: set[datetime] = set()
         self.closed_roads: list[tuple[int, int]] = []
+        self.closures: dict[tuple[LonLat, LonLat], list[tuple[int, int]]] = {}
         self.event_of_call: dict[str, str] = {}
 
     # --- setting up ----------------------------------------------------------------------------
@@ -486,17 +487,24 @@ class World:
             await self._unit_free(unit_id)
 
     def _roads(self, a: Any, b: Any, close: bool) -> None:
-        """Close (or reopen) both directions of the roads along the way from one place to another."""
-        route = self.city.road.route_detail(self.s.place(a), self.s.place(b), "car")
+        """Close both directions of the roads along the way from one place to another; reopening
+        gives back exactly what that closure took (a route asked for now would go round it)."""
+        key = (self.s.place(a), self.s.place(b))
         index = self.city.road.index
+        if not close:
+            for edge in self.closures.pop(key, []):
+                index.reopen_edge(*edge)
+                self.closed_roads.remove(edge)
+            return
+        route = self.city.road.route_detail(*key, "car")
+        taken = []
         for u, v in zip(route.nodes, route.nodes[1:], strict=False):
             for edge in ((u, v), (v, u)):
                 if edge in index.edge_id:
-                    if close:
-                        index.close_edge(*edge)
-                        self.closed_roads.append(edge)
-                    else:
-                        index.reopen_edge(*edge)
+                    index.close_edge(*edge)
+                    taken.append(edge)
+        self.closures.setdefault(key, []).extend(taken)
+        self.closed_roads.extend(taken)
 
     # --- driving -------------------------------------------------------------------------------
 
