@@ -150,6 +150,8 @@ def compute_kpis(scenario: LoadedScenario, result: ReplayResult) -> dict[str, An
                 per_agency[agency]["call_to_dispatch"].append(min(dispatched) - t0)
             if came:
                 t, unit_id = came[0]
+                # a unit already there on an incident this call joined: the response is immediate
+                t = max(t, t0)
                 for i in incs:
                     if (i, agency) in first_arrival and first_arrival[(i, agency)] == (t, unit_id):
                         a_row["travel_s"] = round(t - assigned_before(unit_id, i, t), 1)
