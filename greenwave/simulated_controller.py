@@ -184,7 +184,22 @@ class JunctionController:
             self.priority_green = preempted
         self.history.append(IntervalRecord(t, phase, interval, preempted))
 
+    def _in_step(self) -> bool:
+        pos = self.plan.position_at(self.interval_start + EPS)
+        return (pos.phase_index == self.phase and pos.interval is self.interval
+                and abs(pos.interval_start - self.interval_start) < 1e-3 and self.next_phase is None)
+
     def advance(self, now: float) -> None:
+        if not self.requests and not self.decisions and now - self.t > 2 * self.plan.cycle_s \
+                and self._in_step():
+            # Idle and in step with its plan: the plan alone says where it is now, so the hours of
+            # fixed-time cycles in between need not be stepped through one interval at a time.
+            pos = self.plan.position_at(now - self.plan.cycle_s)
+            self.phase, self.interval, self.interval_start = pos.phase_index, pos.interval, pos.interval_start
+            self.green_entered = pos.interval_start
+            self.priority_green = False
+            self.t = pos.interval_start
+            self.history.append(IntervalRecord(pos.interval_start, pos.phase_index, pos.interval, False))
         guard = 0
         while True:
             if self.interval is Interval.GREEN:

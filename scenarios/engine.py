@@ -30,6 +30,10 @@ class ReplayEngine:
         self._running.set()
         self._jump_to: float | None = None
         self._stop_at: float | None = None
+        self._anchor: tuple[float, float] | None = None  # (wall, simulated) the pace runs from
+        # Work an action started in the background (the signal service's follow-ups) finishes
+        # before the clock moves on, so a replay is the same every time.
+        self.settle: Callable[[], Awaitable[None]] | None = None
         self.actions_run = 0
 
     # --- scheduling --------------------------------------------------------------------------
@@ -55,6 +59,7 @@ class ReplayEngine:
 
     def pause(self) -> None:
         self._running.clear()
+        self._anchor = None
 
     def resume(self) -> None:
         self._running.set()
@@ -67,6 +72,7 @@ class ReplayEngine:
         if speed is not None and speed <= 0:
             raise ValueError("speed is a positive factor, or None for as fast as possible")
         self.speed = speed
+        self._anchor = None  # the new pace runs from now
 
     def jump(self, offset_s: float) -> None:
         """Run everything up to `offset_s` without waiting, then go on at the set speed. The
@@ -86,31 +92,46 @@ class ReplayEngine:
             when, _, action = self._queue[0]
             if self._stop_at is not None and when > self._stop_at:
                 break
-            catching_up = self._jump_to is not None and when <= self._jump_to
+            if self._jump_to is not None and when > self._jump_to:
+                # caught up: the clock shows the moment jumped to, and runs on from there
+                if self._jump_to > self.now_s:
+                    self.clock.set(self.start + timedelta(seconds=self._jump_to))
+                    if self.tick is not None:
+                        await self.tick(self.now_s)
+                self._jump_to = None
+            catching_up = self._jump_to is not None
+            if catching_up or self.speed is None:
+                self._anchor = None
             if self.speed is not None and not catching_up and not await self._wait_until(when):
                 continue  # paused, sped up, or jumped meanwhile: look at the queue again
             heapq.heappop(self._queue)
             if when > self.now_s:
                 self.clock.set(self.start + timedelta(seconds=when))
-            if self._jump_to is not None and when >= self._jump_to:
-                self._jump_to = None
             await action()
+            if self.settle is not None:
+                await self.settle()
             self.actions_run += 1
             if progress is not None:
                 progress(self.now_s)
 
     async def _wait_until(self, when: float) -> bool:
-        """Sleep in slices while the clock moves to `when`; False if interrupted."""
+        """Let the clock run at the set pace until `when`, telling the listener every slice;
+        False if paused, sped up or jumped meanwhile. The pace is kept from an anchor (a wall
+        moment and the simulated time then), so time spent on actions is not lost."""
         speed = self.speed
-        last = time.monotonic()
-        while self.now_s < when:
-            await asyncio.sleep(SLICE_S)
-            if self.paused or self.speed != speed or self._jump_to is not None or speed is None:
+        assert speed is not None
+        if self._anchor is None:
+            self._anchor = (time.monotonic(), self.now_s)
+        while True:
+            wall0, sim0 = self._anchor
+            target = sim0 + (time.monotonic() - wall0) * speed
+            if target >= when - 1e-3:  # the clock keeps microseconds: within a millisecond is there
+                return True
+            if target > self.now_s:
+                self.clock.set(self.start + timedelta(seconds=target))
+                if self.tick is not None:
+                    await self.tick(self.now_s)
+            await asyncio.sleep(min(SLICE_S, (when - target) / speed))
+            if self.paused or self.speed != speed or self._jump_to is not None:
+                self._anchor = None
                 return False
-            wall = time.monotonic()
-            step = min((wall - last) * speed, when - self.now_s)
-            last = wall
-            self.clock.advance(step)
-            if self.tick is not None:
-                await self.tick(self.now_s)
-        return True

@@ -150,6 +150,8 @@ def compute_kpis(scenario: LoadedScenario, result: ReplayResult) -> dict[str, An
                 per_agency[agency]["call_to_dispatch"].append(min(dispatched) - t0)
             if came:
                 t, unit_id = came[0]
+                # a unit already there on an incident this call joined: the response is immediate
+                t = max(t, t0)
                 for i in incs:
                     if (i, agency) in first_arrival and first_arrival[(i, agency)] == (t, unit_id):
                         a_row["travel_s"] = round(t - assigned_before(unit_id, i, t), 1)
@@ -264,43 +266,33 @@ def _expectations(
     incident_of: dict[str, str],
     off: Any,
 ) -> list[dict[str, Any]]:
+    """Each expectation met or not, with the worst measured figure (or what is missing)."""
     exp = scenario.spec.expect
+    rows = [r for r in kpis["per_event"] if exp.event is None or r["event"] == exp.event]
+    incidents = {i for r in rows for i in r["incidents"]}
+    mine = {k: w for k, w in whistles.items() if w["incident_id"] in incidents}
+    about = f" ({exp.event})" if exp.event else ""
     out: list[dict[str, Any]] = []
     if exp.whistle_within_s is not None:
-        delays = _whistle_delays(whistles, calls, incident_of, off)
+        delays = _whistle_delays(mine, calls, incident_of, off)
         worst = max(delays) if delays else None
-        out.append(
-            {
-                "expectation": f"the whistle is blown within {exp.whistle_within_s:.0f} s of the first call",
-                "met": worst is not None and worst <= exp.whistle_within_s,
-                "measured": None if worst is None else round(worst, 1),
-            }
-        )
+        out.append({"expectation": f"the whistle is blown within {exp.whistle_within_s:.0f} s of the "
+                    f"first call{about}", "met": worst is not None and worst <= exp.whistle_within_s,
+                    "measured": "not blown" if worst is None else round(worst, 1)})
     if exp.acknowledged_within_s is not None:
-        acks = [t for w in whistles.values() for t in w["acknowledged"].values()]
-        complete = all(len(w["acknowledged"]) == len(w["summoned"]) for w in whistles.values())
+        acks = [t for w in mine.values() for t in w["acknowledged"].values()]
+        silent = sorted({a for w in mine.values() for a in w["summoned"] if a not in w["acknowledged"]})
         worst = max(acks) if acks else None
-        out.append(
-            {
-                "expectation": f"every convener acknowledges within {exp.acknowledged_within_s:.0f} s",
-                "met": bool(whistles)
-                and complete
-                and worst is not None
-                and worst <= exp.acknowledged_within_s,
-                "measured": None if worst is None else round(worst, 1),
-            }
-        )
+        out.append({"expectation": f"every convener acknowledges within {exp.acknowledged_within_s:.0f} s"
+                    f"{about}", "met": bool(mine) and not silent and worst is not None
+                    and worst <= exp.acknowledged_within_s,
+                    "measured": ("not blown" if not mine else f"no answer from {', '.join(silent)}" if silent
+                                 else round(worst or 0.0, 1))})
     for agency, limit in exp.on_scene_within_s.items():
-        a = kpis["agencies"].get(agency)
-        worst_rows = [
-            r["agencies"][agency]["response_s"] for r in kpis["per_event"] if agency in r["agencies"]
-        ]
-        met = bool(worst_rows) and all(x is not None and x <= limit for x in worst_rows)
-        out.append(
-            {
-                "expectation": f"{agency} on scene within {limit:.0f} s of the first call",
-                "met": met,
-                "measured": None if a is None else a["response_s"]["p90"],
-            }
-        )
+        times = [r["agencies"][agency]["response_s"] for r in rows if agency in r["agencies"]]
+        missing = sum(t is None for t in times)
+        worst = max((t for t in times if t is not None), default=None)
+        out.append({"expectation": f"{agency} on scene within {limit:.0f} s of the first call{about}",
+                    "met": bool(times) and not missing and worst is not None and worst <= limit,
+                    "measured": f"{missing} never came" if missing else worst})
     return out

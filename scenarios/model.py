@@ -27,7 +27,12 @@ BUILTIN_DIR = Path(__file__).with_name("builtin")
 
 def _offset_s(value: Any) -> Any:
     """`at` is seconds after the start, or "H:MM:SS" / "MM:SS"."""
-    if isinstance(value, str) and ":" in value:
+    if isinstance(value, str) and ":" not in value:
+        try:
+            return float(value)
+        except ValueError:
+            raise ValueError("a time after the start is seconds or H:MM:SS") from None
+    if isinstance(value, str):
         try:
             parts = [float(p) for p in value.split(":")]
         except ValueError:
@@ -216,6 +221,8 @@ class GenerateSpec(Strict):
 
 
 class Expectations(Strict):
+    event: str | None = Field(None, description="The event (as tagged on its calls) they are about; "
+                              "default: every event of the day.")
     whistle_within_s: float | None = Field(None, gt=0)
     acknowledged_within_s: float | None = Field(None, gt=0)
     on_scene_within_s: dict[AgencyCode, float] = Field(default_factory=dict)
@@ -349,6 +356,10 @@ def _check_refs(spec: Scenario, doc: LinedYaml, plans: ResponsePlans, fleet: Fle
             u = getattr(e, key)
             if u is not None and u.unit not in units:
                 raise doc.error((*loc, key, "unit"), f"no unit {u.unit!r} in the fleet")
+    tagged = {e.call.event for e in spec.timeline if e.call is not None}
+    if spec.expect.event is not None and spec.expect.event not in tagged:
+        raise doc.error(("expect", "event"), f"no call of the timeline is about {spec.expect.event!r}; "
+                        f"events: {', '.join(sorted(t for t in tagged if t)) or 'none tagged'}")
     if spec.generate is not None:
         for kind in spec.generate.kinds:
             if kind not in plans:

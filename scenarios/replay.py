@@ -97,6 +97,7 @@ class Replay:
         self.store = EventStore(redis, self.namespace)
         self.service = DispatchService(self.store, rules, self.engine.clock)
         self.world = World(scenario, self.strategy, city, self.service, self.engine, self.seed)
+        self.engine.settle = self.world.priority.settle
         self._prepared = False
 
     async def _tick(self, _now_s: float) -> None:

@@ -37,6 +37,8 @@ STATUS_COLOURS = {
 def _fmt(value: Any, unit: str = "s") -> str:
     if value is None:
         return "–"
+    if isinstance(value, str):
+        return value
     if unit == "s":
         return f"{value / 60:.1f} min" if abs(value) >= 90 else f"{value:.0f} s"
     if unit == "%":

@@ -23,7 +23,6 @@ from dispatch.decide import (
     ChangeTaskStatus,
     ChangeUnitStatus,
     ReceiveCall,
-    RecordGreenWaveRelease,
     RegisterUnit,
 )
 from dispatch.events import CallMerged, IncidentOpened, IncidentReclassified, TaskCreated
@@ -42,8 +41,7 @@ from dispatch.whistle import (
     next_deadline,
     roster_for,
 )
-from greenwave.corridor import CorridorSettings, approach_name, plan_corridor
-from greenwave.messages import PriorityRequest, RequestType, priority_from_severity
+from greenwave.corridor import CorridorSettings, approach_name
 from greenwave.network_plans import plan_book_for
 from greenwave.signal_plan import SignalPlan
 from greenwave.simulated_controller import SimulatedController
@@ -53,7 +51,7 @@ from scenarios.engine import ReplayEngine
 from scenarios.model import LoadedScenario, TimelineEntry
 from scenarios.traffic import expected_wait_s, link_factor, plan_wait_s, wait_at_red_s
 from web.road_router import RoadRouter
-from web.signal_priority import ROLE_OF_AGENCY, SignalPriority
+from web.signal_priority import SignalPriority, signal_places
 
 ON_THE_WAY = (UnitStatus.DISPATCHED, UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE)
 RED_SEARCH_S = 300  # a red that lasts longer than this at a preempted junction is a fault
@@ -173,7 +171,7 @@ class World:
                                          max_hold_s=spec.signals.max_hold_s)
         self.controller = SimulatedController(city.plans, lambda: service.clock.now().timestamp(),
                                               max_hold_s=spec.signals.max_hold_s)
-        self.priority = SignalPriority(service, self.controller, settings=self.settings)
+        self.priority = SignalPriority(service, self.controller, signal_places(city.network), self.settings)
         self.touched: set[str] = set()  # junctions that have had a priority request
         self.units: dict[str, UnitSim] = {}
         for u in scenario.fleet.units:
@@ -184,6 +182,7 @@ class World:
         self.planned: set[tuple[str, str]] = set()  # (incident, action) already scheduled
         self.deadline_checks: set[datetime] = set()
         self.closed_roads: list[tuple[int, int]] = []
+        self.closures: dict[tuple[LonLat, LonLat], list[tuple[int, int]]] = {}
         self.event_of_call: dict[str, str] = {}
 
     # --- setting up ----------------------------------------------------------------------------
@@ -489,17 +488,24 @@ class World:
             await self._unit_free(unit_id)
 
     def _roads(self, a: Any, b: Any, close: bool) -> None:
-        """Close (or reopen) both directions of the roads along the way from one place to another."""
-        route = self.city.road.route_detail(self.s.place(a), self.s.place(b), "car")
+        """Close both directions of the roads along the way from one place to another; reopening
+        gives back exactly what that closure took (a route asked for now would go round it)."""
+        key = (self.s.place(a), self.s.place(b))
         index = self.city.road.index
+        if not close:
+            for edge in self.closures.pop(key, []):
+                index.reopen_edge(*edge)
+                self.closed_roads.remove(edge)
+            return
+        route = self.city.road.route_detail(*key, "car")
+        taken = []
         for u, v in zip(route.nodes, route.nodes[1:], strict=False):
             for edge in ((u, v), (v, u)):
                 if edge in index.edge_id:
-                    if close:
-                        index.close_edge(*edge)
-                        self.closed_roads.append(edge)
-                    else:
-                        index.reopen_edge(*edge)
+                    index.close_edge(*edge)
+                    taken.append(edge)
+        self.closures.setdefault(key, []).extend(taken)
+        self.closed_roads.extend(taken)
 
     # --- driving -------------------------------------------------------------------------------
 
@@ -522,13 +528,13 @@ class World:
         self.trips.append(trip)
         follow = None
         if whistle_id is not None and incident_id is not None:
-            follow = await self._green_wave(u, route, incident_id, whistle_id)
+            follow = await self._green_wave(u, route, whistle_id)
             trip.green_wave = True
             trip.without_priority_s = self._without_priority(route, now)
         index = self.city.road.index
         segs = route.segments
         stops = signal_ends(route)
-        ends = [tuple(index.lonlat[seg.v]) for seg in segs[:-1]] + [to]
+        ends = [(float(index.lonlat[seg.v][0]), float(index.lonlat[seg.v][1])) for seg in segs[:-1]] + [to]
         u.track = [(now, here)]
         i = 0
 
@@ -558,7 +564,7 @@ class World:
                 trip.signal_wait_s += wait
                 u.track.append((self.engine.now_s + wait, u.track[-1][1]))
             if follow is not None:
-                await follow(k, self.engine.now_s + wait)
+                await follow(k, u.track[-1][1])  # a fix at the stop line as it crosses
             self.engine.after(wait, leg)
 
         async def done() -> None:
@@ -618,55 +624,25 @@ class World:
                     t += plan_wait_s(plan, approach, t, self.level)
         return t - start
 
-    async def _green_wave(self, u: UnitSim, route: Route, incident_id: str,
-                          whistle_id: str) -> Callable[[int, float], Awaitable[None]]:
-        """Ask the 122 signals to hold the route green (as live), then follow the unit: release
-        each junction as it passes, re-send windows ahead when its ETA drifts."""
-        plan = self.city.road.plan_of(route)
-        await self.priority.request(u.unit_id, plan, whistle_id)
+    async def _green_wave(self, u: UnitSim, route: Route,
+                          whistle_id: str) -> Callable[[int, LonLat], Awaitable[None]]:
+        """Ask the 122 signals to hold the route green, as the whistle does live; the signal
+        priority service then follows the unit from its position fixes (releasing each junction
+        at its stop line, re-sending windows ahead when the ETA drifts), as it does live."""
+        await self.priority.request(u.unit_id, self.city.road.plan_of(route), whistle_id)
         self.touched.update(s.signal_id for s in route.signals)
-        now = self.service.clock.now().timestamp()
-        corridor = plan_corridor(u.unit_id, plan.signals, now, self.settings)
-        inc = self.service.state.incidents[incident_id]
-        role = ROLE_OF_AGENCY[u.agency]
-        level = priority_from_severity(inc.severity, role)
-        # seconds of (priority) driving from the start to each stop line, at this traffic
-        green_at: list[float] = []
-        acc = 0.0
-        stops = signal_ends(route)
-        for i, seg in enumerate(route.segments):
-            acc += seg.travel_time_s * self.factor
-            if i in stops:
-                green_at.append(acc)
-        sent = {s.order: (s.eta_s, 0) for s in corridor.signals}
 
-        async def update_from(k: int, now_abs: float, base: float) -> None:
-            for s in corridor.signals[k:]:
-                eta = now_abs + green_at[s.order] - base
-                old, seq = sent[s.order]
-                if abs(eta - old) > self.settings.drift_threshold_s:
-                    sent[s.order] = (eta, seq + 1)
-                    self.controller.update(PriorityRequest(
-                        request_id=f"{incident_id}-{u.unit_id}-{s.signal_id}", sequence=seq + 1,
-                        request_type=RequestType.UPDATE, vehicle_id=u.unit_id, role=role,
-                        priority_level=level, junction_id=s.signal_id, inbound_approach=s.approach, eta=eta,
-                        window_start=eta - self.settings.lead_s, window_end=eta + self.settings.clearance_s))
-
-        await update_from(0, now, 0.0)  # traffic makes it later than the free-road plan
-
-        async def passed(k: int, leave_abs: float) -> None:
-            sid = corridor.signals[k].signal_id
-            self.controller.cancel(f"{incident_id}-{u.unit_id}-{sid}", sid)
-            with contextlib.suppress(Rejected):
-                await self.service.execute(RecordGreenWaveRelease(u.unit_id, (sid,), "passed the stop line"))
-            await update_from(k + 1, leave_abs, green_at[k])
+        async def passed(_k: int, at: LonLat) -> None:
+            self.priority.on_fix(u.unit_id, *at)
+            await self.priority.settle()
         return passed
 
     # --- the map -------------------------------------------------------------------------------
 
     def positions(self, at: datetime) -> list[Position]:
         t = (at - self.s.spec.start).total_seconds()
-        return [Position(uid, *u.place(t), at) for uid, u in self.units.items()]
+        return [Position(uid, float(lon), float(lat), at)
+                for uid, u in self.units.items() for lon, lat in (u.place(t),)]
 
 
 def signal_ends(route: Route) -> dict[int, tuple[int, SignalOnRoute]]:

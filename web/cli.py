@@ -82,8 +82,10 @@ def replay(
 ) -> None:
     """Replay a training scenario on a simulated clock and write its KPI report (JSON and HTML)."""
     import asyncio
+    import signal
 
     import redis.asyncio as aioredis
+    from rich.markup import escape
 
     from scenarios.command import find_scenario, parse_speed, print_summary, replay_command
     from scenarios.source import ScenarioError
@@ -94,7 +96,7 @@ def replay(
         scenario = find_scenario(file)
         factor = parse_speed(speed)
     except (ScenarioError, ValueError) as e:
-        console.print(f"[red]{e}[/red]")
+        console.print(f"[red]{escape(str(e))}[/red]", soft_wrap=True)  # one line: file, line, field
         raise typer.Exit(2) from None
     if strategy not in STRATEGIES:
         console.print(f"[red]--strategy: one of {', '.join(STRATEGIES)}[/red]")
@@ -142,6 +144,10 @@ def replay(
         finally:
             await client.aclose()
 
+    def stop(*_: object) -> None:  # a terminated run still stops the Redis it started
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         asyncio.run(main())
     except KeyboardInterrupt:
