@@ -11,6 +11,7 @@ Redis pub/sub, so several processes serve screens from one Redis."""
 import asyncio
 import contextlib
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -23,6 +24,7 @@ from dispatch.state import DispatchState
 from web.views import incident_view, unit_view
 from web.whistle_view import whistle_view
 
+Redact = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]  # an event message as one viewer sees it
 QUEUE_LIMIT = 2000
 HEARTBEAT_S = 15.0
 MAX_BACKLOG = 20000  # beyond this a snapshot is cheaper than replaying the log
@@ -108,7 +110,8 @@ class LiveHub:
             except Exception:  # Redis went away for a moment: subscribe again
                 await asyncio.sleep(0.5)
 
-    async def serve(self, ws: WebSocket, since: int | None) -> None:
+    async def serve(self, ws: WebSocket, since: int | None, redact: Redact | None = None) -> None:
+        redact = redact or _unchanged
         await ws.accept()
         client = LiveClient()
         async with self.service.lock:
@@ -124,8 +127,9 @@ class LiveHub:
                 for r in await self.service.store.read(after=since):
                     if r.seq > version:
                         break
-                    await ws.send_text(json.dumps(self.message(r.seq, r.event, self.service.state)))
-            sender = asyncio.create_task(self._send(ws, client))
+                    msg = await redact(self.message(r.seq, r.event, self.service.state))
+                    await ws.send_text(json.dumps(msg))
+            sender = asyncio.create_task(self._send(ws, client, redact))
             try:
                 while True:  # reading notices a closed socket; clients say nothing else we need
                     await ws.receive_text()
@@ -138,7 +142,7 @@ class LiveHub:
         finally:
             self.clients.discard(client)
 
-    async def _send(self, ws: WebSocket, client: LiveClient) -> None:
+    async def _send(self, ws: WebSocket, client: LiveClient, redact: Redact) -> None:
         while True:
             # Clear before looking, so a wake-up that lands while we look is never lost.
             client.wake.clear()
@@ -146,7 +150,7 @@ class LiveHub:
                 msg = client.events.get_nowait()
                 if msg.get("type") == "resync":
                     msg = self.snapshot()
-                await ws.send_text(json.dumps(msg))
+                await ws.send_text(json.dumps(await redact(msg)))
             if client.positions:
                 batch, client.positions = client.positions, {}
                 await ws.send_text('{"type":"positions","positions":[' + ",".join(batch.values()) + "]}")
@@ -156,3 +160,7 @@ class LiveHub:
                 await asyncio.wait_for(client.wake.wait(), HEARTBEAT_S)
             except TimeoutError:
                 await ws.send_text(json.dumps({"type": "heartbeat", "seq": self.service.state.version}))
+
+
+async def _unchanged(msg: dict[str, Any]) -> dict[str, Any]:
+    return msg

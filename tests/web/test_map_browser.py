@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.web.conftest import start_server
+from tests.web.conftest import AUTH, SUPERVISOR_KEY, start_server
 from web.redis_server import free_port
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -40,32 +40,33 @@ def test_map_shows_calls_units_whistle_and_survives_a_restart(redis_server, brow
     base = f"http://127.0.0.1:{port}"
     server = start_server(redis_server.url, port, namespace=f"browser{port}")
     try:
-        page.goto(base + "/")
+        page.goto(f"{base}/#key={SUPERVISOR_KEY}")  # as `jointdispatch serve` prints it
         page.wait_for_function("window.jd && window.jd.connected && window.jd.roadsLoaded", timeout=30_000)
-        w, s, e, n = httpx.get(f"{base}/v1/map/roads").json()["bounds"]
+        w, s, e, n = httpx.get(f"{base}/v1/map/roads", headers=AUTH).json()["bounds"]
         lon, lat = (w + e) / 2, (s + n) / 2
 
         # a posted call appears on the page within 2 s
         inc = httpx.post(f"{base}/v1/calls", json={
             "hotline": "120", "kind": "drowning", "text": "swimmer pulled under",
-            "location": {"lon": lon, "lat": lat}}).json()["incident_id"]
+            "location": {"lon": lon, "lat": lat}}, headers=AUTH).json()["incident_id"]
         page.wait_for_selector(f"#incidents li[data-id='{inc}']", timeout=2_000)
 
         # a unit marker moves when its position is posted
         page.wait_for_function("window.jd.unitMarkers.has('P-C-1')")
         before = page.evaluate("window.jd.unitMarkers.get('P-C-1').getLatLng().lat")
-        httpx.post(f"{base}/v1/units/P-C-1/position", json={"lon": lon, "lat": lat + 0.004})
+        httpx.post(f"{base}/v1/units/P-C-1/position", json={"lon": lon, "lat": lat + 0.004}, headers=AUTH)
         page.wait_for_function(
             f"Math.abs(window.jd.unitMarkers.get('P-C-1').getLatLng().lat - {lat + 0.004}) < 1e-6",
             timeout=3_000)
         assert before != lat + 0.004
 
         # a whistle shows its acknowledgements
-        blown = httpx.post(f"{base}/v1/incidents/{inc}/whistle", json={"by": "dr", "agency": "120"}).json()
+        blown = httpx.post(f"{base}/v1/incidents/{inc}/whistle", json={"by": "dr", "agency": "120"},
+                           headers=AUTH).json()
         wid = blown["whistle"]["whistle_id"]
         page.click(f"#incidents li[data-id='{inc}']")
         page.wait_for_selector("table.summons")
-        httpx.post(f"{base}/v1/whistles/{wid}/ack", json={"agency": "119", "by": "Captain"})
+        httpx.post(f"{base}/v1/whistles/{wid}/ack", json={"agency": "119", "by": "Captain"}, headers=AUTH)
         page.wait_for_selector("table.summons tr[data-agency='119'] .ack", timeout=3_000)
         page.wait_for_function("window.jd.routes.size >= 1", timeout=5_000)
         ARTIFACTS.mkdir(exist_ok=True)
