@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
@@ -176,20 +176,28 @@ def _json(payload: Any, media_type: str, headers: dict[str, str]) -> Response:
                     media_type=media_type, headers=headers)
 
 
-@router.get("/v1/feeds/incidents/stream", response_class=EventSourceResponse)
-async def incident_stream(
+async def stream_start(
     request: Request,
     cursor: Annotated[str | None, Query(max_length=20)] = None,
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+) -> int:
+    """Where a stream starts: checked before the first byte, so a bad cursor is a clean 422."""
+    service = request.app.state.service
+    await service.catch_up()
+    return parse_cursor(last_event_id or cursor, service.state.version)
+
+
+@router.get("/v1/feeds/incidents/stream", response_class=EventSourceResponse)
+async def incident_stream(
+    request: Request, start: Annotated[int, Depends(stream_start)],
 ) -> AsyncIterator[ServerSentEvent]:
     """The same items as the feed, pushed as they happen; each event's id is its cursor, so a
     reconnecting EventSource (Last-Event-ID) or `?cursor=` resumes with nothing lost."""
     app = request.app
     service = app.state.service
-    await service.catch_up()
-    position = parse_cursor(last_event_id or cursor, service.state.version)
     viewer: ApiKey = request.state.identity
     origin = origin_of(request.scope)
+    position = start
     while True:
         entries, reached = app.state.feed.after(position, viewer, STREAM_BATCH, service.state.version)
         for it in await disclosed_items(entries, viewer, app.state.audit, origin,
