@@ -98,14 +98,23 @@ def keys_create(
 
 
 @keys_app.command("list")
-def keys_list() -> None:
+def keys_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line, for scripts.")] = False,
+) -> None:
     """Every key: id, client, agency, roles, when made, whether revoked (never the key)."""
 
     async def all_keys(keys: KeyRing, audit):  # type: ignore[no-untyped-def]
         return await keys.all()
 
+    found = _run(all_keys)
+    if as_json:
+        for k in found:
+            print(json.dumps(k.public()))
+        return
     table = Table("key id", "client", "agency", "roles", "unit", "rate", "created", "revoked")
-    for k in _run(all_keys):
+    for column in table.columns:
+        column.overflow = "fold"  # a narrow terminal wraps a value, never cuts it
+    for k in found:
         table.add_row(k.key_id, k.client_id, k.agency, ", ".join(k.roles), k.unit_id or "",
                       k.rate or "", k.created_at, k.revoked_at or "")
     console.print(table)
