@@ -51,7 +51,8 @@ def alert(item: dict[str, Any], sender: str, audience: str) -> ET.Element:
     _sub(root, "incidents", inc["incident_id"])
     info = _sub(root, "info")
     _sub(info, "language", "en-US")
-    for agency in sorted(inc["tasks"]) or ["other"]:
+    # the agencies acting, or before their tasks exist, the hotlines that took the calls
+    for agency in sorted(inc["tasks"]) or sorted(inc.get("hotlines", [])) or ["other"]:
         _sub(info, "category", CATEGORIES.get(agency, "Other"))
     _sub(info, "event", inc["label"]["en"])
     _sub(info, "urgency", "Immediate" if inc["status"] in ("open", "dispatched", "on_scene") else "Past")
