@@ -162,6 +162,7 @@ def create_app(
         try:
             yield
         finally:
+            app.state.webhooks.closing()
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

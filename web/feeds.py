@@ -10,7 +10,6 @@ two incidents (a merge): a page never splits one sequence number."""
 
 import asyncio
 import bisect
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -76,11 +75,16 @@ class FeedIndex:
         self._changed = asyncio.Event()
 
     async def changed(self, timeout_s: float) -> None:
-        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that lands
-        # as the wait ends, and a worker that ignores its cancel hangs the server's shutdown.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout_s):
-                await self._changed.wait()
+        """Return when the index grows, or after `timeout_s`.
+
+        asyncio.wait rather than wait_for or asyncio.timeout: on Python 3.11 both of those can
+        swallow a cancellation that lands as the timeout fires, and a worker that misses its
+        cancel never ends, so the server never finishes shutting down."""
+        waiter = asyncio.ensure_future(self._changed.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=timeout_s)
+        finally:
+            waiter.cancel()
 
     def after(self, cursor: int, viewer: ApiKey, limit: int, upto: int) -> tuple[list[FeedEntry], int]:
         """Entries after `cursor` the viewer is entitled to, and the cursor to continue from."""

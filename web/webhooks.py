@@ -92,6 +92,7 @@ class WebhookDeliveries:
         self.holder = secrets.token_hex(8)
         self.in_flight: set[asyncio.Task[None]] = set()
         self.slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self.stopping = False
 
     def cursor_key(self, webhook_id: str) -> str:
         return f"{self.ns}:webhook:{webhook_id}:cursor"
@@ -123,7 +124,9 @@ class WebhookDeliveries:
     async def run(self, version: Any, idle_s: float = 1.0) -> None:
         """Deliver until cancelled; `version()` is how far the log is folded here."""
         async with httpx.AsyncClient(timeout=self.timeout_s) as http:
-            while True:
+            # The flag as well as the cancel: on Python 3.11 a cancel that lands while a Redis
+            # call's own timeout fires can arrive as a TimeoutError, which the loop survives.
+            while not self.stopping:
                 try:
                     if await self._hold_lease():
                         await self._enqueue_new(version())
@@ -230,7 +233,12 @@ class WebhookDeliveries:
             return f"{type(e).__name__}: {e}"[:300]
         return None if 200 <= r.status_code < 300 else f"HTTP {r.status_code}"
 
+    def closing(self) -> None:
+        """Say the worker is to end (before cancelling it): it will not start another round."""
+        self.stopping = True
+
     async def stop(self) -> None:
+        self.stopping = True
         for task in list(self.in_flight):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
