@@ -67,8 +67,9 @@ ACCESS: dict[str, dict[Role, Scope]] = {
     "GET /v1/calls/{call_id}": _all((R.CALL_TAKER, R.DISPATCHER, R.SUPERVISOR)),
     "POST /v1/calls/{call_id}/split": _all((R.DISPATCHER, R.SUPERVISOR)),
     # incidents
-    "GET /v1/incidents": _all((*SCREENS, R.FEED_READER)),
-    "GET /v1/incidents/{incident_id}": _all((*SCREENS, R.FEED_READER)),
+    # a feed reader reads incidents through the feed, which holds only its agency's
+    "GET /v1/incidents": _all(SCREENS),
+    "GET /v1/incidents/{incident_id}": _all(SCREENS),
     "POST /v1/incidents/{incident_id}/merge": _all((R.DISPATCHER, R.SUPERVISOR)),
     "POST /v1/incidents/{incident_id}/status": _all((R.DISPATCHER, R.SUPERVISOR)),
     "POST /v1/incidents/{incident_id}/tasks/{agency}/status": {

@@ -204,9 +204,13 @@ async def incident_stream(
     position = start
     while True:
         entries, reached = app.state.feed.after(position, viewer, STREAM_BATCH, service.state.version)
-        for it in await disclosed_items(entries, viewer, app.state.audit, origin,
-                                        "GET /v1/feeds/incidents/stream"):
-            yield ServerSentEvent(data=it, id=it["cursor"], event="incident")
+        items = await disclosed_items(entries, viewer, app.state.audit, origin,
+                                      "GET /v1/feeds/incidents/stream")
+        for i, it in enumerate(items):
+            # One log position can hold two items (a merge): only the last carries the id, so a
+            # client cut off between them resumes before both rather than after the first.
+            last_of_seq = i + 1 == len(items) or items[i + 1]["seq"] != it["seq"]
+            yield ServerSentEvent(data=it, id=it["cursor"] if last_of_seq else None, event="incident")
         position = reached
         if reached >= service.state.version:
             await app.state.feed.changed(STREAM_WAKE_S)

@@ -183,6 +183,7 @@ def test_no_key_unknown_key_and_revoked_key_are_401_with_a_challenge(app_client,
     ("POST /v1/calls", Role.FEED_READER, "120", False),
     ("POST /v1/calls", Role.VEHICLE_DEVICE, "120", False),
     ("GET /v1/incidents", Role.VEHICLE_DEVICE, "120", False),  # a device posts, nothing else
+    ("GET /v1/incidents/{incident_id}", Role.FEED_READER, "120", False),  # only through its feed
     ("POST /v1/units/{unit_id}/position", Role.VEHICLE_DEVICE, "120", True),
     ("POST /v1/units/{unit_id}/position", Role.VEHICLE_DEVICE, "110", False),  # not its unit
     ("POST /v1/units/{unit_id}/status", Role.VEHICLE_DEVICE, "120", True),

@@ -219,7 +219,7 @@ def _sse_item(lines) -> list[tuple[int, str]]:
         if line == "":
             if event.get("event") == "incident":
                 data = json.loads(event["data"])
-                assert event["id"] == data["cursor"]
+                assert event.get("id", data["cursor"]) == data["cursor"]
                 return [(data["seq"], data["incident"]["incident_id"])]
             event = {}
             continue
