@@ -74,10 +74,9 @@ def _suite(tag: str, net: RoadNetwork, trace_memory: bool = True) -> dict[str, f
             tgt = snapper.snap(lon, lat)
         except OffRoad:
             continue
-        tree = index.tree_to(tgt, "ambulance")
-        times = tree.times(units)
+        times = index.travel_times_to(tgt, units, "ambulance")  # as the server recommends
         for i in np.argsort(times)[:3]:
-            tree.route_from(units[int(i)])
+            index.route(units[int(i)], tgt, "ambulance")
         full.append((time.perf_counter() - t) * 1000)
 
     # networkx reference: one reverse Dijkstra from the incident's node per query
@@ -89,15 +88,19 @@ def _suite(tag: str, net: RoadNetwork, trace_memory: bool = True) -> dict[str, f
         sorted(dist.get(u.edge[1], float("inf")) for u in units)
         nxt.append((time.perf_counter() - t) * 1000)
 
-    # a road closed: from the call to the next answer reflecting it
-    probe = index.route(targets[0], targets[1], "ambulance")
-    u, v = probe.nodes[len(probe.nodes) // 2], probe.nodes[len(probe.nodes) // 2 + 1]
-    t = time.perf_counter()
-    index.close_edge(u, v)
-    after = index.route(targets[0], targets[1], "ambulance")
-    closure_ms = (time.perf_counter() - t) * 1000
-    assert (u, v) not in set(zip(after.nodes, after.nodes[1:], strict=False))
-    index.reopen_edge(u, v)
+    # a road closed: from the call to the next answer reflecting it, on ten different routes
+    closure = []
+    for a, b in pairs[:10]:
+        probe = index.route(a, b, "ambulance")
+        if len(probe.nodes) < 2:
+            continue
+        u, v = probe.nodes[len(probe.nodes) // 2], probe.nodes[len(probe.nodes) // 2 + 1]
+        t = time.perf_counter()
+        index.close_edge(u, v)
+        after = index.route(a, b, "ambulance")
+        closure.append((time.perf_counter() - t) * 1000)
+        assert (u, v) not in set(zip(after.nodes, after.nodes[1:], strict=False))
+        index.reopen_edge(u, v)
 
     rank_p50 = _pct(rank, 50)
     return {
@@ -112,7 +115,8 @@ def _suite(tag: str, net: RoadNetwork, trace_memory: bool = True) -> dict[str, f
         f"route_{tag}_p50_ms": _pct(route, 50),
         f"route_{tag}_p99_ms": _pct(route, 99),
         f"snap_rank_500_top3_routes_{tag}_p99_ms": _pct(full, 99),
-        f"road_closure_to_effect_{tag}_ms": round(closure_ms, 2),
+        f"road_closure_to_effect_{tag}_p50_ms": _pct(closure, 50),
+        f"road_closure_to_effect_{tag}_max_ms": round(max(closure), 2),
     }
 
 
@@ -147,10 +151,11 @@ def _import_suite(net: RoadNetwork) -> dict[str, float]:
         t = time.perf_counter()
         cached = import_osm(extract, Path(tmp) / "cache")
         import_s = time.perf_counter() - t
-        t = time.perf_counter()
+        t = time.perf_counter()  # what the server's start-up does with an imported network
         loaded = load_cached(cached)
         RoutingIndex.build(loaded)
         Snapper(loaded)
+        loaded.contains(0.0, 0.0)  # the served area
         start_s = time.perf_counter() - t
         return {"osm_import_100k_s": round(import_s, 2),
                 "osm_extract_100k_mb": round(extract.stat().st_size / 2**20, 1),

@@ -1,21 +1,32 @@
-"""Runs every benchmark, prints a table and writes bench/results.json (one key per figure)."""
+"""Runs every benchmark, prints a table and writes bench/results.json (one key per figure).
+
+`python -m bench.run routing fanout` runs only the suites named (their figures replace the same
+keys in results.json; the other keys stay)."""
 
 import importlib
 import json
 import platform
+import sys
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 RESULTS = Path(__file__).with_name("results.json")
-SUITES = ["bench.intake_bench", "bench.routing_bench", "bench.fleet_bench", "bench.greenwave_bench"]
+SUITES = ["bench.intake_bench", "bench.routing_bench", "bench.fleet_bench", "bench.greenwave_bench",
+          "bench.fanout_bench"]
 
 
 def main() -> None:
     console = Console()
-    results: dict[str, float | str] = {"machine": f"{platform.machine()} {platform.python_version()}"}
+    wanted = sys.argv[1:]
+    results: dict[str, float | str] = {}
+    if wanted and RESULTS.exists():
+        results.update(json.loads(RESULTS.read_text()))
+    results["machine"] = f"{platform.machine()} {platform.python_version()}"
     for name in SUITES:
+        if wanted and not any(w in name for w in wanted):
+            continue
         console.print(f"[bold]{name}[/bold] …")
         try:
             figures = importlib.import_module(name).run()

@@ -121,6 +121,23 @@ class RecordGreenWave:
 
 
 @dataclass(frozen=True)
+class RecordGreenWaveRetime:
+    """Windows re-sent as the unit's ETA drifted, with what the signal system answered."""
+
+    unit_id: str
+    signals: tuple[dict[str, Any], ...]
+    answers: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class RecordGreenWaveAnswers:
+    """Answers that changed without this unit asking: another unit's request won a junction."""
+
+    unit_id: str
+    answers: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
 class RecordGreenWaveRelease:
     unit_id: str
     signal_ids: tuple[str, ...]
@@ -140,7 +157,7 @@ class AssignUnits:
 Command = (
     ReceiveCall | SplitCall | MergeIncidents | ChangeIncidentStatus | ChangeTaskStatus
     | RegisterUnit | ChangeUnitStatus | AssignUnits | RecordReroute | RecordGreenWave
-    | RecordGreenWaveRelease
+    | RecordGreenWaveRelease | RecordGreenWaveRetime | RecordGreenWaveAnswers
     | whistle.BlowWhistle | whistle.AcknowledgeSummons | whistle.CheckDeadlines | whistle.PlanRosterDay
 )
 
@@ -190,6 +207,20 @@ def decide(state: DispatchState, command: Command, rules: Rules, now: datetime) 
                 ev.GreenWaveAnswered(at=now, unit_id=unit.unit_id, incident_id=unit.incident_id,
                                      answers=list(command.answers)),
             ]
+        case RecordGreenWaveRetime():
+            held = state.corridors.get(command.unit_id)
+            if held is None or not command.signals:
+                return []
+            return [ev.GreenWaveRetimed(at=now, unit_id=command.unit_id, incident_id=held.incident_id,
+                                        signals=list(command.signals)),
+                    *([ev.GreenWaveAnswered(at=now, unit_id=command.unit_id, incident_id=held.incident_id,
+                                            answers=list(command.answers))] if command.answers else [])]
+        case RecordGreenWaveAnswers():
+            held = state.corridors.get(command.unit_id)
+            if held is None or not command.answers:
+                return []
+            return [ev.GreenWaveAnswered(at=now, unit_id=command.unit_id, incident_id=held.incident_id,
+                                         answers=list(command.answers))]
         case RecordGreenWaveRelease():
             held = state.corridors.get(command.unit_id)
             if held is None or not command.signal_ids:

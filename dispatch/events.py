@@ -295,7 +295,19 @@ class GreenWaveAnswered(Event):
 
 @event
 @dataclass(frozen=True)
+class GreenWaveRetimed(Event):
+    """The unit drifted from its ETA past the threshold: these windows were sent again."""
+
+    unit_id: str
+    incident_id: str
+    signals: list[dict[str, Any]]  # signal_id, eta, window_start, window_end (epoch s)
+
+
+@event
+@dataclass(frozen=True)
 class GreenWaveReleased(Event):
+    """Junctions given back: the unit passed their stop lines, left its route, or its task ended."""
+
     unit_id: str
     incident_id: str
     signal_ids: list[str]

@@ -285,16 +285,29 @@ def apply(state: DispatchState, e: ev.Event) -> DispatchState:
                   f"ETA {e.eta_green_s / 60:.1f} min instead of {e.eta_s / 60:.1f}")
         case ev.GreenWaveAnswered():
             corridor = state.corridors[e.unit_id]
+            changed: dict[str, int] = {}
             for a in e.answers:
-                if a["signal_id"] in corridor.signals:
-                    corridor.signals[a["signal_id"]].update(
-                        {k: a[k] for k in ("status", "reason", "window_start", "window_end", "degraded")
-                         if k in a})
-            counts: dict[str, int] = {}
-            for a in e.answers:
-                counts[a["status"]] = counts.get(a["status"], 0) + 1
-            _note(state.incidents[e.incident_id], seq, e, "122 signals: " + ", ".join(
-                f"{n} {status}" for status, n in sorted(counts.items())))
+                sg = corridor.signals.get(a["signal_id"])
+                if sg is None:
+                    continue
+                if (sg["status"], sg.get("degraded", False)) != (a["status"], a.get("degraded", False)):
+                    changed[a["status"]] = changed.get(a["status"], 0) + 1
+                # The window the controller will serve, kept apart from the one asked for: when
+                # another unit wins the junction the two differ, and both dispatchers see how.
+                sg.update({k: a[k] for k in ("status", "reason", "degraded") if k in a})
+                sg["served_start"], sg["served_end"] = a.get("window_start"), a.get("window_end")
+            if changed:  # a re-sent window answered as before is not news for the timeline
+                _note(state.incidents[e.incident_id], seq, e, "122 signals: " + ", ".join(
+                    f"{n} {status}" for status, n in sorted(changed.items())))
+        case ev.GreenWaveRetimed():
+            corridor = state.corridors[e.unit_id]
+            for sg in e.signals:
+                if sg["signal_id"] in corridor.signals:
+                    corridor.signals[sg["signal_id"]].update(
+                        {k: sg[k] for k in ("eta", "window_start", "window_end") if k in sg})
+            _note(state.incidents[e.incident_id], seq, e,
+                  f"green wave of {state.units[e.unit_id].call_sign} retimed: {len(e.signals)} windows moved "
+                  "with its ETA")
         case ev.GreenWaveReleased():
             corridor = state.corridors[e.unit_id]
             for sid in e.signal_ids:

@@ -59,13 +59,14 @@ class CorridorTracker:
     """One unit's corridor, from first request to last release."""
 
     def __init__(self, corridor: Corridor, vehicle_id: str, role: VehicleRole, priority_level: int,
-                 settings: CorridorSettings | None = None) -> None:
+                 settings: CorridorSettings | None = None, tag: str | None = None) -> None:
         self.corridor = corridor
         self.vehicle_id = vehicle_id
         self.role = role
         self.priority_level = priority_level
         self.settings = settings or CorridorSettings()
-        tag = f"{corridor.unit_id}-{corridor.departure:.0f}"
+        # Request ids must not repeat across a unit's corridors (a re-route asks again at once).
+        tag = tag or f"{corridor.unit_id}-{corridor.departure:.0f}"
         self.signals = [TrackedSignal(s, f"{tag}-{s.order}", s.eta_s) for s in corridor.signals]
 
     # --- requests ----------------------------------------------------------------------------------------
@@ -134,6 +135,16 @@ class CorridorTracker:
         return CorridorActions(release=[self._release(t) for t in self.signals
                                         if t.signal.order <= hit.signal.order
                                         and t.coverage is not Coverage.RELEASED])
+
+    def retry_uncovered(self) -> CorridorActions:
+        """Ask again for the signals ahead the controller could not be reached about, with the
+        ETAs as they stand: a controller back from an outage covers the rest of the trip."""
+        send = []
+        for t in self.signals:
+            if t.coverage is Coverage.DEGRADED:
+                t.sequence += 1
+                send.append(self._request(t, RequestType.REQUEST))
+        return CorridorActions(send=send)
 
     def release_all(self) -> CorridorActions:
         """Task ended, unit reassigned or off its route: give every junction back."""

@@ -15,6 +15,7 @@ except ImportError:  # the scipy engine carries on alone
     rk = None
 
 INF_MS = 2_147_483_647  # RoutingKit's "no arc"
+ORDER_KEY = "cch_order"  # where a cached network keeps its node order (graph attribute)
 
 
 def available() -> bool:
@@ -27,13 +28,21 @@ def to_ms(seconds: np.ndarray) -> list[int]:
     return ms.astype(np.int64).tolist()
 
 
+def compute_order(n: int, tail: np.ndarray, head: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """The nested-dissection node order: the slow, topology-only step (seconds at 100k nodes),
+    so an imported network keeps it in its cache and the server does not redo it."""
+    assert rk is not None
+    order = rk.compute_order_inertial(n, tail.tolist(), head.tolist(), lat.tolist(), lon.tolist())
+    return np.asarray(order, dtype=np.int32)
+
+
 class CCHEngine:
     def __init__(self, n: int, tail: np.ndarray, head: np.ndarray, lon: np.ndarray, lat: np.ndarray,
-                 weights: dict[str, np.ndarray]) -> None:
+                 weights: dict[str, np.ndarray], order: np.ndarray | None = None) -> None:
         assert rk is not None
-        tail_l, head_l = tail.tolist(), head.tolist()
-        order = rk.compute_order_inertial(n, tail_l, head_l, lat.tolist(), lon.tolist())
-        self.cch = rk.CCH(order, tail_l, head_l, False)
+        if order is None or len(order) != n:
+            order = compute_order(n, tail, head, lon, lat)
+        self.cch = rk.CCH(order.tolist(), tail.tolist(), head.tolist(), False)
         self.metrics = {p: rk.CCHMetric(self.cch, to_ms(w)) for p, w in weights.items()}
         self.updater = rk.CCHMetricPartialUpdater(self.cch)
         # Re-customising costs tens of ms per profile on a big graph: do it for a profile when it

@@ -12,6 +12,7 @@ from routing.network import RoadNetwork
 
 def save_graphml(network: RoadNetwork, path: Path | str) -> None:
     g = network.graph.copy()
+    g.graph = {k: v for k, v in g.graph.items() if isinstance(v, str | int | float | bool)}  # caches stay out
     for _, _, d in g.edges(data=True):
         d["geometry"] = d["geometry"].wkt
     nx.write_graphml(g, str(path))

@@ -14,13 +14,14 @@ import threading
 from dataclasses import dataclass, field
 
 import numpy as np
+import shapely
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 from shapely import LineString
 
 from routing import cch
 from routing.network import RoadNetwork
-from routing.profiles import PROFILES, speed_kmh
+from routing.profiles import ARTERIAL, PROFILES, speed_kmh, speeds_kmh
 from routing.signal_delay import expected_red_wait_s
 from routing.snap import Snap
 
@@ -97,18 +98,26 @@ class RoutingIndex:
         if sorted(g.nodes) != list(range(self.n)):
             raise ValueError("the index needs nodes numbered 0..n-1 (loaders relabel them)")
         edges = list(g.edges(data=True))
-        self.src = np.fromiter((u for u, _, _ in edges), dtype=np.int32, count=len(edges))
-        self.dst = np.fromiter((v for _, v, _ in edges), dtype=np.int32, count=len(edges))
-        self.length = np.fromiter((d["length_m"] for *_, d in edges), dtype=np.float64, count=len(edges))
-        self.free_kmh = np.fromiter((d["speed_kmh"] for *_, d in edges), dtype=np.float64, count=len(edges))
+        m = len(edges)
+        self.src = np.fromiter((u for u, _, _ in edges), dtype=np.int32, count=m)
+        self.dst = np.fromiter((v for _, v, _ in edges), dtype=np.int32, count=m)
+        self.length = np.fromiter((d["length_m"] for *_, d in edges), dtype=np.float64, count=m)
+        self.free_kmh = np.fromiter((d["speed_kmh"] for *_, d in edges), dtype=np.float64, count=m)
         self.classes = [d["road_class"] for *_, d in edges]
-        self.edge_id = {(int(u), int(v)): i for i, (u, v, _) in enumerate(edges)}
-        self.closed = np.zeros(len(edges), dtype=bool)
+        # Per-edge work is done per road class (a dozen) and broadcast, not per edge in Python.
+        kinds, class_of = np.unique(np.array(self.classes, dtype=object).astype(str), return_inverse=True)
+        self.arterial = np.isin(kinds, list(ARTERIAL))[class_of]
+        pairs = zip(self.src.tolist(), self.dst.tolist(), strict=True)
+        self.edge_id = dict(zip(pairs, range(m), strict=True))
+        self.closed = np.zeros(m, dtype=bool)
         self.weights = {p: self._weights(p) for p in PROFILES}
-        self.delay = np.array([expected_red_wait_s(c) if g.nodes[int(v)].get("signal_id") else 0.0
-                               for c, v in zip(self.classes, self.dst, strict=True)])
         self.signal_of = {n: d["signal_id"] for n, d in g.nodes(data=True) if d.get("signal_id")}
-        self.lonlat = np.array([(g.nodes[i]["lon"], g.nodes[i]["lat"]) for i in range(self.n)])
+        at_signal = np.zeros(self.n, dtype=bool)
+        at_signal[list(self.signal_of)] = True
+        red_wait = np.array([expected_red_wait_s(k) for k in kinds])
+        self.delay = np.where(at_signal[self.dst], red_wait[class_of], 0.0)
+        self.lonlat = np.array([(d["lon"], d["lat"]) for _, d in sorted(g.nodes(data=True))],
+                               dtype=np.float64).reshape(self.n, 2)
         self.forward = _Direction(self.n, self.src, self.dst, self.weights)
         self.reverse = _Direction(self.n, self.dst, self.src, self.weights)
         self._lock = threading.Lock()  # queries rewrite the virtual row; one at a time
@@ -118,7 +127,7 @@ class RoutingIndex:
         if engine == "cch" and not cch.available():
             raise RuntimeError("engine 'cch' needs the routingkit-cch package")
         self.cch = (cch.CCHEngine(self.n, self.src, self.dst, self.lonlat[:, 0], self.lonlat[:, 1],
-                                  self.weights)
+                                  self.weights, order=g.graph.get(cch.ORDER_KEY))
                     if engine != "scipy" and cch.available() else None)
         self.engine = "cch" if self.cch is not None else "scipy"
 
@@ -127,8 +136,7 @@ class RoutingIndex:
         return cls(network, engine)
 
     def _weights(self, profile: str) -> np.ndarray:
-        kmh = np.array([speed_kmh(profile, c, s) for c, s in zip(self.classes, self.free_kmh, strict=True)])
-        w = self.length / (kmh / 3.6)
+        w = self.length / (speeds_kmh(profile, self.arterial, self.free_kmh) / 3.6)
         w[self.closed] = CLOSED
         return w
 
@@ -220,22 +228,36 @@ class RoutingIndex:
     def travel_times_to(self, target: Snap, sources: list[Snap], profile: str = "car") -> np.ndarray:
         if self.cch is None:
             return self.tree_to(target, profile).times(sources)
+        if not sources:
+            return np.zeros(0, dtype=np.float64)
         w = self.weights[profile]
-        pins: list[int] = []
-        owner: list[int] = []
-        offset: list[float] = []
-        for k, s in enumerate(sources):
-            for node, seconds in self._ends(s, w, leaving=True):
-                pins.append(node)
-                owner.append(k)
-                offset.append(seconds)
+        # The sources' two ways out (ahead to b, or turning back to a), as arrays: per-unit Python
+        # here would cost more than the search itself.
+        a = np.fromiter((s.edge[0] for s in sources), dtype=np.int64, count=len(sources))
+        b = np.fromiter((s.edge[1] for s in sources), dtype=np.int64, count=len(sources))
+        f = np.fromiter((s.fraction for s in sources), dtype=np.float64, count=len(sources))
+        ids = self.edge_id
+        i = np.array([ids[e] for e in zip(a.tolist(), b.tolist(), strict=True)], dtype=np.int64)
+        back = np.array([ids.get(e, -1) for e in zip(b.tolist(), a.tolist(), strict=True)], dtype=np.int64)
+        ahead_ok = w[i] < UNREACHABLE
+        back_ok = (back >= 0) & (w[np.maximum(back, 0)] < UNREACHABLE)
+        pins = np.concatenate((b[ahead_ok], a[back_ok]))
+        owner = np.concatenate((np.flatnonzero(ahead_ok), np.flatnonzero(back_ok)))
+        offset = np.concatenate(((1 - f[ahead_ok]) * w[i[ahead_ok]], f[back_ok] * w[back[back_ok]]))
+        # Already on the incident's street, short of it: no search needed for that way.
+        (tu, tv), tf = target.edge, target.fraction
+        out = np.full(len(sources), np.inf)
+        same = ahead_ok & (a == tu) & (b == tv) & (f <= tf)
+        out[same] = (tf - f[same]) * w[i[same]]
+        same = ahead_ok & (a == tv) & (b == tu) & (f <= 1 - tf)
+        out[same] = (1 - tf - f[same]) * w[i[same]]
         ends = self._ends(target, w, leaving=False)
         targets = [(node, int(round(seconds * 1000))) for node, seconds in ends]
-        out = np.array([self._same_edge(s, target, w) for s in sources], dtype=np.float64)
-        if pins and targets:
+        if len(pins) and targets:
+            nodes, slot = np.unique(pins, return_inverse=True)
             with self._lock:
-                ms = self.cch.many_to_one(profile, pins, targets)
-            np.minimum.at(out, np.array(owner), ms / 1000.0 + np.array(offset))
+                ms = self.cch.many_to_one(profile, nodes.tolist(), targets)
+            np.minimum.at(out, owner, ms[slot] / 1000.0 + offset)
         out[out >= UNREACHABLE] = np.inf
         return out
 
@@ -336,44 +358,38 @@ class TreeToTarget:
 
 def assemble_route(idx: RoutingIndex, w: np.ndarray, s: Snap, target: Snap, how: str, total: float,
                    nodes: list[int]) -> Route:
-    """A route's geometry, segments and signal passages from its node path and the two ends."""
-    coords: list[tuple[float, float]] = [(s.lon, s.lat)]
-    segments: list[Segment] = []
-    signals: list[SignalOnRoute] = []
-    clock = green = length = 0.0
+    """A route's geometry, segments and signal passages from its node path and the two ends.
 
-    def drive(u: int, v: int, share: float, reaches_node: bool) -> None:
-        nonlocal clock, green, length
-        i = idx._edge(u, v)
-        tt, ln = float(w[i] * share), float(idx.length[i] * share)
-        clock, green, length = clock + tt, green + tt, length + ln
-        if reaches_node and idx.delay[i] > 0:
-            # the unit meets the signal at v's stop line: the wait counts from its arrival
-            signals.append(SignalOnRoute(idx.signal_of[v], v, (u, v), clock, float(idx.delay[i])))
-            clock += float(idx.delay[i])
-        segments.append(Segment(u, v, ln, tt, clock))
-
+    Worked on arrays: a cross-town route has hundreds of segments, and a per-segment Python loop
+    cost more than the search that found them."""
     a, b = s.edge
+    tu, tv = target.edge
     if how == "same":
-        drive(a, b, total / w[idx._edge(a, b)], reaches_node=False)
+        us, vs = [a], [b]
+        share = [total / w[idx._edge(a, b)]]
+        reaches = [False]
+        points = np.empty((0, 2))
     else:
-        if how == "ahead":
-            drive(a, b, 1 - s.fraction, reaches_node=True)
-        else:
-            drive(b, a, s.fraction, reaches_node=True)
-        for u, v in zip(nodes, nodes[1:], strict=False):
-            coords.append((float(idx.lonlat[u][0]), float(idx.lonlat[u][1])))
-            drive(u, v, 1.0, reaches_node=True)
-        last = nodes[-1]
-        coords.append((float(idx.lonlat[last][0]), float(idx.lonlat[last][1])))
-        tu, tv = target.edge
-        if last == tu:
-            drive(tu, tv, target.fraction, reaches_node=False)
-        else:
-            drive(tv, tu, 1 - target.fraction, reaches_node=False)
-    coords.append((target.lon, target.lat))
-    return Route(nodes=nodes, geometry=LineString(coords), length_m=length, eta_s=clock,
-                 eta_green_s=green, segments=segments, signals=signals)
+        first = (a, b, 1 - s.fraction) if how == "ahead" else (b, a, s.fraction)
+        last = (tu, tv, target.fraction) if nodes[-1] == tu else (tv, tu, 1 - target.fraction)
+        us = [first[0], *nodes[:-1], last[0]]
+        vs = [first[1], *nodes[1:], last[1]]
+        share = [first[2], *([1.0] * (len(nodes) - 1)), last[2]]
+        reaches = [True] * len(nodes) + [False]  # every node is reached; the incident's edge is not
+        points = idx.lonlat[np.asarray(nodes, dtype=np.int64)]
+    edge_ids = np.array([idx._edge(u, v) for u, v in zip(us, vs, strict=True)], dtype=np.int64)
+    tt = w[edge_ids] * np.asarray(share)
+    ln = idx.length[edge_ids] * np.asarray(share)
+    # the unit meets a signal at the stop line of the node it reaches: the wait counts from then
+    wait = np.where(np.asarray(reaches), idx.delay[edge_ids], 0.0)
+    eta = np.cumsum(tt + wait)
+    segments = [Segment(u, v, length, t, e) for u, v, length, t, e
+                in zip(us, vs, ln.tolist(), tt.tolist(), eta.tolist(), strict=True)]
+    signals = [SignalOnRoute(idx.signal_of[vs[k]], vs[k], (us[k], vs[k]), float(eta[k] - wait[k]),
+                             float(wait[k])) for k in np.flatnonzero(wait > 0).tolist()]
+    coords = np.vstack(([s.lon, s.lat], points, [target.lon, target.lat]))
+    return Route(nodes=nodes, geometry=shapely.linestrings(coords), length_m=float(ln.sum()),
+                 eta_s=float(eta[-1]), eta_green_s=float(tt.sum()), segments=segments, signals=signals)
 
 
 class TreeFromSource:

@@ -5,6 +5,8 @@ defaults a district tunes from its own response records."""
 
 from dataclasses import dataclass
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class SpeedProfile:
@@ -29,3 +31,10 @@ def speed_kmh(profile: str, road_class: str, free_flow_kmh: float) -> float:
     p = PROFILES[profile]
     factor = p.arterial_factor if road_class in ARTERIAL else p.local_factor
     return min(free_flow_kmh * factor, p.cap_kmh)
+
+
+def speeds_kmh(profile: str, arterial: np.ndarray, free_flow_kmh: np.ndarray) -> np.ndarray:
+    """`speed_kmh` for every edge at once; `arterial` marks edges whose class is in ARTERIAL."""
+    p = PROFILES[profile]
+    factor = np.where(arterial, p.arterial_factor, p.local_factor)
+    return np.minimum(free_flow_kmh * factor, p.cap_kmh)

@@ -29,20 +29,21 @@ class Snapper:
         self._mx, self._my = metres_per_degree((s + n) / 2)
         self._origin = (w, s)
         edges: list[tuple[int, int]] = []
-        lines: list[LineString] = []
+        geoms = []
         for u, v, d in g.edges(data=True):
             edges.append((u, v))
-            lines.append(self._project(d["geometry"]))
+            geoms.append(d["geometry"])
         self._edges = edges
-        self._lines = np.array(lines, dtype=object)
+        self._lines = self._project(np.array(geoms, dtype=object))
         self._tree = STRtree(self._lines)
         self._graph = g
 
-    def _project(self, geom: LineString) -> LineString:
-        """Into local metres, so distances and fractions are true lengths."""
-        coords = np.asarray(geom.coords)
-        return LineString(np.column_stack(((coords[:, 0] - self._origin[0]) * self._mx,
-                                           (coords[:, 1] - self._origin[1]) * self._my)))
+    def _project(self, geoms: np.ndarray) -> np.ndarray:
+        """Into local metres, so distances and fractions are true lengths (all lines at once)."""
+        coords, which = shapely.get_coordinates(geoms, return_index=True)
+        coords[:, 0] = (coords[:, 0] - self._origin[0]) * self._mx
+        coords[:, 1] = (coords[:, 1] - self._origin[1]) * self._my
+        return shapely.linestrings(coords, indices=which)
 
     def snap_many(
         self, points: list[tuple[float, float]], max_distance_m: float = 500.0

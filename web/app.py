@@ -42,13 +42,14 @@ from web.api_keys import ApiKey, KeyRing
 from web.audit import AuditChanges, AuditLog, origin_of
 from web.audit import router as audit_router
 from web.body_limit import BodyLimit
+from web.demo_drive import DemoDrive
 from web.feeds import FeedIndex
 from web.feeds import router as feeds_router
 from web.live import LiveHub
 from web.rate_limits import RateLimits
 from web.road_router import RoadRouter
 from web.settings import Settings
-from web.signal_priority import SignalPriority
+from web.signal_priority import SignalPriority, signal_places
 from web.units_api import Fleetwork
 from web.units_api import router as units_router
 from web.views import call_view, incident_view
@@ -149,8 +150,12 @@ def create_app(
                                         fleet, settings.stale_after_s)
         await app.state.fleetwork.register_fleet()
         app.state.signal_priority = (
-            SignalPriority(service, HttpSignalGateway(settings.signal_controller_url))
-            if settings.signal_controller_url else SignalPriority.simulated(service, net))
+            SignalPriority(service, HttpSignalGateway(settings.signal_controller_url), signal_places(net),
+                           settings.corridor_settings())
+            if settings.signal_controller_url
+            else SignalPriority.simulated(service, net, settings.corridor_settings()))
+        app.state.fleetwork.followers.append(app.state.signal_priority)
+        app.state.hub.fix_listeners.append(app.state.signal_priority.on_fix)
         # The road network is millions of long-lived objects; left to the cyclic collector they
         # cost half-second pauses under load. Freeze what start-up built out of its sight.
         gc.collect()
@@ -159,6 +164,9 @@ def create_app(
                  asyncio.create_task(app.state.hub.follow_positions(
                      client, app.state.fleetwork.positions.channel)),
                  asyncio.create_task(app.state.webhooks.run(lambda: service.state.version))]
+        if settings.drives_demo_fleet:
+            tasks.append(asyncio.create_task(
+                DemoDrive.on(app.state.fleetwork, net, settings.demo_pace).run()))
         try:
             yield
         finally:

@@ -191,7 +191,9 @@ def serve(
         application = create_app(settings, redis_url=url)
         console.print(f"[bold green]Joint dispatch is up:[/bold green] {page}  "
                       f"(API docs: http://{host}:{port}/docs)", soft_wrap=True)
-        uvicorn.run(application, host=host, port=port, log_level="warning")
+        # No per-message deflate on the websocket: each screen would compress the same position
+        # frames on its own, which costs more CPU than the whole fan-out; control rooms are on a LAN.
+        uvicorn.run(application, host=host, port=port, log_level="warning", ws_per_message_deflate=False)
     finally:
         if server is not None:
             serving.unlink(missing_ok=True)

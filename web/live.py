@@ -5,29 +5,35 @@ A client that reconnects with `?since=N` gets exactly the events after N from th
 duplicate), or a fresh snapshot when it is too far behind. Each client has a bounded event queue:
 a slow client is sent a snapshot again instead of holding everyone else back. Positions are not
 history: for each client only the latest fix per unit is kept until it can be sent, so a slow
-screen sees units jump, never a growing backlog. Positions reach every server process through
+screen sees units jump, never a growing backlog; a screen that keeps up is sent the very frame
+every other screen gets, serialised once per batch. Positions reach every server process through
 Redis pub/sub, so several processes serve screens from one Redis."""
 
 import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
 from fastapi import WebSocket, WebSocketDisconnect
+from pydantic_core import from_json, to_json
 
 from dispatch import events as ev
 from dispatch.plans import ResponsePlans
 from dispatch.service import DispatchService
 from dispatch.state import DispatchState
-from web.views import incident_view, unit_view
+from web.views import corridor_view, incident_view, unit_view
 from web.whistle_view import whistle_view
 
 Redact = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]  # an event message as one viewer sees it
 QUEUE_LIMIT = 2000
 HEARTBEAT_S = 15.0
 MAX_BACKLOG = 20000  # beyond this a snapshot is cheaper than replaying the log
+GATHER_S = 0.025  # position batches arriving this close together are sent as one frame
+BATCHES_BEHIND = 32  # position batches a screen may owe (a few seconds) before they are folded
+GREEN_WAVE_EVENTS = (ev.GreenWaveRequested, ev.GreenWaveAnswered, ev.GreenWaveRetimed, ev.GreenWaveReleased)
 
 
 def _incident_ids(e: ev.Event, state: DispatchState) -> list[str]:
@@ -42,17 +48,65 @@ def _incident_ids(e: ev.Event, state: DispatchState) -> list[str]:
     return list(dict.fromkeys(i for i in ids if i))
 
 
+class PositionBatch:
+    """One published batch of fixes as the screens get it, built once and shared by all of them.
+
+    On the wire a fix is compact, `[unit_id, lon, lat, heading, speed_kmh]`, and the frame says
+    when its oldest fix was taken (`at`, UNIX seconds: how late the frame is, at worst). A city's
+    fleet at 1 Hz to hundreds of screens is bytes the kernel copies and every screen parses, so a
+    third of the size matters.
+    The full fix (with its own time) stays available from the units API."""
+
+    __slots__ = ("frame", "fixes", "at")
+
+    def __init__(self, fixes: dict[str, list[Any]], at: float) -> None:
+        self.fixes, self.at = fixes, at  # unit id -> its compact fix
+        self.frame = '{"type":"positions","at":%.3f,"positions":%s}' % (  # noqa: UP031
+            at, to_json(list(fixes.values())).decode())
+
+    @classmethod
+    def from_published(cls, fixes_json: str) -> "PositionBatch":
+        compact: dict[str, list[Any]] = {}
+        taken: set[str] = set()
+        for f in from_json(fixes_json):
+            compact[f["unit_id"]] = [f["unit_id"], round(f["lon"], 6), round(f["lat"], 6),
+                                     f.get("heading"), f.get("speed_kmh")]
+            taken.add(f["at"])  # a gateway's batch mostly shares one time: parse each once
+        return cls(compact, min((datetime.fromisoformat(t).timestamp() for t in taken), default=0.0))
+
+
+def coalesce(batches: list[PositionBatch]) -> PositionBatch:
+    """Several batches as one, keeping only the latest fix of each unit."""
+    latest: dict[str, list[Any]] = {}
+    for b in batches:
+        latest.update(b.fixes)
+    return PositionBatch(latest, min(b.at for b in batches))
+
+
 class LiveClient:
     def __init__(self) -> None:
         self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_LIMIT)
-        self.positions: dict[str, str] = {}  # unit id -> latest fix as JSON, coalesced
+        # Position batches not yet sent, oldest first, shared with every other screen. A screen
+        # that falls behind has them folded into one with the latest fix per unit, so what it owes
+        # stays bounded by the fleet's size, never by how long it has been slow.
+        self.batches: list[PositionBatch] = []
         self.wake = asyncio.Event()
+
+    def owe(self, batch: PositionBatch) -> None:
+        self.batches.append(batch)
+        if len(self.batches) > BATCHES_BEHIND:
+            self.batches = [coalesce(self.batches)]
+        self.wake.set()
 
 
 class LiveHub:
     def __init__(self, service: DispatchService, plans: ResponsePlans) -> None:
         self.service, self.plans = service, plans
         self.clients: set[LiveClient] = set()
+        self._gathering: list[PositionBatch] = []
+        # Told of every fix any process took in (unit id, lon, lat): whoever follows a unit (its
+        # green wave) hears it wherever the vehicle's gateway happened to post it.
+        self.fix_listeners: list[Callable[[str, float, float], None]] = []
         service.subscribe(self._on_event)
 
     def message(self, seq: int, e: ev.Event, state: DispatchState) -> dict[str, Any]:
@@ -66,6 +120,8 @@ class LiveHub:
         unit = state.units.get(getattr(e, "unit_id", ""))
         if unit is not None:
             msg["units"] = [unit_view(unit, None, False)]
+        if isinstance(e, GREEN_WAVE_EVENTS) and e.unit_id in state.corridors:
+            msg["corridors"] = [corridor_view(state.corridors[e.unit_id])]
         return msg
 
     def snapshot(self) -> dict[str, Any]:
@@ -74,7 +130,9 @@ class LiveHub:
                 "incidents": [incident_view(i, state, self.plans) for i in state.incidents.values()
                               if i.active],
                 "whistles": [whistle_view(w) for w in state.whistles.values() if w.active],
-                "units": [unit_view(u, None, False) for u in state.units.values()]}
+                "units": [unit_view(u, None, False) for u in state.units.values()],
+                "corridors": [corridor_view(c) for c in state.corridors.values()
+                              if c.incident_id in state.incidents and state.incidents[c.incident_id].active]}
 
     def _on_event(self, seq: int, e: ev.Event, state: DispatchState) -> None:
         if not self.clients:
@@ -90,11 +148,25 @@ class LiveHub:
                 client.events.put_nowait({"type": "resync"})
             client.wake.set()
 
-    def on_positions(self, fixes: list[dict[str, Any]]) -> None:
-        encoded = {f["unit_id"]: json.dumps(f, separators=(",", ":")) for f in fixes}
+    def on_positions(self, fixes_json: str) -> None:
+        """A published batch (a JSON array of fixes): held for a moment so that the batches of
+        one tick (a gateway posts its fleet in several requests) go out as one frame, serialised
+        once for every screen."""
+        batch = PositionBatch.from_published(fixes_json)
+        for listener in self.fix_listeners:
+            for uid, lon, lat, _heading, _speed in batch.fixes.values():
+                listener(uid, lon, lat)
+        self._gathering.append(batch)
+        if len(self._gathering) == 1:
+            asyncio.get_running_loop().call_later(GATHER_S, self._flush_positions)
+
+    def _flush_positions(self) -> None:
+        batches, self._gathering = self._gathering, []
+        if not batches:
+            return
+        batch = batches[0] if len(batches) == 1 else coalesce(batches)
         for client in self.clients:
-            client.positions.update(encoded)
-            client.wake.set()
+            client.owe(batch)
 
     async def follow_positions(self, redis: aioredis.Redis, channel: str) -> None:
         """Forward every process's position batches to this process's screens."""
@@ -104,7 +176,8 @@ class LiveHub:
                     await pubsub.subscribe(channel)
                     async for message in pubsub.listen():
                         if message["type"] == "message":
-                            self.on_positions(json.loads(message["data"]))
+                            data = message["data"]
+                            self.on_positions(data.decode() if isinstance(data, bytes) else data)
             except asyncio.CancelledError:
                 raise
             except Exception:  # Redis went away for a moment: subscribe again
@@ -151,9 +224,8 @@ class LiveHub:
                 if msg.get("type") == "resync":
                     msg = self.snapshot()
                 await ws.send_text(json.dumps(await redact(msg)))
-            if client.positions:
-                batch, client.positions = client.positions, {}
-                await ws.send_text('{"type":"positions","positions":[' + ",".join(batch.values()) + "]}")
+            while client.batches:
+                await ws.send_text(client.batches.pop(0).frame)
             if client.wake.is_set():
                 continue
             try:

@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from dispatch.fleet import DEMO_FLEET_FILE
 from dispatch.plans import DEFAULT_PLANS_FILE
 from dispatch.roster import DEMO_ROSTER_FILE
+from greenwave.corridor import CorridorSettings
 
 
 class Settings(BaseSettings):
@@ -45,3 +46,20 @@ class Settings(BaseSettings):
     demo_key: str | None = Field(None, description="Use this as the demo supervisor key.")
     webhook_timeout_s: float = Field(5.0, description="How long one webhook attempt may take.")
     snap_max_m: float = 500.0
+    green_lead_s: float = Field(15.0, description="Green wave: green this long before the unit's ETA.")
+    green_clearance_s: float = Field(5.0, description="Green wave: and this long after it.")
+    green_max_hold_s: float = Field(60.0, description="Green wave: no signal held longer than this.")
+    green_drift_s: float = Field(
+        5.0, description="Green wave: re-send a signal's window when the unit's ETA moved this much.")
+    demo_motion: bool | None = Field(
+        None, description="Drive the fleet about the city through the position ingest (demo and "
+        "training); unset: on for the demo city, off on an imported network with real units.")
+    demo_pace: float = Field(1.0, gt=0, description="Demo drive: 2.0 drives twice as fast as real time.")
+
+    def corridor_settings(self) -> CorridorSettings:
+        return CorridorSettings(lead_s=self.green_lead_s, clearance_s=self.green_clearance_s,
+                                max_hold_s=self.green_max_hold_s, drift_threshold_s=self.green_drift_s)
+
+    @property
+    def drives_demo_fleet(self) -> bool:
+        return self.osm_cache is None if self.demo_motion is None else self.demo_motion

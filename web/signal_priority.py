@@ -1,30 +1,51 @@
-"""Asking the 122 centre's signal system for green waves on assigned units' routes.
+"""Asking the 122 centre's signal system for green waves on assigned units' routes, and following
+each unit along its corridor.
 
-The corridor (which signals, in what order, each window) is planned by the greenwave package; the
-gateway is the in-process simulated controller unless JD_SIGNAL_CONTROLLER_URL points at a real
-controller service. A slow or dead controller never blocks dispatch: the gateway answers
-"degraded" and the corridor shows which signals are not covered."""
+The corridor (which signals, in what order, each window) is planned by the greenwave package and
+followed by its CorridorTracker: as positions arrive, ETAs are refreshed and windows re-sent when
+the drift passes the threshold, each signal is released once the unit is past its stop line, and
+all are released when the unit leaves its route, its task ends or it is sent elsewhere. Every
+change is an event in the log, so the map and the replay see it.
+
+The gateway is the in-process simulated controller unless JD_SIGNAL_CONTROLLER_URL points at a real
+controller service. A slow or dead controller never blocks dispatch or position intake: following
+runs in the background, the gateway answers "degraded", and the corridor shows which signals are
+not covered."""
 
 import asyncio
 import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from dispatch.decide import RecordGreenWave, RecordGreenWaveRelease
+from dispatch import events as ev
+from dispatch.decide import (
+    RecordGreenWave,
+    RecordGreenWaveAnswers,
+    RecordGreenWaveRelease,
+    RecordGreenWaveRetime,
+)
 from dispatch.rejection import Rejected
 from dispatch.router import RoutePlan
 from dispatch.service import DispatchService
+from dispatch.state import DispatchState
+from dispatch.units import COMMITTED, UnitStatus
 from greenwave.corridor import CorridorSettings, approach_name, plan_corridor
+from greenwave.corridor_tracker import CorridorActions, CorridorTracker, TrackedSignal, carry_out
 from greenwave.gateway import SignalGateway
-from greenwave.messages import PriorityRequest, VehicleRole, priority_from_severity
+from greenwave.messages import PriorityAnswer, VehicleRole, priority_from_severity
+from greenwave.route_progress import RouteProgress
 from greenwave.signal_plan import SignalPlanBook, group_by_bearing
 from greenwave.simulated_controller import SimulatedController
 from routing.network import RoadNetwork
+from web.units_api import OFF_ROUTE_M
 
 ROLE_OF_AGENCY = {"110": VehicleRole.POLICE, "122": VehicleRole.POLICE, "119": VehicleRole.FIRE,
                   "120": VehicleRole.AMBULANCE}
 CLASS_RANK = ["residential", "tertiary", "secondary", "primary", "trunk", "motorway"]
+LonLat = tuple[float, float]
+RETRY_UNCOVERED_S = 10.0  # how often signals a down controller left uncovered are asked again
 
 
 def plan_book_for(network: RoadNetwork, book: SignalPlanBook | None = None) -> SignalPlanBook:
@@ -51,55 +72,232 @@ def plan_book_for(network: RoadNetwork, book: SignalPlanBook | None = None) -> S
     return book
 
 
+def signal_places(network: RoadNetwork) -> dict[str, LonLat]:
+    return {s["id"]: (s["lon"], s["lat"]) for s in network.signals()}
+
+
 def _rank(road_class: str) -> int:
     return CLASS_RANK.index(road_class) if road_class in CLASS_RANK else 0
 
 
+def _answer_view(a: PriorityAnswer) -> dict[str, Any]:
+    return {"signal_id": a.junction_id, "request_id": a.request_id, "status": a.status.value,
+            "reason": a.reason.value, "window_start": a.window_start, "window_end": a.window_end,
+            "degraded": a.degraded}
+
+
+def _window_view(t: TrackedSignal, settings: CorridorSettings) -> dict[str, Any]:
+    return {"signal_id": t.signal.signal_id, "eta": round(t.eta, 1),
+            "window_start": round(t.eta - settings.lead_s, 1),
+            "window_end": round(t.eta + settings.clearance_s, 1)}
+
+
+@dataclass
+class Following:
+    """One unit's corridor as this process follows it."""
+
+    incident_id: str
+    tracker: CorridorTracker
+    progress: RouteProgress
+    retried_at: float = 0.0  # when uncovered signals were last asked again
+
+
 class SignalPriority:
     def __init__(self, service: DispatchService, gateway: SignalGateway,
+                 places: Mapping[str, LonLat] | None = None,
                  settings: CorridorSettings | None = None) -> None:
         self.service, self.gateway = service, gateway
+        self.places = dict(places or {})
         self.settings = settings or CorridorSettings()
+        self.following: dict[str, Following] = {}  # by unit id; kept after release, so it is idempotent
+        self.owner: dict[str, str] = {}  # request id -> unit id, to route revised answers
+        # One conversation with the controller at a time: the simulated one is not thread-safe,
+        # and a real one gets requests for one junction in the order they were decided.
+        self._gateway_lock = asyncio.Lock()
+        self._unit_locks: dict[str, asyncio.Lock] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self._asked = 0
+        service.subscribe(self._on_event)
 
     @classmethod
-    def simulated(cls, service: DispatchService, network: RoadNetwork) -> "SignalPriority":
+    def simulated(cls, service: DispatchService, network: RoadNetwork,
+                  settings: CorridorSettings | None = None) -> "SignalPriority":
         book = plan_book_for(network)
         clock: Callable[[], float] = lambda: service.clock.now().timestamp()  # noqa: E731
-        return cls(service, SimulatedController(book.all(), clock))
+        settings = settings or CorridorSettings()
+        controller = SimulatedController(book.all(), clock, max_hold_s=settings.max_hold_s)
+        return cls(service, controller, signal_places(network), settings)
+
+    def _lock(self, unit_id: str) -> asyncio.Lock:
+        return self._unit_locks.setdefault(unit_id, asyncio.Lock())
+
+    async def _carry(self, tracker: CorridorTracker, actions: CorridorActions) -> list[PriorityAnswer]:
+        async with self._gateway_lock:
+            return await asyncio.to_thread(carry_out, tracker, actions, self.gateway)
+
+    # --- asking -------------------------------------------------------------------------------------
 
     async def request(self, unit_id: str, plan: RoutePlan, whistle_id: str | None) -> dict[str, Any]:
+        async with self._lock(unit_id):
+            return await self._request(unit_id, plan, whistle_id)
+
+    async def _request(self, unit_id: str, plan: RoutePlan, whistle_id: str | None) -> dict[str, Any]:
         state = self.service.state
         unit = state.units[unit_id]
         inc = state.incidents[unit.incident_id or ""]
         now = self.service.clock.now().timestamp()
         corridor = plan_corridor(unit_id, plan.signals, now, self.settings)
         role = ROLE_OF_AGENCY.get(unit.agency, VehicleRole.POLICE)
-        level = priority_from_severity(inc.severity, role)
-        signals, answers = [], []
-        for s in corridor.signals:
-            req = PriorityRequest(
-                request_id=f"{inc.incident_id}-{unit_id}-{s.signal_id}", vehicle_id=unit_id, role=role,
-                priority_level=level, junction_id=s.signal_id, inbound_approach=s.approach,
-                eta=s.eta_s, window_start=s.window_start, window_end=s.window_end)
-            answer = await asyncio.to_thread(self.gateway.request, req)
-            signals.append({"signal_id": s.signal_id, "approach": s.approach, "eta": round(s.eta_s, 1),
-                            "window_start": round(s.window_start, 1), "window_end": round(s.window_end, 1),
-                            "saved_s": round(s.expected_delay_s, 1)})
-            answers.append({"signal_id": s.signal_id, "status": answer.status.value,
-                            "reason": answer.reason.value, "window_start": answer.window_start,
-                            "window_end": answer.window_end, "degraded": answer.degraded})
+        self._asked += 1
+        tracker = CorridorTracker(corridor, unit_id, role, priority_from_severity(inc.severity, role),
+                                  self.settings, tag=f"{unit_id}-{now:.0f}-{self._asked}")
+        progress = RouteProgress(plan.coords, corridor, plan.eta_green_s, self.places)
+        self.following[unit_id] = Following(inc.incident_id, tracker, progress)
+        for t in tracker.signals:
+            self.owner[t.request_id] = unit_id
+        answers = await self._carry(tracker, tracker.start())
+        signals = [{"signal_id": t.signal.signal_id, "request_id": t.request_id, "order": t.signal.order,
+                    "approach": t.signal.approach, "eta": round(t.signal.eta_s, 1),
+                    "eta_without": round(t.signal.eta_without_s, 1),
+                    "window_start": round(t.signal.window_start, 1),
+                    "window_end": round(t.signal.window_end, 1),
+                    "saved_s": round(t.signal.expected_delay_s, 1)} for t in tracker.signals]
+        own = [_answer_view(a) for a in answers]
         await self.service.execute(RecordGreenWave(unit_id, whistle_id, plan.eta_s, plan.eta_green_s,
-                                                   tuple(signals), tuple(answers)))
-        return {"signals": len(signals), "granted": sum(a["status"] == "granted" for a in answers),
+                                                   tuple(signals), tuple(own)))
+        await self._tell_others(unit_id, answers)
+        return {"signals": len(signals), "granted": sum(a["status"] == "granted" for a in own),
                 "eta_s": round(plan.eta_s, 1), "eta_green_s": round(plan.eta_green_s, 1)}
 
-    async def release(self, unit_id: str, reason: str) -> None:
-        """Give every junction still held for this unit back to its plan."""
-        corridor = self.service.state.corridors.get(unit_id)
-        if corridor is None:
+    async def _tell_others(self, unit_id: str, answers: list[PriorityAnswer]) -> None:
+        """Revised answers for other units' requests (arbitration moved their window): their
+        trackers take them in and their dispatchers see them in the log."""
+        by_unit: dict[str, list[PriorityAnswer]] = {}
+        for a in answers:
+            for r in a.revised:
+                other = self.owner.get(r.request_id)
+                if other is not None and other != unit_id:
+                    by_unit.setdefault(other, []).append(r)
+        for other, revised in by_unit.items():
+            follow = self.following.get(other)
+            if follow is not None:
+                for r in revised:
+                    follow.tracker.record(r)
+            with contextlib.suppress(Rejected):
+                await self.service.execute(RecordGreenWaveAnswers(other, tuple(map(_answer_view, revised))))
+
+    # --- following ----------------------------------------------------------------------------------
+
+    def on_fix(self, unit_id: str, lon: float, lat: float) -> None:
+        """A position arrived (at any server process: fixes come through Redis pub/sub): refresh
+        ETAs, release what is passed. Never waits on the controller."""
+        follow = self.following.get(unit_id)
+        if follow is None or follow.tracker.done():
             return
-        held = [sid for sid, s in corridor.signals.items() if s["status"] not in ("released", "refused")]
-        for sid in held:
-            await asyncio.to_thread(self.gateway.cancel, f"{corridor.incident_id}-{unit_id}-{sid}", sid)
+        self._spawn(self._progress(unit_id, lon, lat))
+
+    async def _progress(self, unit_id: str, lon: float, lat: float) -> None:
+        async with self._lock(unit_id):
+            follow = self.following.get(unit_id)
+            if follow is None or follow.tracker.done():
+                return
+            now = self.service.clock.now().timestamp()
+            at = follow.progress.locate(lon, lat)
+            if at.off_route_m > OFF_ROUTE_M:  # the fleet re-routes it; the new route gets a new corridor
+                await self._record(unit_id, follow, follow.tracker.release_all(), "left its route")
+                return
+            actions = follow.tracker.on_progress(now, at.route_time_s)
+            if follow.tracker.degraded and now - follow.retried_at >= RETRY_UNCOVERED_S:
+                follow.retried_at = now
+                retry = follow.tracker.retry_uncovered()
+                actions = CorridorActions(actions.send + retry.send, actions.release)
+            if actions:
+                await self._record(unit_id, follow, actions, "passed its stop line")
+
+    async def _record(self, unit_id: str, follow: Following, actions: CorridorActions, reason: str) -> None:
+        answers = await self._carry(follow.tracker, actions)
+        sent = {r.request_id for r in actions.send}
         with contextlib.suppress(Rejected):
-            await self.service.execute(RecordGreenWaveRelease(unit_id, tuple(held), reason))
+            if actions.release:
+                await self.service.execute(RecordGreenWaveRelease(
+                    unit_id, tuple(r.junction_id for r in actions.release), reason))
+            if actions.send:
+                recorded = self.service.state.corridors.get(unit_id)
+                held = recorded.signals if recorded is not None else {}
+                moved = tuple(w for w in (_window_view(t, self.settings) for t in follow.tracker.signals
+                                          if t.request_id in sent)
+                              if held.get(w["signal_id"], {}).get("eta") != w["eta"])
+                said = tuple(_answer_view(a) for a in answers if a.request_id in sent)
+                # A window that moved is a retime; the same window asked again (a controller
+                # back from an outage) is only news in its answer.
+                await self.service.execute(RecordGreenWaveRetime(unit_id, moved, said) if moved
+                                           else RecordGreenWaveAnswers(unit_id, said))
+        await self._tell_others(unit_id, answers)
+
+    async def rerouted(self, unit_id: str, plan: RoutePlan) -> None:
+        """The unit left its route and was given a new one: give back the old corridor's
+        junctions and ask along the new route, for as long as the incident is whistled."""
+        async with self._lock(unit_id):
+            follow = self.following.get(unit_id)
+            if follow is None:
+                return
+            if not follow.tracker.done():
+                await self._record(unit_id, follow, follow.tracker.release_all(), "left its route")
+            corridor = self.service.state.corridors.get(unit_id)
+            unit = self.service.state.units.get(unit_id)
+            if corridor is not None and unit is not None and unit.incident_id == follow.incident_id:
+                await self._request(unit_id, plan, corridor.whistle_id)
+
+    async def release(self, unit_id: str, reason: str, only: Following | None = None) -> None:
+        """Give every junction still held for this unit back to its plan (`only`: if the corridor
+        followed is still that one, so a late release never touches a newer corridor)."""
+        async with self._lock(unit_id):
+            follow = self.following.get(unit_id)
+            if only is not None and follow is not only:
+                return
+            if follow is not None:
+                if not follow.tracker.done():
+                    await self._record(unit_id, follow, follow.tracker.release_all(), reason)
+                return
+            # Not followed here (this process started after the request): release from the log.
+            corridor = self.service.state.corridors.get(unit_id)
+            if corridor is None:
+                return
+            held = [(sid, s.get("request_id") or f"{corridor.incident_id}-{unit_id}-{sid}")
+                    for sid, s in corridor.signals.items() if s["status"] not in ("released", "refused")]
+            async with self._gateway_lock:
+                for sid, rid in held:
+                    await asyncio.to_thread(self.gateway.cancel, rid, sid)
+            with contextlib.suppress(Rejected):
+                await self.service.execute(RecordGreenWaveRelease(unit_id, tuple(s for s, _ in held), reason))
+
+    # --- the log tells us when a task ends --------------------------------------------------------
+
+    def _on_event(self, seq: int, e: ev.Event, state: DispatchState) -> None:
+        match e:
+            case ev.UnitStatusChanged() if UnitStatus(e.status) not in COMMITTED or \
+                    e.status == UnitStatus.ON_SCENE:
+                self._release_later(e.unit_id, f"unit {e.status}")
+            case ev.UnitAssigned():
+                follow = self.following.get(e.unit_id)
+                if follow is not None and follow.incident_id != e.incident_id:
+                    self._release_later(e.unit_id, f"reassigned to {e.incident_id}")
+            case ev.IncidentStatusChanged() if e.status == "closed":
+                for uid, follow in self.following.items():
+                    if follow.incident_id == e.incident_id:
+                        self._release_later(uid, "incident closed")
+
+    def _release_later(self, unit_id: str, reason: str) -> None:
+        follow = self.following.get(unit_id)
+        if follow is not None and not follow.tracker.done():
+            self._spawn(self.release(unit_id, reason, only=follow))
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def settle(self) -> None:
+        """Wait for background follow-ups (tests, shutdown)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)

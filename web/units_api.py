@@ -5,7 +5,7 @@ import asyncio
 import contextlib
 import json
 import math
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
@@ -72,6 +72,12 @@ class AssignIn(BaseModel):
     by: str = Field("dispatcher", max_length=64)
 
 
+class RouteFollower(Protocol):
+    """Something that follows assigned units along their routes (the green wave does)."""
+
+    async def rerouted(self, unit_id: str, plan: RoutePlan) -> None: ...
+
+
 class Fleetwork:
     """The edge pieces the fleet endpoints share: telemetry, the router, the fleet file."""
 
@@ -80,14 +86,17 @@ class Fleetwork:
         self.service, self.positions, self.road = service, positions, road
         self.fleet, self.stale_after_s = fleet, stale_after_s
         self.routes: dict[str, RoutePlan] = {}  # assigned unit -> its current route
+        self.followers: list[RouteFollower] = []  # told of every re-route (the green wave)
 
     async def register_fleet(self) -> None:
         """Put the fleet file's units in the log once; the log then owns them."""
         for spec in self.fleet.units:
             if spec.unit_id not in self.service.state.units:
-                await self.service.execute(RegisterUnit(
-                    spec.unit_id, spec.agency, spec.kind, spec.call_sign, spec.station_id,
-                    spec.crew, spec.capabilities))
+                # Another process starting on the same Redis may register it first: that is fine.
+                with contextlib.suppress(Rejected):
+                    await self.service.execute(RegisterUnit(
+                        spec.unit_id, spec.agency, spec.kind, spec.call_sign, spec.station_id,
+                        spec.crew, spec.capabilities))
 
     async def where(self, unit_ids: list[str]) -> dict[str, tuple[float, float]]:
         latest = await self.positions.latest(unit_ids)
@@ -144,6 +153,12 @@ class Fleetwork:
                 routes[uid] = _route_view(plan)
         return {"assigned": unit_ids, "routes": routes}
 
+    async def ingest(self, fixes: list[Position]) -> None:
+        """Every fix, from a vehicle or the demo drive, goes this one way: stored, fanned out to
+        the screens, and checked against the unit's route and corridor."""
+        await self.positions.record(fixes)
+        await self.follow(fixes)
+
     async def follow(self, positions: list[Position]) -> None:
         """Re-route an assigned unit that has strayed from its route (or whose road closed)."""
         state = self.service.state
@@ -167,6 +182,8 @@ class Fleetwork:
             with contextlib.suppress(Rejected):
                 await self.service.execute(RecordReroute(p.unit_id, new.eta_s,
                                                          f"{off:.0f} m off its route"))
+            for follower in self.followers:
+                await follower.rerouted(p.unit_id, new)
 
     def hospital_for(self, kind: str, place: tuple[float, float]) -> dict[str, Any] | None:
         need = HOSPITAL_NEEDS.get(kind, "general")
@@ -317,8 +334,7 @@ async def post_position(unit_id: str, body: PositionIn, request: Request) -> dic
     if unit_id not in fw.service.state.units:
         raise Rejected(404, "unit_id", f"no unit {unit_id}")
     fixes = _positions(fw, [UnitPositionIn(unit_id=unit_id, **body.model_dump())])
-    await fw.positions.record(fixes)
-    await fw.follow(fixes)
+    await fw.ingest(fixes)
     return {"accepted": 1}
 
 
@@ -327,8 +343,7 @@ async def post_positions(body: PositionBatchIn, request: Request) -> dict[str, A
     """Many units at once, as a vehicle gateway sends them; all stored, or none."""
     fw = _fw(request)
     fixes = _positions(fw, body.positions)
-    await fw.positions.record(fixes)
-    await fw.follow(fixes)
+    await fw.ingest(fixes)
     return {"accepted": len(body.positions)}
 
 
@@ -346,8 +361,7 @@ async def position_ingress(ws: WebSocket) -> None:
                 batch = PositionBatchIn(positions=raw if isinstance(raw, list) else [raw])
                 permit_message(ws, [p.unit_id for p in batch.positions])
                 fixes = _positions(fw, batch.positions)
-                await fw.positions.record(fixes)
-                await fw.follow(fixes)
+                await fw.ingest(fixes)
                 await ws.send_json({"accepted": len(batch.positions)})
             except ValidationError as e:
                 err = e.errors()[0]

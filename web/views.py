@@ -3,7 +3,7 @@
 from typing import Any
 
 from dispatch.plans import ResponsePlans
-from dispatch.state import Call, DispatchState, Incident
+from dispatch.state import Call, CorridorState, DispatchState, Incident
 from dispatch.telemetry import Position
 from dispatch.units import Unit
 
@@ -46,11 +46,8 @@ def incident_view(
         "merged_into": inc.merged_into,
     }
     if detail:
-        out["corridors"] = [
-            {"unit_id": c.unit_id, "whistle_id": c.whistle_id, "eta_s": c.eta_s,
-             "eta_green_s": c.eta_green_s, "saved_s": round(c.saved_s, 1),
-             "signals": list(c.signals.values())}
-            for c in state.corridors.values() if c.incident_id == inc.incident_id]
+        out["corridors"] = [corridor_view(c) for c in state.corridors.values()
+                            if c.incident_id == inc.incident_id]
         out["calls"] = [call_view(state.calls[c]) for c in inc.call_ids]
         out["timeline"] = [
             {"seq": t.seq, "at": t.at.isoformat(), "type": t.type, "summary": t.summary}
@@ -81,3 +78,18 @@ def unit_view(unit: Unit, position: Position | None, stale: bool) -> dict[str, A
         "position": position.to_wire() if position else None,
         "stale": stale,
     }
+
+
+def corridor_view(c: CorridorState) -> dict[str, Any]:
+    """A unit's green wave signal by signal, with what is not covered (refused, or the controller
+    unreachable) and the ETA with and without it."""
+    signals = sorted(c.signals.values(), key=lambda s: (s.get("order", 0), s.get("eta", 0)))
+    uncovered = [s["signal_id"] for s in signals
+                 if s["status"] != "released" and (s.get("degraded") or s["status"] == "refused")]
+    return {"unit_id": c.unit_id, "incident_id": c.incident_id, "whistle_id": c.whistle_id,
+            "eta_s": c.eta_s, "eta_green_s": c.eta_green_s, "saved_s": round(c.saved_s, 1),
+            # Live until every signal is given back; a degraded signal is still owed an answer.
+            "active": any(s["status"] != "released" and (s["status"] != "refused" or s.get("degraded"))
+                          for s in signals),
+            "degraded": any(s.get("degraded") and s["status"] != "released" for s in signals),
+            "uncovered": uncovered, "signals": signals}

@@ -94,3 +94,20 @@ def test_a_whole_trip_through_the_simulated_controller_ends_with_every_junction_
     carry_out(t, t.release_all(), FlakyGateway(ctrl))
     assert t.done()
     assert all(not j.requests for j in ctrl.junctions.values())
+
+
+def test_signals_a_down_controller_left_uncovered_are_asked_again() -> None:
+    t = tracker()
+    for req in t.start().send:
+        t.record(PriorityAnswer(request_id=req.request_id, junction_id=req.junction_id,
+                                status=AnswerStatus.REFUSED, reason=Reason.CONTROLLER_UNREACHABLE,
+                                degraded=True))
+    assert t.degraded and t.uncovered() == ["J1", "J2", "J3"]
+    t.on_progress(now=1065.0, route_time_s=65.0)  # J1 is behind the unit now: released
+    again = t.retry_uncovered().send
+    assert [r.junction_id for r in again] == ["J2", "J3"] and all(r.sequence == 1 for r in again)
+    controller = SimulatedController({j: default_plan(j, [["N", "S"], ["E", "W"]]) for j in ("J2", "J3")},
+                                     lambda: 1065.0)
+    for req in again:
+        t.record(controller.request(req))
+    assert not t.degraded and t.uncovered() == []

@@ -32,7 +32,8 @@ def small_city() -> RoadNetwork:
 @pytest.fixture
 def settings(namespace: str, redis_server) -> Settings:
     # no rate limit worth the name, except where a test sets one
-    return Settings(namespace=namespace, redis_url=redis_server.url, rate_limit="1000000/second")
+    return Settings(namespace=namespace, redis_url=redis_server.url, rate_limit="1000000/second",
+                    demo_motion=False)
 
 
 MakeKey = Callable[..., str]
@@ -83,10 +84,13 @@ def centre(small_city: RoadNetwork) -> tuple[float, float]:
 
 
 def start_server(redis_url: str, port: int, namespace: str = "live-test",
-                 extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """The real server in its own process, as `make run` starts it, on a small city."""
+                 **settings: str) -> subprocess.Popen[bytes]:
+    """The real server in its own process, as `make run` starts it, on a small city; `settings`
+    are more JD_ variables (fleet_file="...")."""
     env = {**os.environ, "REDIS_URL": redis_url, "JD_PORT": str(port), "JD_CITY_SCALE": "0.15",
-           "JD_NAMESPACE": namespace, "JD_DEMO_KEY": SUPERVISOR_KEY, **(extra_env or {})}
+           "JD_NAMESPACE": namespace, "JD_DEMO_MOTION": "0", "JD_DEMO_KEY": SUPERVISOR_KEY,
+           "JD_RATE_LIMIT": "1000000/second",
+           **{f"JD_{k.upper()}": v for k, v in settings.items()}}
     proc = subprocess.Popen([sys.executable, "-m", "web.cli", "serve"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 90

@@ -10,7 +10,11 @@ const I18N = {
         recommend: "Recommended units", confirm: "Confirm and send", whistle: "Blow the whistle",
         override: "This kind does not qualify. Reason to blow anyway:", summons: "Whistle",
         ack: "Acknowledge", lead: "Lead", hospital: "Hospital", route: "Route", eta: "ETA",
-        acked: "acknowledged", waiting: "waiting", unanswered: "unanswered", min: "min" },
+        acked: "acknowledged", waiting: "waiting", unanswered: "unanswered", min: "min",
+        greenWaves: "Green waves", withWave: "with green wave", without: "without", saved: "saved",
+        degraded: "Green wave degraded: signal controller not answering. Not covered:",
+        refusedSig: "refused", revised: "revised", greenIn: "green in", s: "s", allKinds: "all kinds",
+        allStatus: "any status", available: "available", busy: "busy", signals: "signals" },
   zh: { title: "联合调度", offline: "离线", online: "在线", newCall: "新警情",
         hotline: "热线", kind: "类型", caller: "来电号码", text: "描述", send: "提交",
         clickMap: "在地图上点击以定位。", openIncidents: "处置中的事件",
@@ -18,7 +22,11 @@ const I18N = {
         recommend: "推荐车辆", confirm: "确认派车", whistle: "吹哨",
         override: "该类型不属于吹哨范围，请填写吹哨理由：", summons: "吹哨",
         ack: "确认", lead: "牵头单位", hospital: "医院", route: "路线", eta: "预计到达",
-        acked: "已确认", waiting: "等待中", unanswered: "无人应答", min: "分钟" },
+        acked: "已确认", waiting: "等待中", unanswered: "无人应答", min: "分钟",
+        greenWaves: "绿波", withWave: "绿波下", without: "无绿波", saved: "节省",
+        degraded: "绿波降级：信号机无响应。未覆盖路口：", refusedSig: "被拒", revised: "已调整",
+        greenIn: "绿灯倒计时", s: "秒", allKinds: "全部类型", allStatus: "全部状态",
+        available: "空闲", busy: "出勤", signals: "个路口" },
 };
 let lang = localStorage.getItem("lang") || "en";
 const t = (k) => (I18N[lang] && I18N[lang][k]) || k;
@@ -30,17 +38,22 @@ const ROAD_STYLE = {
 };
 
 const map = L.map("map", { preferCanvas: true, zoomSnap: 0.25 });
+const fleet = new FleetCanvas(map, { colors: AGENCY_COLOR, onClick: (uid) => showUnit(uid) });
 const roadsLayer = L.layerGroup().addTo(map);
 const routesLayer = L.layerGroup().addTo(map);
-const unitsLayer = L.layerGroup().addTo(map);
 const incidentsLayer = L.layerGroup().addTo(map);
 const corridorLayer = L.layerGroup().addTo(map);
 const SIGNAL_COLOR = { requested: "#999", granted: "#16a34a", queued: "#f59e0b", refused: "#dc2626", released: "#60a5fa", degraded: "#7c3aed" };
 const state = {
-  seq: null, incidents: new Map(), incidentMarkers: new Map(), units: new Map(), unitMarkers: new Map(),
+  seq: null, incidents: new Map(), incidentMarkers: new Map(), units: new Map(), fleet, corridors: new Map(),
   positions: new Map(), stations: new Map(), whistles: new Map(), routes: new Map(), plans: {},
   pick: null, selected: null, filters: new Set(["110", "119", "120", "122"]), connected: false,
+  kindFilter: "", statusFilter: "",
 };
+// Where a unit is drawn now, for browser tests: [lat, lng] or null.
+state.unitAt = (uid) => fleet.at(uid);
+fleet.visible = (u) => !!u && state.filters.has(u.agency) && (!state.kindFilter || u.kind === state.kindFilter)
+  && (!state.statusFilter || (state.statusFilter === "available") === (u.status === "available"));
 window.jd = state; // for browser tests and curious dispatchers
 
 // The API key: from the URL fragment (`#key=...`, as `jointdispatch serve` prints it; a fragment
@@ -61,7 +74,12 @@ const KEY = (() => {
 const authed = (headers = {}) => ({ ...headers, Authorization: `Bearer ${KEY}` });
 
 const api = async (path, opts = {}) => {
-  const r = await fetch(path, { headers: authed({ "Content-Type": "application/json" }), ...opts });
+  let r;
+  try {
+    r = await fetch(path, { headers: authed({ "Content-Type": "application/json" }), ...opts });
+  } catch (e) { // the server is away (restarting): the websocket's reconnect brings the state back
+    return { ok: false, status: 0, body: {} };
+  }
   if (r.status === 401) sessionStorage.removeItem("jd-key"); // asked for again on the next load
   const body = await r.json().catch(() => ({}));
   return { ok: r.ok, status: r.status, body };
@@ -108,7 +126,8 @@ async function loadRoster() {
 }
 
 async function loadRoutes() {
-  const { body } = await api("/v1/routes");
+  const { ok, body } = await api("/v1/routes");
+  if (!ok) return;
   state.routes.clear();
   routesLayer.clearLayers();
   for (const [uid, r] of Object.entries(body)) drawRoute(uid, r);
@@ -116,7 +135,7 @@ async function loadRoutes() {
 
 async function loadPositions() {
   const { body } = await api("/v1/units");
-  for (const u of body.units) if (u.position) state.positions.set(u.unit_id, u.position);
+  for (const u of body.units || []) if (u.position) state.positions.set(u.unit_id, u.position);
   for (const uid of state.units.keys()) drawUnit(uid);
 }
 
@@ -184,48 +203,30 @@ function upsertUnit(u) {
 
 function drawUnit(uid) {
   const u = state.units.get(uid);
+  const p = state.positions.get(uid);
+  if (p) { fleet.move(uid, p.lat, p.lon, p.heading, u); return; }
   const where = u && unitLatLng(u);
-  let m = state.unitMarkers.get(uid);
-  if (!where || !state.filters.has(u.agency)) {
-    if (m) { unitsLayer.removeLayer(m); state.unitMarkers.delete(uid); }
-    return;
-  }
-  const busy = u.status !== "available";
-  if (!m) {
-    m = L.circleMarker(where, { radius: 5, weight: busy ? 3 : 1, color: busy ? "#111" : "#fff",
-                                fillColor: AGENCY_COLOR[u.agency], fillOpacity: 1 });
-    m.on("click", () => showUnit(uid));
-    m.addTo(unitsLayer);
-    state.unitMarkers.set(uid, m);
-  } else {
-    glide(m, where);
-    m.setStyle({ weight: busy ? 3 : 1, color: busy ? "#111" : "#fff" });
-  }
-  m.bindTooltip(`${u.call_sign} · ${u.kind} · ${u.status}`);
+  if (where && !fleet.units.has(uid)) fleet.move(uid, where[0], where[1], null, u);
+  else fleet.update(uid, u);
 }
 
-// Markers glide to their new place over most of an update interval, so 1 Hz fixes look smooth.
-const gliding = new Map();
-function glide(marker, to) {
-  const from = marker.getLatLng();
-  gliding.set(marker, { from: [from.lat, from.lng], to, start: performance.now() });
+function renderKindFilter() {
+  const sel = document.getElementById("kind-filter");
+  const kinds = [...new Set([...state.units.values()].map((u) => u.kind))].sort();
+  if (sel.dataset.kinds === kinds.join()) return;
+  sel.dataset.kinds = kinds.join();
+  sel.length = 1;
+  for (const k of kinds) sel.add(new Option(k.replace(/_/g, " "), k));
+  sel.value = state.kindFilter;
 }
-function animate(now) {
-  for (const [m, g] of gliding) {
-    const k = Math.min(1, (now - g.start) / 800);
-    m.setLatLng([g.from[0] + (g.to[0] - g.from[0]) * k, g.from[1] + (g.to[1] - g.from[1]) * k]);
-    if (k >= 1) gliding.delete(m);
-  }
-  requestAnimationFrame(animate);
-}
-requestAnimationFrame(animate);
 
 function renderList() {
+  renderKindFilter();
   const ol = document.getElementById("incidents");
   const items = [...state.incidents.values()].sort(
     (a, b) => b.severity - a.severity || b.reported_at.localeCompare(a.reported_at));
   document.getElementById("count").textContent = `(${items.length})`;
-  document.getElementById("unit-count").textContent = `${state.unitMarkers.size} ${t("units")}`;
+  document.getElementById("unit-count").textContent = `${fleet.count()} ${t("units")}`;
   ol.innerHTML = "";
   for (const inc of items) {
     const li = document.createElement("li");
@@ -267,7 +268,6 @@ async function showDetail(id) {
   for (const b of box.querySelectorAll("button[data-ack]")) {
     b.onclick = () => api(`/v1/whistles/${whistle.whistle_id}/ack`, { method: "POST", body: JSON.stringify({ agency: b.dataset.ack, by: `convener ${b.dataset.ack}` }) });
   }
-  drawCorridors(inc.corridors || []);
   if (inc.corridors && inc.corridors.length) {
     const rows = inc.corridors.map((c) => {
       const unit = state.units.get(c.unit_id);
@@ -279,20 +279,58 @@ async function showDetail(id) {
   showRecommendation(id);
 }
 
-function drawCorridors(corridors) {
+// Every active green wave on the map, signal by signal, coloured by its state; the side panel lists
+// them with countdowns, revised windows and time saved, and a banner names uncovered signals.
+function signalState(sg) { return sg.status !== "released" && sg.degraded ? "degraded" : sg.status; }
+
+function drawCorridors() {
   corridorLayer.clearLayers();
-  for (const c of corridors) {
+  for (const c of state.corridors.values()) {
+    const unit = state.units.get(c.unit_id);
     for (const sg of c.signals) {
       const at = state.signals && state.signals.get(sg.signal_id);
       if (!at) continue;
-      const color = SIGNAL_COLOR[sg.degraded ? "degraded" : sg.status] || "#999";
-      const secs = Math.round(sg.window_start - Date.now() / 1000);
+      const st = signalState(sg);
       L.rectangle([[at.lat - 0.0004, at.lon - 0.00046], [at.lat + 0.0004, at.lon + 0.00046]],
-                  { color: "#111", weight: 1, fillColor: color, fillOpacity: 0.95 })
-        .bindTooltip(`${sg.signal_id} ${sg.status}${secs > 0 ? ` · green in ${secs} s` : ""}`).addTo(corridorLayer);
+                  { color: "#111", weight: 1, fillColor: SIGNAL_COLOR[st] || "#999", fillOpacity: 0.95 })
+        .bindTooltip(() => `${sg.signal_id} · ${unit ? unit.call_sign : c.unit_id} · ${st}${countdown(sg)}`)
+        .addTo(corridorLayer);
     }
   }
+  renderCorridors();
 }
+
+function countdown(sg) {
+  if (sg.status === "released" || sg.status === "refused") return "";
+  const start = sg.served_start ?? sg.window_start;
+  const secs = Math.round(start - Date.now() / 1000);
+  return secs > 0 ? ` · ${t("greenIn")} ${secs} ${t("s")}` : "";
+}
+
+function renderCorridors() {
+  const list = [...state.corridors.values()].filter((c) => c.active);
+  const box = document.getElementById("corridors");
+  document.getElementById("corridor-section").hidden = list.length === 0;
+  box.innerHTML = list.map((c) => {
+    const unit = state.units.get(c.unit_id);
+    const chips = c.signals.map((sg) => {
+      const st = signalState(sg);
+      const revised = sg.served_start != null && sg.window_start != null && Math.abs(sg.served_start - sg.window_start) > 1
+        ? ` ${t("revised")} ${sg.served_start > sg.window_start ? "+" : ""}${Math.round(sg.served_start - sg.window_start)} ${t("s")}` : "";
+      return `<li class="sig ${st}" data-signal="${sg.signal_id}"><b>${escapeHtml(sg.signal_id)}</b> ${st}${revised}${countdown(sg)}</li>`;
+    }).join("");
+    return `<li data-unit="${c.unit_id}"><span class="tag a${unit ? unit.agency : ""}">${escapeHtml(unit ? unit.call_sign : c.unit_id)}</span>
+      → ${c.incident_id} · ${t("eta")} ${(c.eta_green_s / 60).toFixed(1)} ${t("min")} ${t("withWave")},
+      ${(c.eta_s / 60).toFixed(1)} ${t("without")} (<b class="saved">${t("saved")} ${(c.saved_s / 60).toFixed(1)} ${t("min")}</b>)
+      <ol class="signals">${chips}</ol></li>`;
+  }).join("");
+  const uncovered = list.flatMap((c) => c.signals.filter((sg) => sg.status !== "released" && sg.degraded).map((sg) => sg.signal_id));
+  const banner = document.getElementById("degraded");
+  if (banner.hidden !== (uncovered.length === 0)) setTimeout(() => map.invalidateSize(), 0);
+  banner.hidden = uncovered.length === 0;
+  banner.textContent = `⚠ ${t("degraded")} ${[...new Set(uncovered)].join(", ")}`;
+}
+setInterval(() => { if (state.corridors.size) renderCorridors(); }, 1000);
 
 async function showRecommendation(id) {
   const { ok, body } = await api(`/v1/incidents/${encodeURIComponent(id)}/recommendation`);
@@ -347,6 +385,9 @@ function applyMessage(msg) {
     for (const inc of msg.incidents) upsertIncident(inc);
     for (const w of msg.whistles || []) state.whistles.set(w.whistle_id, w);
     for (const u of msg.units || []) upsertUnit(u);
+    state.corridors.clear();
+    for (const c of msg.corridors || []) state.corridors.set(c.unit_id, c);
+    drawCorridors();
     state.seq = msg.seq;
     loadRoutes();
     loadPositions();
@@ -355,11 +396,19 @@ function applyMessage(msg) {
     for (const inc of msg.incidents) upsertIncident(inc);
     for (const w of msg.whistles || []) state.whistles.set(w.whistle_id, w);
     for (const u of msg.units || []) upsertUnit(u);
+    for (const c of msg.corridors || []) state.corridors.set(c.unit_id, c);
+    if (msg.corridors) drawCorridors();
     state.seq = msg.seq;
-    if (msg.event.type === "unit_assigned" || msg.event.type === "unit_status_changed") loadRoutes();
+    // Routes are worked out just after the assignment is logged: look again a moment later.
+    if (["unit_assigned", "unit_status_changed", "unit_rerouted", "green_wave_requested"].includes(msg.event.type)) loadRoutes();
+    if (msg.event.type === "unit_assigned") setTimeout(loadRoutes, 1000);
     if (state.selected && (msg.incidents.some((i) => i.incident_id === state.selected))) showDetail(state.selected);
   } else if (msg.type === "positions") {
-    for (const p of msg.positions) { state.positions.set(p.unit_id, p); if (state.units.has(p.unit_id)) drawUnit(p.unit_id); }
+    for (const [uid, lon, lat, heading, speed] of msg.positions) { // compact: see web/live.py
+      state.positions.set(uid, { unit_id: uid, lon, lat, heading, speed_kmh: speed });
+      const u = state.units.get(uid);
+      if (u) fleet.move(uid, lat, lon, heading, u);
+    }
     return;
   } else {
     return; // heartbeat
@@ -386,6 +435,7 @@ function connect() {
 }
 
 map.on("click", (e) => {
+  if (e.originalEvent.fleetHit) return; // a unit was clicked, not a place
   state.pick = e.latlng;
   document.getElementById("where").textContent = `${e.latlng.lng.toFixed(5)}, ${e.latlng.lat.toFixed(5)}`;
 });
@@ -409,10 +459,12 @@ document.getElementById("call-form").addEventListener("submit", async (e) => {
 for (const box of document.querySelectorAll("#filters input")) {
   box.onchange = () => {
     if (box.checked) state.filters.add(box.dataset.agency); else state.filters.delete(box.dataset.agency);
-    for (const uid of state.units.keys()) drawUnit(uid);
+    fleet.dirty = true;
     renderList();
   };
 }
+document.getElementById("kind-filter").onchange = (e) => { state.kindFilter = e.target.value; fleet.dirty = true; renderList(); };
+document.getElementById("status-filter").onchange = (e) => { state.statusFilter = e.target.value; fleet.dirty = true; renderList(); };
 
 function applyLanguage() {
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
