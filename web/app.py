@@ -131,7 +131,7 @@ def create_app(
         service = DispatchService(EventStore(client, settings.namespace), rules, clock)
         app.state.settings = settings
         app.state.keys = KeyRing(client, settings.namespace)
-        app.state.rate_limits = RateLimits(url, settings.namespace, settings.rate_limit)
+        app.state.rate_limits = RateLimits(client, settings.namespace, settings.rate_limit)
         app.state.audit = AuditLog(client, settings.namespace, clock)
         app.state.feed = FeedIndex(plans)
         service.subscribe(app.state.feed.on_event)  # before start: the replay builds the feed

@@ -158,3 +158,24 @@ def test_a_client_over_its_rate_gets_429_with_retry_after(app_client, make_key) 
     assert r.status_code == 429 and 1 <= int(r.headers["Retry-After"]) <= 60
     assert "3 per 1 minute" in r.json()["error"]
     assert c.get("/v1/plans", headers=other).status_code == 200  # counted per client
+
+
+def test_the_window_slides_so_a_boundary_does_not_double_the_rate(app_client) -> None:
+    from web.access import Denied
+    from web.api_keys import ApiKey
+
+    limits = app_client.app.state.rate_limits  # type: ignore[union-attr]
+    key = ApiKey("slide", "c", "120", (Role.FEED_READER,), "2026-01-01", rate="10/minute")
+    start = 1_800_000_000 - 1_800_000_000 % 60 + 50  # 50 s into a minute
+
+    def hit(at: float) -> bool:
+        try:
+            app_client.portal.call(limits.hit, key, at)
+            return True
+        except Denied as refused:
+            assert refused.status == 429 and int(refused.headers["Retry-After"]) >= 1
+            return False
+
+    assert all(hit(start + i) for i in range(10)) and not hit(start + 9.5)
+    # 15 s later, a quarter into the next minute: three quarters of the last ten still count
+    assert [hit(start + 25 + i * 0.1) for i in range(3)] == [True, True, False]
