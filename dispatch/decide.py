@@ -169,6 +169,20 @@ class Rules:
     roster: RosterRules = field(default_factory=RosterRules.load)
     ack_deadline_s: float = 30.0
 
+    @property
+    def joint(self) -> bool:
+        """Joint intake: calls of all hotlines merge and every agency the plan names gets a task.
+        Off, each hotline acts alone on what reached it (how trainers compare strategies)."""
+        return self.merge.across_hotlines
+
+    def task_agencies(self, kind: str, hotline: str) -> tuple[str, ...]:
+        agencies = tuple(str(a) for a in self.plans[kind].agencies)
+        if self.joint:
+            return agencies
+        # Working alone, an agency acts on its own calls; a call for another agency's work is
+        # passed on by phone, so that agency acts alone on it.
+        return (hotline,) if hotline in agencies else agencies[:1]
+
 
 def decide(state: DispatchState, command: Command, rules: Rules, now: datetime) -> list[ev.Event]:
     """The events a command causes on this state. Pure: same state and command, same events."""
@@ -257,7 +271,7 @@ def _receive_call(
         fingerprint=cmd.fingerprint(), details=dict(cmd.details),
     )
     new = NewCall(received_at=cmd.received_at, lon=cmd.lon, lat=cmd.lat, address=cmd.address,
-                  kind=cmd.kind, caller_number=cmd.caller_number)
+                  kind=cmd.kind, caller_number=cmd.caller_number, hotline=cmd.hotline)
     match = find_match(state, new, rules.plans, rules.merge)
     if match is None:
         return [received, *_open_incident(state, call_id, cmd, rules, now,
@@ -275,7 +289,7 @@ def _receive_call(
             whistle_qualifies=inc.whistle_qualifies or plan.whistle,
             reason=f"call {call_id} reports {cmd.kind}",
         ))
-    for agency in plan.agencies:
+    for agency in rules.task_agencies(cmd.kind, cmd.hotline):
         if agency not in inc.tasks:
             out.append(ev.TaskCreated(at=now, incident_id=inc.incident_id, agency=agency,
                                       reason=f"{cmd.kind} plan, from call {call_id}"))
@@ -294,7 +308,7 @@ def _open_incident(
         reason=reason,
     )]
     out += [ev.TaskCreated(at=now, incident_id=incident_id, agency=a, reason=f"{call.kind} plan")
-            for a in plan.agencies]
+            for a in rules.task_agencies(call.kind, call.hotline)]
     return out
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import yaml
 
 from dispatch.agencies import Agency
+from dispatch.router import LonLat, Router
 
 DEMO_FLEET_FILE = Path(__file__).with_name("demo_fleet.yaml")
 
@@ -53,7 +54,11 @@ class Fleet:
     def load(cls, path: Path | str = DEMO_FLEET_FILE) -> "Fleet":
         with open(path, encoding="utf-8") as f:
             raw = yaml.safe_load(f) or {}
-        src = str(path)
+        return cls.from_dict(raw, str(path))
+
+    @classmethod
+    def from_dict(cls, raw: dict, src: str = "<fleet>") -> "Fleet":  # type: ignore[type-arg]
+        """A fleet from the file's mapping (a scenario file carries one inline)."""
         stations: dict[str, Station] = {}
         for i, s in enumerate(raw.get("stations") or []):
             where = f"{src}: stations[{i}]"
@@ -81,6 +86,26 @@ class Fleet:
                     station_id=station, crew=int(u.get("crew", 2)),
                     capabilities=tuple(u.get("capabilities") or [])))
         return cls(stations, hospitals, units)
+
+    def hospital_for(self, kind: str, place: LonLat, router: Router) -> tuple[Hospital, float] | None:
+        """The nearest hospital by road that takes what a patient of this kind needs."""
+        need = HOSPITAL_NEEDS.get(kind, "general")
+        able = [h for h in self.hospitals.values() if need in h.takes or not need]
+        if not able:
+            return None
+        times = router.drive_times_from(place, {h.hospital_id: (h.lon, h.lat) for h in able}, "ambulance")
+        if not times:
+            return None
+        best = min(times, key=lambda k: times[k])
+        return self.hospitals[best], times[best]
+
+
+# What a patient from each kind of incident needs the hospital to take.
+HOSPITAL_NEEDS = {
+    "traffic_crash_injury": "trauma", "person_trapped": "trauma", "fall_from_height": "trauma",
+    "fire": "burns", "medical_emergency": "cardiac", "critical_transfer": "cardiac",
+    "drowning": "general", "injured_person": "trauma", "natural_disaster": "trauma",
+}
 
 
 def _req(entry: dict, key: str, where: str) -> str:  # type: ignore[type-arg]

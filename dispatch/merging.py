@@ -13,6 +13,9 @@ from dispatch.state import DispatchState, Incident
 class MergeRules:
     radius_m: float = 300.0
     window_min: float = 15.0
+    # False: each hotline keeps its own incidents (agencies working alone, a replay strategy);
+    # repeat calls to the same hotline still join.
+    across_hotlines: bool = True
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class NewCall:
     address: str | None
     kind: str
     caller_number: str | None
+    hotline: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,8 @@ def _match_one(
     """The incident's best evidence: one earlier call that is near, recent and compatible."""
     best: tuple[float, float, str, set[str], float | None] | None = None
     for other in (state.calls[c] for c in inc.call_ids):
+        if not rules.across_hotlines and other.hotline != call.hotline:
+            continue
         minutes = abs((call.received_at - other.received_at).total_seconds()) / 60
         if minutes > rules.window_min:
             continue

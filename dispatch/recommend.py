@@ -6,10 +6,12 @@ same in a live run, a replay and a test with a brute-force check."""
 from dataclasses import dataclass
 from datetime import datetime
 
+from dispatch.decide import Assignment
 from dispatch.plans import ResponsePlans
+from dispatch.router import LonLat, Router, profile_for
 from dispatch.state import DispatchState, Incident
 from dispatch.telemetry import Position, is_stale
-from dispatch.units import ASSIGNABLE, COMMITTED, Unit
+from dispatch.units import ASSIGNABLE, COMMITTED, Unit, UnitStatus
 
 # A committed unit is proposed instead when it would arrive in under this share of the time of
 # the best free unit, and its current incident is less severe.
@@ -54,6 +56,37 @@ def needs(state: DispatchState, incident: Incident, plans: ResponsePlans) -> lis
         if not any(a == agency for a, _ in out):
             out.append((agency, ""))
     return out
+
+
+def units_to_rank(state: DispatchState, incident: Incident, plans: ResponsePlans) -> list[Unit]:
+    """Only units of the agencies and kinds this incident needs are worth a search."""
+    wanted = needs(state, incident, plans)
+    return [u for u in state.units.values() if u.status != UnitStatus.OUT_OF_SERVICE
+            and any(u.agency == a and (not k or u.kind == k) for a, k in wanted)]
+
+
+def drive_times_to(incident: Incident, units: list[Unit], places: dict[str, LonLat],
+                   router: Router) -> dict[str, float]:
+    """Each unit's drive time from where it is to the incident: one search per speed profile."""
+    if incident.lon is None or incident.lat is None:
+        return {}
+    by_profile: dict[str, dict[str, LonLat]] = {}
+    for u in units:
+        if u.unit_id in places:
+            by_profile.setdefault(profile_for(u.kind), {})[u.unit_id] = places[u.unit_id]
+    eta: dict[str, float] = {}
+    for profile, sources in by_profile.items():
+        eta.update(router.drive_times((incident.lon, incident.lat), sources, profile))
+    return eta
+
+
+def assignments_from(needs: list[Need], chosen: list[str] | None) -> tuple[Assignment, ...]:
+    """The recommendation's picks, or the dispatcher's own choice marked as not recommended."""
+    picks = {n.pick.unit_id: n.pick for n in needs if n.pick}
+    return tuple(
+        Assignment(uid, eta_s=picks[uid].eta_s if uid in picks else None,
+                   recommended=uid in picks, divert=bool(uid in picks and picks[uid].divert_from))
+        for uid in (chosen if chosen is not None else list(picks)))
 
 
 def recommend(

@@ -4,6 +4,7 @@ class, district files that override them, and the expected red waiting an approa
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -72,8 +73,8 @@ class SignalPlan:
             if not ph.approaches:
                 raise PlanError(f"{self.signal_id}.phases[{i}].approaches: serves no approach")
 
-    @property
-    def cycle_s(self) -> float:
+    @functools.cached_property
+    def cycle_s(self) -> float:  # asked on every controller step: worked out once
         return sum(p.length_s for p in self.phases)
 
     @property

@@ -116,7 +116,14 @@ ACCESS: dict[str, dict[Role, Scope]] = {
     "DELETE /v1/webhooks/{webhook_id}": _all((R.FEED_READER, R.ADMIN)),
     "GET /v1/webhooks/{webhook_id}/dead-letters": _all((R.FEED_READER, R.ADMIN)),
     "GET /v1/audit": _all((R.SUPERVISOR, R.ADMIN)),
+    # the training map's controls (web/training_map.py: only on the app a replay serves)
+    "GET /v1/training": _all(SCREENS),
+    "POST /v1/training/pause": _all((R.TRAINER, R.SUPERVISOR)),
+    "POST /v1/training/resume": _all((R.TRAINER, R.SUPERVISOR)),
+    "POST /v1/training/jump": _all((R.TRAINER, R.SUPERVISOR)),
+    "POST /v1/training/speed": _all((R.TRAINER, R.SUPERVISOR)),
 }
+TRAINING_ONLY = frozenset(e for e in ACCESS if e.startswith(("GET /v1/training", "POST /v1/training")))
 
 # Roles that see every agency's incidents in the feeds; the others see the incidents their
 # agency has a task in or took a call for.

@@ -130,7 +130,7 @@ def create_app(
         client = aioredis.Redis.from_url(url)
         service = DispatchService(EventStore(client, settings.namespace), rules, clock)
         app.state.settings = settings
-        app.state.keys = KeyRing(client, settings.namespace)
+        app.state.keys = KeyRing(client, settings.keys_namespace or settings.namespace)
         app.state.rate_limits = RateLimits(client, settings.namespace, settings.rate_limit)
         app.state.audit = AuditLog(client, settings.namespace, clock)
         app.state.feed = FeedIndex(plans)

@@ -1,5 +1,5 @@
 """The `jointdispatch` command line: serve the coordinator, manage API keys, import OSM
-extracts, run benchmarks."""
+extracts, replay training scenarios, run benchmarks."""
 
 import asyncio
 import contextlib
@@ -210,6 +210,83 @@ def import_osm(
 
     out = build(path, cache_dir)
     console.print(f"Cached network at {out}\nStart on it with: JD_OSM_CACHE={out} make run")
+
+
+@app.command()
+def replay(
+    file: Annotated[str, typer.Argument(help="A scenario file, or a built-in name (taxi_rollover, ...).")],
+    compare: Annotated[bool, typer.Option("--compare", help="Replay every strategy on the same calls.")] \
+    = False,
+    strategy: Annotated[str, typer.Option(help="alone, joint or joint_green_wave.")] = "joint_green_wave",
+    speed: Annotated[str, typer.Option(help="1 (live exercise), 60, or max.")] = "max",
+    seed: Annotated[int | None, typer.Option(help="Chance on scene and in transport (default: the file's).")]
+    = None,
+    out: Annotated[Path | None, typer.Option(help="Report folder (default var/replays/<scenario>).")] = None,
+    serve: Annotated[bool, typer.Option("--serve", help="Show the replay on the map, in its training "
+                                        "namespace (use with --speed 1).")] = False,
+    host: Annotated[str | None, typer.Option(help="Map server address (with --serve).")] = None,
+    port: Annotated[int | None, typer.Option(help="Map server port (with --serve).")] = None,
+) -> None:
+    """Replay a training scenario on a simulated clock and write its KPI report (JSON and HTML)."""
+    import asyncio
+    import signal
+
+    import redis.asyncio as aioredis
+    from rich.markup import escape
+
+    from scenarios.command import find_scenario, parse_speed, print_summary, replay_command
+    from scenarios.source import ScenarioError
+    from scenarios.world import STRATEGIES
+    from web.redis_server import RedisServer
+
+    try:
+        scenario = find_scenario(file)
+        factor = parse_speed(speed)
+    except (ScenarioError, ValueError) as e:
+        console.print(f"[red]{escape(str(e))}[/red]", soft_wrap=True)  # one line: file, line, field
+        raise typer.Exit(2) from None
+    if strategy not in STRATEGIES:
+        console.print(f"[red]--strategy: one of {', '.join(STRATEGIES)}[/red]")
+        raise typer.Exit(2)
+    settings = Settings()
+    server = None
+    url = settings.redis_url
+    if url is None:  # a private Redis for the training run; nothing durable is at stake
+        server = RedisServer((settings.data_dir / "redis-training").resolve(), fsync="everysec").start()
+        url = server.url
+    out_dir = out or settings.data_dir / "replays" / scenario.name
+
+    async def main() -> None:
+        client = aioredis.Redis.from_url(url)
+        on_ready = None
+        stop_map: list[object] = []
+        if serve:
+            from web.training_map import serve_training_map
+
+            async def on_ready(replay, city) -> None:  # type: ignore[no-untyped-def]
+                stop_map.append(await serve_training_map(replay, city, settings, url, host or settings.host,
+                                                         port or settings.port, out_dir, console))
+        try:
+            run = await replay_command(scenario, client, out_dir, compare=compare, strategy=strategy,
+                                       speed=factor, seed=seed, console=console, on_ready=on_ready)
+            print_summary(run, console)
+            if stop_map:
+                console.print("[bold]The map stays up; Ctrl-C to stop.[/bold]")
+                await asyncio.Event().wait()
+        finally:
+            await client.aclose()
+
+    def stop(*_: object) -> None:  # a terminated run still stops the Redis it started
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if server is not None:
+            server.stop()
 
 
 @app.command()

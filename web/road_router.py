@@ -4,7 +4,7 @@ import math
 
 from dispatch.router import LonLat, RoutePlan, SignalPassage
 from greenwave.corridor import approach_name
-from routing.index import RoutingIndex
+from routing.index import Route, RoutingIndex
 from routing.network import RoadNetwork
 from routing.snap import Snap, Snapper
 
@@ -54,10 +54,17 @@ class RoadRouter:
         times = self.index.times_from(source, snaps, profile)
         return {k: float(t) for k, t in zip(keys, times, strict=True) if math.isfinite(t)}
 
-    def route(self, origin: LonLat, destination: LonLat, profile: str) -> RoutePlan:
+    def route_detail(self, origin: LonLat, destination: LonLat, profile: str) -> Route:
+        """The routing package's own route, segment by segment (a replay drives it)."""
         a = self.snapper.snap(*origin, max_distance_m=self.snap_max_m)
         b = self.snapper.snap(*destination, max_distance_m=self.snap_max_m)
-        r = self.index.route(a, b, profile=profile)
+        return self.index.route(a, b, profile=profile)
+
+    def route(self, origin: LonLat, destination: LonLat, profile: str) -> RoutePlan:
+        return self.plan_of(self.route_detail(origin, destination, profile))
+
+    @staticmethod
+    def plan_of(r: Route) -> RoutePlan:
         return RoutePlan(
             eta_s=r.eta_s, eta_green_s=r.eta_green_s, length_m=r.length_m,
             coords=[(x, y) for x, y in r.geometry.coords],

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
         [2.0, 10.0, 60.0, 300.0, 1800.0], description="Waits before each retry; then dead letter.")
     demo_supervisor: bool = Field(
         True, description="`serve` makes a supervisor key for the demo map; false in production.")
+    keys_namespace: str | None = Field(
+        None, description="Where API keys live, when not in `namespace` (a training run uses live keys).")
     demo_key: str | None = Field(None, description="Use this as the demo supervisor key.")
     webhook_timeout_s: float = Field(5.0, description="How long one webhook attempt may take.")
     snap_max_m: float = 500.0

@@ -12,15 +12,14 @@ from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 from shapely import LineString, Point
 
 from dispatch.decide import (
-    Assignment,
     AssignUnits,
     ChangeUnitStatus,
     RecordReroute,
     RegisterUnit,
     Rejected,
 )
-from dispatch.fleet import Fleet
-from dispatch.recommend import Need, needs, recommend
+from dispatch.fleet import HOSPITAL_NEEDS, Fleet
+from dispatch.recommend import Need, assignments_from, drive_times_to, recommend, units_to_rank
 from dispatch.router import RoutePlan, Router, profile_for
 from dispatch.service import DispatchService
 from dispatch.telemetry import Position, PositionStore, is_stale
@@ -121,19 +120,9 @@ class Fleetwork:
             raise Rejected(404, "incident_id", f"no incident {incident_id}")
         if inc.lon is None or inc.lat is None:
             raise Rejected(409, "incident_id", f"{incident_id} has no coordinates to route to yet")
-        # Only units of the agencies and kinds this incident needs are worth a search.
-        wanted = needs(state, inc, self.service.rules.plans)
-        units = [u for u in state.units.values() if u.status != UnitStatus.OUT_OF_SERVICE
-                 and any(u.agency == a and (not k or u.kind == k) for a, k in wanted)]
+        units = units_to_rank(state, inc, self.service.rules.plans)
         latest = await self.positions.latest([u.unit_id for u in units])
-        places = self.places(units, latest)
-        eta: dict[str, float] = {}
-        by_profile: dict[str, dict[str, tuple[float, float]]] = {}
-        for u in units:
-            if u.unit_id in places:
-                by_profile.setdefault(profile_for(u.kind), {})[u.unit_id] = places[u.unit_id]
-        for profile, sources in by_profile.items():  # one search per speed profile
-            eta.update(self.road.drive_times((inc.lon, inc.lat), sources, profile))
+        eta = drive_times_to(inc, units, self.places(units, latest), self.road)
         ranked = recommend(state, inc, self.service.rules.plans, eta, latest,
                            self.service.clock.now(), self.stale_after_s)
         hospital = self.hospital_for(inc.kind, (inc.lon, inc.lat)) if "120" in inc.tasks else None
@@ -186,18 +175,12 @@ class Fleetwork:
                 await follower.rerouted(p.unit_id, new)
 
     def hospital_for(self, kind: str, place: tuple[float, float]) -> dict[str, Any] | None:
-        need = HOSPITAL_NEEDS.get(kind, "general")
-        able = [h for h in self.fleet.hospitals.values() if need in h.takes or not need]
-        if not able:
+        found = self.fleet.hospital_for(kind, place, self.road)
+        if found is None:
             return None
-        times = self.road.drive_times_from(place, {h.hospital_id: (h.lon, h.lat) for h in able},
-                                           "ambulance")
-        if not times:
-            return None
-        best = min(times, key=lambda k: times[k])
-        h = self.fleet.hospitals[best]
+        h, eta = found
         return {"hospital_id": h.hospital_id, "name": h.name, "takes": sorted(h.takes),
-                "needed": need, "eta_s": round(times[best], 1)}
+                "needed": HOSPITAL_NEEDS.get(kind, "general"), "eta_s": round(eta, 1)}
 
 
 OFF_ROUTE_M = 80.0  # beyond GPS noise on a city street; closer than the next parallel street
@@ -210,14 +193,6 @@ def off_route_m(plan: RoutePlan, at: tuple[float, float]) -> float:
     # degrees to metres differ per axis; scale both into metres before measuring
     scaled = LineString([((x - at[0]) * mx, (y - at[1]) * 110_574.0) for x, y in line.coords])
     return float(scaled.distance(Point(0.0, 0.0)))
-
-
-# What a patient from each kind of incident needs the hospital to take.
-HOSPITAL_NEEDS = {
-    "traffic_crash_injury": "trauma", "person_trapped": "trauma", "fall_from_height": "trauma",
-    "fire": "burns", "medical_emergency": "cardiac", "critical_transfer": "cardiac",
-    "drowning": "general", "injured_person": "trauma", "natural_disaster": "trauma",
-}
 
 
 def _fw(request: Request | WebSocket) -> Fleetwork:
@@ -400,13 +375,3 @@ async def assign(incident_id: str, body: AssignIn, request: Request) -> dict[str
     await fw.service.execute(AssignUnits(incident_id, assignments, body.by, body.reason))
     return {"incident_id": incident_id,
             **await fw.route_assigned(incident_id, [a.unit_id for a in assignments])}
-
-
-def assignments_from(needs: list[Need], chosen: list[str] | None) -> tuple[Assignment, ...]:
-    """The recommendation's picks, or the dispatcher's own choice marked as not recommended."""
-    picks = {n.pick.unit_id: n.pick for n in needs if n.pick}
-    return tuple(
-        Assignment(uid, eta_s=picks[uid].eta_s if uid in picks else None,
-                   recommended=uid in picks, divert=bool(uid in picks and picks[uid].divert_from))
-        for uid in (chosen if chosen is not None else list(picks)))
-

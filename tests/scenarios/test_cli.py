@@ -1,0 +1,44 @@
+"""`jointdispatch replay`: compares the strategies, writes the JSON and HTML report, and answers a
+bad file with its line and field."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from web.cli import app
+
+
+def test_replay_compare_writes_the_report(small_file: Path, tmp_path: Path, redis_server,  # type: ignore[no-untyped-def]
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    out = tmp_path / "report"
+    args = ["replay", str(small_file), "--compare", "--out", str(out), "--seed", "5"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "joint with green wave" in result.output
+    body = json.loads((out / "report.json").read_text())
+    assert [s["strategy"] for s in body["strategies"]] == ["alone", "joint", "joint_green_wave"]
+    assert body["seed"] == 5
+    figures = {row["figure"]: row for row in body["comparison"]}
+    assert figures["whistles blown"]["alone"] == "0" and figures["whistles blown"]["joint"] == "1"
+    green = body["strategies"][2]
+    assert any(t["green_wave"] for t in green["trips"])
+    assert {"unit_id", "depart_s", "origin", "destination", "nodes", "arrive_s"} <= set(green["trips"][0])
+    page = (out / "report.html").read_text()
+    assert page.startswith("<!doctype html>") and page.count("<svg") >= 3
+    assert "Strategies side by side" in page and "Training expectations" in page
+
+
+def test_replay_rejects_a_bad_file_with_line_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ntitle: t\nstart: 2026-05-01T09:00:00+08:00\ntraffic: {level: 3}\n")
+    result = CliRunner().invoke(app, ["replay", str(bad)])
+    assert result.exit_code == 2
+    assert "line 4: traffic.level" in result.output.replace("\n", "")
+
+
+def test_replay_rejects_a_bad_speed(small_file: Path) -> None:
+    result = CliRunner().invoke(app, ["replay", str(small_file), "--speed", "fast-ish"])
+    assert result.exit_code == 2 and "speed" in result.output
