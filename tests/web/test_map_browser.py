@@ -113,6 +113,7 @@ def test_two_thousand_moving_units_are_drawn_and_glide(redis_server, browser_pag
     server = start_server(redis_server.url, port, namespace=f"scale{port}", fleet_file=str(fleet_file))
     stop = threading.Event()
     failures: list[str] = []
+    driver: threading.Thread | None = None
     try:
         w, s, e, n = httpx.get(f"{base}/v1/map/roads", headers=AUTH).json()["bounds"]
         ids = [f"X{a}-{i}" for a in ("110", "119", "120", "122") for i in range(1, 501)]
@@ -162,6 +163,8 @@ def test_two_thousand_moving_units_are_drawn_and_glide(redis_server, browser_pag
         assert errors == []
     finally:
         stop.set()
+        if driver is not None:
+            driver.join(timeout=15)  # its last post finishes before the server goes
         server.kill()
 
 
