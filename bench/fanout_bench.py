@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from bench.intake_bench import _wait_ready
+from bench.intake_bench import AUTH, BENCH_ENV, BENCH_KEY, _wait_ready
 from dispatch.fleet import DEMO_FLEET_FILE
 from web.redis_server import RedisServer, free_port
 
@@ -87,11 +87,11 @@ async def _screens(url: str, count: int) -> None:
 
 async def _vehicles(base: str, units: int, seconds: float) -> None:
     ids = _unit_ids(units)
-    w, s, e, n = httpx.get(f"{base}/v1/map/roads").json()["bounds"]
+    w, s, e, n = httpx.get(f"{base}/v1/map/roads", headers=AUTH).json()["bounds"]
     step = 0
     ingest: list[float] = []  # how long the API took to take each request of fixes
     warm_until = time.monotonic() + WARM_S
-    async with httpx.AsyncClient(base_url=base, timeout=30,
+    async with httpx.AsyncClient(base_url=base, timeout=30, headers=AUTH,
                                  limits=httpx.Limits(max_connections=8)) as http:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
@@ -130,7 +130,7 @@ def run() -> dict[str, float]:
         base = f"http://127.0.0.1:{port}"
         env = {**os.environ, "REDIS_URL": redis.url, "JD_PORT": str(port), "JD_NAMESPACE": "fanout",
                "JD_DEMO_MOTION": "0", "JD_CITY_SCALE": "0.3",
-               "JD_FLEET_FILE": str(_fleet_file(Path(tmp) / "fleet.yaml", UNITS))}
+               "JD_FLEET_FILE": str(_fleet_file(Path(tmp) / "fleet.yaml", UNITS)), **BENCH_ENV}
         server = subprocess.Popen([sys.executable, "-m", "web.cli", "serve"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         screens: list[subprocess.Popen[str]] = []
@@ -140,7 +140,7 @@ def run() -> dict[str, float]:
             for i in range(SCREEN_PROCESSES):
                 share = SCREENS // SCREEN_PROCESSES + (i < SCREENS % SCREEN_PROCESSES)
                 screens.append(subprocess.Popen(
-                    [*me, "screens", f"ws://127.0.0.1:{port}/v1/live", str(share)],
+                    [*me, "screens", f"ws://127.0.0.1:{port}/v1/live?key={BENCH_KEY}", str(share)],
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
             for p in screens:
                 assert p.stdout is not None and p.stdout.readline().strip() == "ready"

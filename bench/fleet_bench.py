@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-from bench.intake_bench import _percentile, _wait_ready
+from bench.intake_bench import AUTH, BENCH_ENV, _percentile, _wait_ready
 from web.redis_server import RedisServer, free_port
 
 INGEST_S = float(os.environ.get("JD_BENCH_INGEST_S", "10"))
@@ -55,7 +55,7 @@ async def _ingest(base: str, bounds: list[float]) -> tuple[int, float, list[floa
             r.raise_for_status()
             sent += BATCH
 
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(timeout=30, headers=AUTH) as client:
         await asyncio.gather(*(worker(client) for _ in range(4)))
     return sent, time.perf_counter() - started, latencies
 
@@ -64,18 +64,19 @@ def run() -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp, RedisServer(Path(tmp) / "redis") as redis:
         port = free_port()
         env = {**os.environ, "REDIS_URL": redis.url, "JD_PORT": str(port), "JD_NAMESPACE": "fleetbench",
-               "JD_FLEET_FILE": str(_fleet_file(Path(tmp))), "JD_MAX_BODY_BYTES": str(1 << 20)}
+               "JD_FLEET_FILE": str(_fleet_file(Path(tmp))), "JD_MAX_BODY_BYTES": str(1 << 20),
+               **BENCH_ENV}
         server = subprocess.Popen([sys.executable, "-m", "web.cli", "serve"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         base = f"http://127.0.0.1:{port}"
         try:
             _wait_ready(base, server)
-            bounds = httpx.get(f"{base}/v1/map/roads", timeout=60).json()["bounds"]
+            bounds = httpx.get(f"{base}/v1/map/roads", headers=AUTH, timeout=60).json()["bounds"]
             sent, elapsed, batch_ms = asyncio.run(_ingest(base, bounds))
             w, s, e, n = bounds
             rec_ms: list[float] = []
             rng = random.Random(5)
-            with httpx.Client(timeout=30) as client:
+            with httpx.Client(timeout=30, headers=AUTH) as client:
                 for _ in range(60):
                     lon = rng.uniform(w + (e - w) * 0.3, e - (e - w) * 0.3)
                     lat = rng.uniform(s + (n - s) * 0.3, n - (n - s) * 0.3)

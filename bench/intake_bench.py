@@ -20,6 +20,11 @@ import httpx
 from web.redis_server import RedisServer, free_port
 
 DURATION_S = float(os.environ.get("JD_BENCH_INTAKE_S", "10"))
+# The server under test adopts this as its supervisor key; every request carries it, so the key
+# lookup and the rate-limit count (set far above the load) are part of what is measured.
+BENCH_KEY = "jd_bench_supervisor_" + "b" * 32
+AUTH = {"Authorization": f"Bearer {BENCH_KEY}"}
+BENCH_ENV = {"JD_DEMO_KEY": BENCH_KEY, "JD_RATE_LIMIT": "10000000/second"}
 CONCURRENCY = 32
 KINDS = ["traffic_crash", "injured_person", "fight", "theft", "noise", "medical_emergency", "fire"]
 
@@ -49,7 +54,7 @@ async def _drive(base: str, bounds: tuple[float, float, float, float]) -> tuple[
                 "text": "bench",
             }
             t0 = time.perf_counter()
-            r = await client.post(f"{base}/v1/calls", json=body)
+            r = await client.post(f"{base}/v1/calls", json=body, headers=AUTH)
             latencies.append((time.perf_counter() - t0) * 1000)
             if r.status_code != 201:
                 errors += 1
@@ -63,6 +68,7 @@ async def _drive(base: str, bounds: tuple[float, float, float, float]) -> tuple[
 WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. KEY
 local kinds = {"traffic_crash", "injured_person", "fight", "theft", "noise", "medical_emergency", "fire"}
 request = function()
   local body = string.format(
@@ -80,7 +86,8 @@ def _wrk(
     w, s, e, n = bounds
     script = Path(tmp) / "calls.lua"
     inner = (w + 0.2 * (e - w), s + 0.2 * (n - s), e - 0.2 * (e - w), n - 0.2 * (n - s))
-    script.write_text("W, S, E, N = {:f}, {:f}, {:f}, {:f}\n".format(*inner) + WRK_SCRIPT)
+    script.write_text("W, S, E, N = {:f}, {:f}, {:f}, {:f}\n".format(*inner) + f'KEY = "{BENCH_KEY}"\n'
+                      + WRK_SCRIPT)
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{int(DURATION_S)}s", "--latency",
                           "-s", str(script), base], capture_output=True, text=True, check=True).stdout
     figures: dict[str, float] = {}
@@ -99,6 +106,26 @@ def _wrk(
             f"intake_errors_{tag}": figures.get("errors", 0.0)}
 
 
+def feed_figures(base: str) -> dict[str, float]:
+    """Pulling the incident feed over the log the load just wrote: 100 items a page, from cursors
+    spread over the log, in JSON and in CAP (field rules and audit included)."""
+    out: dict[str, float] = {}
+    with httpx.Client(base_url=base, headers=AUTH, timeout=30) as client:
+        version = client.get("/healthz").json()["log_version"]
+        out["feed_log_events"] = float(version)
+        for fmt in ("json", "cap"):
+            times = []
+            for i in range(40):
+                t = time.perf_counter()
+                r = client.get("/v1/feeds/incidents",
+                               params={"cursor": version * i // 40, "limit": 100, "format": fmt})
+                times.append((time.perf_counter() - t) * 1000)
+                r.raise_for_status()
+            out[f"feed_page_100_{fmt}_p50_ms"] = round(_percentile(times, 0.5), 2)
+            out[f"feed_page_100_{fmt}_p99_ms"] = round(_percentile(times, 0.99), 2)
+    return out
+
+
 def _ms(text: str) -> float:
     for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0)):
         if text.endswith(unit):
@@ -109,25 +136,28 @@ def _ms(text: str) -> float:
 def run() -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp, RedisServer(Path(tmp) / "redis") as redis:
         port = free_port()
-        env = {**os.environ, "REDIS_URL": redis.url, "JD_PORT": str(port), "JD_NAMESPACE": "bench"}
+        env = {**os.environ, "REDIS_URL": redis.url, "JD_PORT": str(port), "JD_NAMESPACE": "bench",
+               **BENCH_ENV}
         server = subprocess.Popen([sys.executable, "-m", "web.cli", "serve"], env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         base = f"http://127.0.0.1:{port}"
         try:
             _wait_ready(base, server)
-            bounds = tuple(httpx.get(f"{base}/v1/map/roads", timeout=30).json()["bounds"])
+            bounds = tuple(httpx.get(f"{base}/v1/map/roads", headers=AUTH, timeout=30).json()["bounds"])
             for i in range(20):  # warm the server's first-use paths before anything is measured
                 httpx.post(f"{base}/v1/calls", json={"hotline": "110", "kind": "noise", "location": {
                     "lon": bounds[0] + (bounds[2] - bounds[0]) * (0.3 + i / 50),
-                    "lat": (bounds[1] + bounds[3]) / 2}}, timeout=30)
+                    "lat": (bounds[1] + bounds[3]) / 2}}, headers=AUTH, timeout=30)
             if shutil.which("wrk"):
                 figures = {"intake_load_client": "wrk"}
                 for connections in (4, 32):
                     figures.update(_wrk(base, bounds, connections, tmp))  # type: ignore[arg-type]
+                figures.update(feed_figures(base))  # type: ignore[arg-type]
                 return figures  # type: ignore[return-value]
             started = time.perf_counter()
             latencies, errors = asyncio.run(_drive(base, bounds))  # type: ignore[arg-type]
             elapsed = time.perf_counter() - started
+            feeds = feed_figures(base)
         finally:
             server.terminate()
             server.wait(10)
@@ -137,6 +167,7 @@ def run() -> dict[str, float]:
         "intake_post_call_p50_ms": round(_percentile(latencies, 0.50), 2),
         "intake_post_call_p99_ms": round(_percentile(latencies, 0.99), 2),
         "intake_errors": errors,
+        **feeds,
         "intake_concurrency": CONCURRENCY,
     }
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 import redis.asyncio as aioredis
 import xstatic.pkg.leaflet as xleaflet
-from fastapi import FastAPI, Header, Query, Request, WebSocket
+from fastapi import Depends, FastAPI, Header, Query, Request, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -37,15 +37,24 @@ from dispatch.store import EventStore
 from dispatch.telemetry import PositionStore
 from greenwave.http_gateway import HttpSignalGateway
 from routing.network import RoadNetwork
+from web.access import Denied, authorise
+from web.api_keys import ApiKey, KeyRing
+from web.audit import AuditChanges, AuditLog, origin_of
+from web.audit import router as audit_router
 from web.body_limit import BodyLimit
 from web.demo_drive import DemoDrive
+from web.feeds import FeedIndex
+from web.feeds import router as feeds_router
 from web.live import LiveHub
+from web.rate_limits import RateLimits
 from web.road_router import RoadRouter
 from web.settings import Settings
 from web.signal_priority import SignalPriority, signal_places
 from web.units_api import Fleetwork
 from web.units_api import router as units_router
 from web.views import call_view, incident_view
+from web.webhooks import WebhookDeliveries
+from web.webhooks import router as webhooks_router
 from web.whistle_api import escalation_clock
 from web.whistle_api import router as whistle_router
 
@@ -120,6 +129,15 @@ def create_app(
             raise RuntimeError("no Redis: set REDIS_URL, or start with `jointdispatch serve`")
         client = aioredis.Redis.from_url(url)
         service = DispatchService(EventStore(client, settings.namespace), rules, clock)
+        app.state.settings = settings
+        app.state.keys = KeyRing(client, settings.keys_namespace or settings.namespace)
+        app.state.rate_limits = RateLimits(client, settings.namespace, settings.rate_limit)
+        app.state.audit = AuditLog(client, settings.namespace, clock)
+        app.state.feed = FeedIndex(plans)
+        service.subscribe(app.state.feed.on_event)  # before start: the replay builds the feed
+        app.state.webhooks = WebhookDeliveries(client, settings.namespace, app.state.feed,
+                                               app.state.audit, settings.webhook_backoff_s,
+                                               settings.webhook_timeout_s)
         net = network if network is not None else load_network(settings)
         road = await asyncio.to_thread(RoadRouter, net, settings.snap_max_m)
         await asyncio.to_thread(net.contains, 0.0, 0.0)  # builds the served area now, not on a call
@@ -144,25 +162,34 @@ def create_app(
         gc.freeze()
         tasks = [asyncio.create_task(escalation_clock(service)),
                  asyncio.create_task(app.state.hub.follow_positions(
-                     client, app.state.fleetwork.positions.channel))]
+                     client, app.state.fleetwork.positions.channel)),
+                 asyncio.create_task(app.state.webhooks.run(lambda: service.state.version))]
         if settings.drives_demo_fleet:
             tasks.append(asyncio.create_task(
                 DemoDrive.on(app.state.fleetwork, net, settings.demo_pace).run()))
         try:
             yield
         finally:
+            app.state.webhooks.closing()
             for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await app.state.webhooks.stop()
             await service.stop()
             await client.aclose()
 
+    # Every route and websocket passes `authorise`: the access table in web/access.py decides.
     app = FastAPI(title="Joint dispatch coordinator", version="0.1.0", lifespan=lifespan,
-                  description="One intake for the 110, 119 and 120 hotlines; joint incidents.")
+                  description="One intake for the 110, 119 and 120 hotlines; joint incidents.",
+                  dependencies=[Depends(authorise)])
+    app.add_middleware(AuditChanges)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(units_router)
     app.include_router(whistle_router)
+    app.include_router(feeds_router)
+    app.include_router(webhooks_router)
+    app.include_router(audit_router)
     app.mount("/static/leaflet", StaticFiles(directory=xleaflet.BASE_DIR), name="leaflet")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -174,12 +201,29 @@ def create_app(
             "error": f"{first['field']}: {first['message']}", "field": first["field"],
             "errors": errors})
 
+    @app.exception_handler(Denied)
+    async def _denied(request: Request, exc: Denied) -> JSONResponse:
+        return exc.response()
+
     @app.exception_handler(Rejected)
     async def _rejected(request: Request, exc: Rejected) -> JSONResponse:
         return JSONResponse(status_code=exc.code, content={"error": exc.message, "field": exc.field})
 
     def service_of(request: Request) -> DispatchService:
         return request.app.state.service  # type: ignore[no-any-return]
+
+    async def shown(request: Request, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Calls as the caller's key may see them (field rules), their sensitive reads audited."""
+        audit: AuditLog = request.app.state.audit
+        route = request.scope.get("route")
+        return await audit.disclose(calls, request.state.identity, origin_of(request.scope),
+                                    f"GET {getattr(route, 'path', request.url.path)}")
+
+    @app.get("/v1/whoami")
+    async def whoami(request: Request) -> dict[str, Any]:
+        """The key's client, agency and roles, and the rate it is held to."""
+        key: ApiKey = request.state.identity
+        return {**key.public(), "rate_limit": str(request.app.state.rate_limits.limit_of(key))}
 
     @app.get("/healthz")
     async def healthz(request: Request) -> dict[str, Any]:
@@ -222,7 +266,7 @@ def create_app(
         state = service_of(request).state
         if call_id not in state.calls:
             raise Rejected(404, "call_id", f"no call {call_id}")
-        return call_view(state.calls[call_id])
+        return (await shown(request, [call_view(state.calls[call_id])]))[0]
 
     @app.get("/v1/incidents")
     async def list_incidents(
@@ -257,14 +301,18 @@ def create_app(
         inc = service.state.incidents.get(incident_id)
         if inc is None:
             raise Rejected(404, "incident_id", f"no incident {incident_id}")
-        return incident_view(inc, service.state, plans, detail=True)
+        view = incident_view(inc, service.state, plans, detail=True)
+        view["calls"] = await shown(request, view["calls"])
+        return view
 
     @app.post("/v1/incidents/{incident_id}/merge")
     async def merge_incidents(incident_id: str, body: MergeIn, request: Request) -> dict[str, Any]:
         """Fold `source_id` into this incident: its calls and tasks move here."""
         service = service_of(request)
         await service.execute(MergeIncidents(incident_id, body.source_id, body.reason, body.by))
-        return incident_view(service.state.incidents[incident_id], service.state, plans, detail=True)
+        view = incident_view(service.state.incidents[incident_id], service.state, plans, detail=True)
+        view["calls"] = await shown(request, view["calls"])
+        return view
 
     @app.post("/v1/calls/{call_id}/split")
     async def split_call(call_id: str, body: SplitIn, request: Request) -> dict[str, Any]:
@@ -309,7 +357,17 @@ def create_app(
 
     @app.websocket("/v1/live")
     async def live(ws: WebSocket, since: int | None = None) -> None:
-        await ws.app.state.hub.serve(ws, since)
+        viewer: ApiKey = ws.state.identity
+        audit: AuditLog = ws.app.state.audit
+
+        async def as_viewer_sees(msg: dict[str, Any]) -> dict[str, Any]:
+            event = msg.get("event")
+            if msg.get("type") != "event" or not event or event.get("type") != "call_received":
+                return msg
+            [call] = await audit.disclose([event], viewer, origin_of(ws.scope), "WS /v1/live")
+            return {**msg, "event": call}
+
+        await ws.app.state.hub.serve(ws, since, redact=as_viewer_sees)
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:

@@ -1,16 +1,163 @@
-"""The `jointdispatch` command line: serve the coordinator, import OSM extracts, replay training
-scenarios, run benchmarks."""
+"""The `jointdispatch` command line: serve the coordinator, manage API keys, import OSM
+extracts, replay training scenarios, run benchmarks."""
 
+import asyncio
+import contextlib
+import getpass
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
+from web.api_keys import AGENCIES, KeyRing, Role
 from web.settings import Settings
 
 app = typer.Typer(help="Joint police-medical-fire dispatch coordinator.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 console = Console()
+
+
+def _serving_file(settings: Settings) -> Path:
+    """Where a running `serve` says which Redis it started, so `keys` reaches the same one."""
+    return settings.data_dir / "serving.json"
+
+
+@contextlib.contextmanager
+def _redis_url(settings: Settings) -> Iterator[str]:
+    """REDIS_URL; else the private Redis a running `serve` started; else start that Redis (its
+    data folder is the same, so what is written here is there when `serve` starts)."""
+    if settings.redis_url:
+        yield settings.redis_url
+        return
+    import redis
+
+    from web.redis_server import RedisServer
+
+    info = _serving_file(settings)
+    if info.exists():
+        url = json.loads(info.read_text())["redis_url"]
+        with contextlib.suppress(redis.ConnectionError):
+            redis.Redis.from_url(url).ping()
+            yield url
+            return
+    with RedisServer(settings.data_dir / "redis", port=settings.redis_port) as server:
+        yield server.url
+
+
+def _run(coro_fn):  # type: ignore[no-untyped-def]
+    """Run one async step against the keys and the audit log of the configured namespace."""
+    import redis.asyncio as aioredis
+
+    from dispatch.clock import SystemClock
+    from web.audit import AuditLog
+
+    settings = Settings()
+
+    async def go(url: str):  # type: ignore[no-untyped-def]
+        client = aioredis.Redis.from_url(url)
+        try:
+            return await coro_fn(KeyRing(client, settings.namespace),
+                                 AuditLog(client, settings.namespace, SystemClock()))
+        finally:
+            await client.aclose()
+
+    with _redis_url(settings) as url:
+        return asyncio.run(go(url))
+
+
+@keys_app.command("create")
+def keys_create(
+    client: Annotated[str, typer.Option(help="Who uses the key, e.g. hospital-ed-board.")],
+    agency: Annotated[str, typer.Option(help=f"The agency it acts for: {', '.join(AGENCIES)}.")],
+    role: Annotated[list[Role], typer.Option(help="A role; repeat for several.")],
+    unit: Annotated[str | None, typer.Option(help="For a vehicle_device: its unit id.")] = None,
+    rate: Annotated[str | None, typer.Option(help="Own rate limit, e.g. 200/second.")] = None,
+) -> None:
+    """Make a key; it is printed once and only its hash is kept."""
+
+    async def create(keys: KeyRing, audit):  # type: ignore[no-untyped-def]
+        plain, record = await keys.create(client, agency, role, datetime.now(UTC), unit, rate)
+        await audit.record("key", None, f"cli:{getpass.getuser()}", "keys create",
+                           subject_key=record.key_id, subject_client=client, agency_of_key=agency,
+                           roles_of_key=[str(r) for r in role])
+        return plain, record
+
+    try:
+        plain, record = _run(create)
+    except ValueError as e:
+        raise typer.BadParameter(str(e)) from e
+    console.print(f"key id {record.key_id} for {client} (agency {agency}; "
+                  f"{', '.join(record.roles)}). Keep it now, it is not shown again:", highlight=False)
+    print(plain)
+
+
+@keys_app.command("list")
+def keys_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line, for scripts.")] = False,
+) -> None:
+    """Every key: id, client, agency, roles, when made, whether revoked (never the key)."""
+
+    async def all_keys(keys: KeyRing, audit):  # type: ignore[no-untyped-def]
+        return await keys.all()
+
+    found = _run(all_keys)
+    if as_json:
+        for k in found:
+            print(json.dumps(k.public()))
+        return
+    table = Table("key id", "client", "agency", "roles", "unit", "rate", "created", "revoked")
+    for column in table.columns:
+        column.overflow = "fold"  # a narrow terminal wraps a value, never cuts it
+    for k in found:
+        table.add_row(k.key_id, k.client_id, k.agency, ", ".join(k.roles), k.unit_id or "",
+                      k.rate or "", k.created_at, k.revoked_at or "")
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id shown by `keys list`.")]) -> None:
+    """Revoke a key: every server refuses it from its next request on."""
+
+    async def revoke(keys: KeyRing, audit):  # type: ignore[no-untyped-def]
+        done = await keys.revoke(key_id, datetime.now(UTC))
+        await audit.record("key", None, f"cli:{getpass.getuser()}", "keys revoke", subject_key=key_id)
+        return done
+
+    try:
+        done = _run(revoke)
+    except KeyError as e:
+        raise typer.BadParameter(f"no key {key_id}") from e
+    console.print(f"revoked {done.key_id} ({done.client_id}) at {done.revoked_at}")
+
+
+async def _demo_key(url: str, settings: Settings) -> str:
+    """The demo map's supervisor key: JD_DEMO_KEY, or the one kept from the last start."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(url)
+    keys = KeyRing(client, settings.namespace)
+    kept = settings.data_dir / "demo-key"
+    try:
+        wanted = settings.demo_key or (kept.read_text().strip() if kept.exists() else None)
+        if wanted:
+            found = await keys.lookup(wanted)
+            if found is not None and not found.revoked:
+                return wanted
+        plain, _ = await keys.create("demo-map", "120", [Role.SUPERVISOR], datetime.now(UTC),
+                                     plain=settings.demo_key)
+        if not settings.demo_key:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.touch(mode=0o600)
+            kept.write_text(plain + "\n")
+        return plain
+    finally:
+        await client.aclose()
 
 
 @app.command()
@@ -33,16 +180,23 @@ def serve(
         server.start()
         url = server.url
         console.print(f"[dim]Redis started on {url}, data in {server.data_dir}[/dim]")
+    serving = _serving_file(settings)
     try:
+        if server is not None:
+            serving.write_text(json.dumps({"redis_url": url}))
+        page = f"http://{host}:{port}/"
+        if settings.demo_supervisor:
+            page += f"#key={asyncio.run(_demo_key(url, settings))}"
         console.print("[dim]Loading the road network…[/dim]")
         application = create_app(settings, redis_url=url)
-        console.print(f"[bold green]Joint dispatch is up:[/bold green] http://{host}:{port}/  "
-                      f"(API docs: http://{host}:{port}/docs)")
+        console.print(f"[bold green]Joint dispatch is up:[/bold green] {page}  "
+                      f"(API docs: http://{host}:{port}/docs)", soft_wrap=True)
         # No per-message deflate on the websocket: each screen would compress the same position
         # frames on its own, which costs more CPU than the whole fan-out; control rooms are on a LAN.
         uvicorn.run(application, host=host, port=port, log_level="warning", ws_per_message_deflate=False)
     finally:
         if server is not None:
+            serving.unlink(missing_ok=True)
             server.stop()
 
 

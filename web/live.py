@@ -12,7 +12,7 @@ Redis pub/sub, so several processes serve screens from one Redis."""
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from dispatch.state import DispatchState
 from web.views import corridor_view, incident_view, unit_view
 from web.whistle_view import whistle_view
 
+Redact = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]  # an event message as one viewer sees it
 QUEUE_LIMIT = 2000
 HEARTBEAT_S = 15.0
 MAX_BACKLOG = 20000  # beyond this a snapshot is cheaper than replaying the log
@@ -182,7 +183,8 @@ class LiveHub:
             except Exception:  # Redis went away for a moment: subscribe again
                 await asyncio.sleep(0.5)
 
-    async def serve(self, ws: WebSocket, since: int | None) -> None:
+    async def serve(self, ws: WebSocket, since: int | None, redact: Redact | None = None) -> None:
+        redact = redact or _unchanged
         await ws.accept()
         client = LiveClient()
         async with self.service.lock:
@@ -198,8 +200,9 @@ class LiveHub:
                 for r in await self.service.store.read(after=since):
                     if r.seq > version:
                         break
-                    await ws.send_text(json.dumps(self.message(r.seq, r.event, self.service.state)))
-            sender = asyncio.create_task(self._send(ws, client))
+                    msg = await redact(self.message(r.seq, r.event, self.service.state))
+                    await ws.send_text(json.dumps(msg))
+            sender = asyncio.create_task(self._send(ws, client, redact))
             try:
                 while True:  # reading notices a closed socket; clients say nothing else we need
                     await ws.receive_text()
@@ -212,7 +215,7 @@ class LiveHub:
         finally:
             self.clients.discard(client)
 
-    async def _send(self, ws: WebSocket, client: LiveClient) -> None:
+    async def _send(self, ws: WebSocket, client: LiveClient, redact: Redact) -> None:
         while True:
             # Clear before looking, so a wake-up that lands while we look is never lost.
             client.wake.clear()
@@ -220,7 +223,7 @@ class LiveHub:
                 msg = client.events.get_nowait()
                 if msg.get("type") == "resync":
                     msg = self.snapshot()
-                await ws.send_text(json.dumps(msg))
+                await ws.send_text(json.dumps(await redact(msg)))
             while client.batches:
                 await ws.send_text(client.batches.pop(0).frame)
             if client.wake.is_set():
@@ -229,3 +232,7 @@ class LiveHub:
                 await asyncio.wait_for(client.wake.wait(), HEARTBEAT_S)
             except TimeoutError:
                 await ws.send_text(json.dumps({"type": "heartbeat", "seq": self.service.state.version}))
+
+
+async def _unchanged(msg: dict[str, Any]) -> dict[str, Any]:
+    return msg

@@ -15,7 +15,8 @@ import redis
 
 class RedisServer:
     def __init__(self, data_dir: Path, port: int | None = None, fsync: str = "always") -> None:
-        self.data_dir = Path(data_dir)
+        # absolute: redis-server changes into --dir before it opens --logfile
+        self.data_dir = Path(data_dir).resolve()
         self.port = port or free_port()
         self.fsync = fsync
         self.process: subprocess.Popen[bytes] | None = None

@@ -37,6 +37,16 @@ class Settings(BaseSettings):
     signal_controller_url: str | None = Field(
         None, description="The 122 centre's signal controller service; unset: the simulated one.")
     max_body_bytes: int = 64 * 1024
+    rate_limit: str = Field("50/second", description="Each API key's default rate (`limits` notation).")
+    cap_sender: str = Field("jointdispatch.example", description="CAP <sender>: this centre's name.")
+    webhook_backoff_s: list[float] = Field(
+        [2.0, 10.0, 60.0, 300.0, 1800.0], description="Waits before each retry; then dead letter.")
+    demo_supervisor: bool = Field(
+        True, description="`serve` makes a supervisor key for the demo map; false in production.")
+    keys_namespace: str | None = Field(
+        None, description="Where API keys live, when not in `namespace` (a training run uses live keys).")
+    demo_key: str | None = Field(None, description="Use this as the demo supervisor key.")
+    webhook_timeout_s: float = Field(5.0, description="How long one webhook attempt may take.")
     snap_max_m: float = 500.0
     green_lead_s: float = Field(15.0, description="Green wave: green this long before the unit's ETA.")
     green_clearance_s: float = Field(5.0, description="Green wave: and this long after it.")

@@ -89,7 +89,8 @@ async def serve_training_map(replay: Replay, city: City, settings: Settings, red
                              port: int, out_dir: Path, console: Console) -> uvicorn.Server:
     """Start the map server in this event loop; returns once it answers."""
     training = settings.model_copy(update={
-        "namespace": replay.namespace, "fleet_file": write_fleet_file(replay, out_dir / "fleet.yaml"),
+        "namespace": replay.namespace, "keys_namespace": settings.keys_namespace or settings.namespace,
+        "fleet_file": write_fleet_file(replay, out_dir / "fleet.yaml"),
         "roster_file": replay.scenario.roster_file, "signal_controller_url": None})
     app: FastAPI = create_app(training, network=city.network, clock=replay.engine.clock, redis_url=redis_url)
     app.include_router(training_controls(replay))

@@ -24,6 +24,7 @@ from dispatch.router import RoutePlan, Router, profile_for
 from dispatch.service import DispatchService
 from dispatch.telemetry import Position, PositionStore, is_stale
 from dispatch.units import COMMITTED, Unit, UnitStatus
+from web.access import Denied, permit_message
 from web.views import unit_view
 
 router = APIRouter()
@@ -333,13 +334,14 @@ async def position_ingress(ws: WebSocket) -> None:
             try:
                 raw = json.loads(text)
                 batch = PositionBatchIn(positions=raw if isinstance(raw, list) else [raw])
+                permit_message(ws, [p.unit_id for p in batch.positions])
                 fixes = _positions(fw, batch.positions)
                 await fw.ingest(fixes)
                 await ws.send_json({"accepted": len(batch.positions)})
             except ValidationError as e:
                 err = e.errors()[0]
                 await ws.send_json({"error": err["msg"], "field": ".".join(map(str, err["loc"]))})
-            except Rejected as e:
+            except (Rejected, Denied) as e:
                 await ws.send_json({"error": e.message, "field": e.field})
             except json.JSONDecodeError as e:
                 await ws.send_json({"error": f"not JSON: {e}", "field": "body"})

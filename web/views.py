@@ -17,6 +17,7 @@ def call_view(call: Call) -> dict[str, Any]:
         "location": {"lon": call.lon, "lat": call.lat, "address": call.address},
         "kind": call.kind,
         "text": call.text,
+        "details": dict(call.details),
         "incident_id": call.incident_id,
         "merged": call.merged,
         "reason": call.reason,

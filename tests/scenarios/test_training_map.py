@@ -2,6 +2,7 @@
 clock; incidents and moving units appear there, and never in the live namespace."""
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -11,6 +12,7 @@ from rich.console import Console
 from scenarios.model import LoadedScenario
 from scenarios.replay import Replay
 from scenarios.world import City
+from web.api_keys import KeyRing, Role
 from web.redis_server import free_port
 from web.settings import Settings
 from web.training_map import serve_training_map
@@ -30,7 +32,17 @@ async def test_replay_moves_units_on_the_training_map_only(small: LoadedScenario
     try:
         seen_places: set[tuple[float, float]] = set()
         incidents: list[dict] = []  # type: ignore[type-arg]
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        # a trainer's key made on the live side works on the training map (keys are shared)
+        trainer, _ = await KeyRing(redis, namespace).create("trainer", "120", [Role.TRAINER],
+                                                            datetime.now(UTC))
+        watcher, _ = await KeyRing(redis, namespace).create("screen", "119", [Role.DISPATCHER],
+                                                            datetime.now(UTC))
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as other:
+            refused = await other.post("/v1/training/pause", headers={"Authorization": f"Bearer {watcher}"})
+            assert refused.status_code == 403 and refused.json()["missing"] == {
+                "role": ["supervisor", "trainer"]}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}",
+                                     headers={"Authorization": f"Bearer {trainer}"}) as http:
             for _ in range(120):
                 await asyncio.sleep(0.25)
                 units = (await http.get("/v1/units", params={"agency": "120"})).json()["units"]

@@ -2,6 +2,7 @@
 
 from fastapi.testclient import TestClient
 
+from tests.web.conftest import as_supervisor
 from web.app import create_app
 
 M_PER_DEG_LAT = 111_195.0
@@ -111,9 +112,11 @@ def test_illegal_status_change_is_409_naming_allowed(client, centre) -> None:
 
 def test_state_is_rebuilt_from_the_log_by_a_new_process(settings, small_city, centre) -> None:
     with TestClient(create_app(settings, network=small_city)) as first:
+        as_supervisor(first)
         ids = [first.post("/v1/calls", json=body(centre, "110", "theft", i * 1000, i)).json()
                for i in range(3)]
     with TestClient(create_app(settings, network=small_city)) as second:
+        second.headers.update(first.headers)  # the key is in Redis: the new process knows it
         listed = second.get("/v1/incidents").json()
         assert {i["incident_id"] for i in listed["incidents"]} == {x["incident_id"] for x in ids}
 
@@ -121,6 +124,7 @@ def test_state_is_rebuilt_from_the_log_by_a_new_process(settings, small_city, ce
 def test_two_processes_sharing_one_log_never_lose_or_duplicate(settings, small_city, centre) -> None:
     with TestClient(create_app(settings, network=small_city)) as one, \
             TestClient(create_app(settings, network=small_city)) as two:
+        as_supervisor(one, two)
         answers = []
         for i in range(10):
             c = one if i % 2 else two

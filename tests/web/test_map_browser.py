@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from dispatch.fleet import DEMO_FLEET_FILE
-from tests.web.conftest import start_server
+from tests.web.conftest import AUTH, SUPERVISOR_KEY, start_server
 from web.redis_server import free_port
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -46,32 +46,33 @@ def test_map_shows_calls_units_whistle_and_survives_a_restart(redis_server, brow
     base = f"http://127.0.0.1:{port}"
     server = start_server(redis_server.url, port, namespace=f"browser{port}")
     try:
-        page.goto(base + "/")
+        page.goto(f"{base}/#key={SUPERVISOR_KEY}")  # as `jointdispatch serve` prints it
         page.wait_for_function("window.jd && window.jd.connected && window.jd.roadsLoaded", timeout=30_000)
-        w, s, e, n = httpx.get(f"{base}/v1/map/roads").json()["bounds"]
+        w, s, e, n = httpx.get(f"{base}/v1/map/roads", headers=AUTH).json()["bounds"]
         lon, lat = (w + e) / 2, (s + n) / 2
 
         # a posted call appears on the page within 2 s
         inc = httpx.post(f"{base}/v1/calls", json={
             "hotline": "120", "kind": "drowning", "text": "swimmer pulled under",
-            "location": {"lon": lon, "lat": lat}}).json()["incident_id"]
+            "location": {"lon": lon, "lat": lat}}, headers=AUTH).json()["incident_id"]
         page.wait_for_selector(f"#incidents li[data-id='{inc}']", timeout=2_000)
 
         # a unit marker moves when its position is posted
         page.wait_for_function("window.jd.unitAt('P-C-1') !== null")
         before = page.evaluate("window.jd.unitAt('P-C-1')[0]")
-        httpx.post(f"{base}/v1/units/P-C-1/position", json={"lon": lon, "lat": lat + 0.004})
+        httpx.post(f"{base}/v1/units/P-C-1/position", json={"lon": lon, "lat": lat + 0.004}, headers=AUTH)
         page.wait_for_function(
             f"Math.abs(window.jd.unitAt('P-C-1')[0] - {lat + 0.004}) < 1e-6",
             timeout=3_000)
         assert before != lat + 0.004
 
         # a whistle shows its acknowledgements
-        blown = httpx.post(f"{base}/v1/incidents/{inc}/whistle", json={"by": "dr", "agency": "120"}).json()
+        blown = httpx.post(f"{base}/v1/incidents/{inc}/whistle", json={"by": "dr", "agency": "120"},
+                           headers=AUTH).json()
         wid = blown["whistle"]["whistle_id"]
         page.click(f"#incidents li[data-id='{inc}']")
         page.wait_for_selector("table.summons")
-        httpx.post(f"{base}/v1/whistles/{wid}/ack", json={"agency": "119", "by": "Captain"})
+        httpx.post(f"{base}/v1/whistles/{wid}/ack", json={"agency": "119", "by": "Captain"}, headers=AUTH)
         page.wait_for_selector("table.summons tr[data-agency='119'] .ack", timeout=3_000)
         page.wait_for_function("window.jd.routes.size >= 1", timeout=5_000)
         ARTIFACTS.mkdir(exist_ok=True)
@@ -114,13 +115,13 @@ def test_two_thousand_moving_units_are_drawn_and_glide(redis_server, browser_pag
     failures: list[str] = []
     driver: threading.Thread | None = None
     try:
-        w, s, e, n = httpx.get(f"{base}/v1/map/roads").json()["bounds"]
+        w, s, e, n = httpx.get(f"{base}/v1/map/roads", headers=AUTH).json()["bounds"]
         ids = [f"X{a}-{i}" for a in ("110", "119", "120", "122") for i in range(1, 501)]
         rng = random.Random(1)
         at = {u: [rng.uniform(w, e), rng.uniform(s, n)] for u in ids}
 
         def drive() -> None:  # every unit one fix a second, as a vehicle gateway would post them
-            with httpx.Client(base_url=base, timeout=10) as http:
+            with httpx.Client(base_url=base, headers=AUTH, timeout=10) as http:
                 while not stop.is_set() and not failures:
                     tick = time.monotonic()
                     for p in at.values():
@@ -136,7 +137,7 @@ def test_two_thousand_moving_units_are_drawn_and_glide(redis_server, browser_pag
 
         driver = threading.Thread(target=drive, daemon=True)
         driver.start()
-        page.goto(base + "/")
+        page.goto(f"{base}/#key={SUPERVISOR_KEY}")
         page.wait_for_function("window.jd && window.jd.connected && window.jd.roadsLoaded", timeout=30_000)
         page.wait_for_function("window.jd.fleet.count() >= 2000", timeout=20_000)
         first = page.evaluate("window.jd.unitAt('X120-250')")
@@ -175,18 +176,18 @@ def test_a_dead_signal_controller_shows_a_degraded_corridor_naming_uncovered_sig
     server = start_server(redis_server.url, port, namespace=f"degraded{port}",
                           signal_controller_url=f"http://127.0.0.1:{dead}")
     try:
-        page.goto(base + "/")
+        page.goto(f"{base}/#key={SUPERVISOR_KEY}")
         page.wait_for_function("window.jd && window.jd.connected && window.jd.roadsLoaded", timeout=30_000)
-        w, s, e, n = httpx.get(f"{base}/v1/map/roads").json()["bounds"]
+        w, s, e, n = httpx.get(f"{base}/v1/map/roads", headers=AUTH).json()["bounds"]
         inc = httpx.post(f"{base}/v1/calls", json={
             "hotline": "119", "kind": "fire", "text": "flat on fire",
-            "location": {"lon": (w + e) / 2, "lat": (s + n) / 2}}).json()["incident_id"]
+            "location": {"lon": (w + e) / 2, "lat": (s + n) / 2}}, headers=AUTH).json()["incident_id"]
         started = time.monotonic()
         blown = httpx.post(f"{base}/v1/incidents/{inc}/whistle", json={"by": "d", "agency": "119"},
-                           timeout=30)
+                           headers=AUTH, timeout=30)
         assert blown.status_code == 201  # the whistle and the dispatch went through regardless
         print(f"\nwhistle with the controller down answered in {time.monotonic() - started:.2f} s")
-        detail = httpx.get(f"{base}/v1/incidents/{inc}").json()
+        detail = httpx.get(f"{base}/v1/incidents/{inc}", headers=AUTH).json()
         uncovered = sorted({sid for c in detail["corridors"] for sid in c["uncovered"]})
         assert uncovered and all(c["degraded"] for c in detail["corridors"] if c["signals"])
         banner = page.locator("#degraded")

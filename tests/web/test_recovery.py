@@ -6,7 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.web.conftest import start_server
+from tests.web.conftest import AUTH, start_server
 from web.redis_server import RedisServer, free_port
 
 
@@ -23,11 +23,11 @@ def test_every_acknowledged_call_survives_sigkill_of_server_and_redis(tmp_path: 
     server = start_server(redis.url, port)
     base = f"http://127.0.0.1:{port}"
     try:
-        w, s, e, n = httpx.get(f"{base}/v1/map/roads", timeout=30).json()["bounds"]
+        w, s, e, n = httpx.get(f"{base}/v1/map/roads", headers=AUTH, timeout=30).json()["bounds"]
         lon, lat = (w + e) / 2, (s + n) / 2
         acked = []
         for i in range(20):
-            r = httpx.post(f"{base}/v1/calls", json=call(i, lon, lat), timeout=10)
+            r = httpx.post(f"{base}/v1/calls", json=call(i, lon, lat), headers=AUTH, timeout=10)
             assert r.status_code == 201
             acked.append(r.json())
         server.send_signal(signal.SIGKILL)  # right after the last 201
@@ -37,13 +37,14 @@ def test_every_acknowledged_call_survives_sigkill_of_server_and_redis(tmp_path: 
         redis.process.wait()
         redis = RedisServer(tmp_path / "redis", port=redis.port).start()
         server = start_server(redis.url, port)
-        listed = httpx.get(f"{base}/v1/incidents", params={"limit": 1000}, timeout=10).json()
+        listed = httpx.get(f"{base}/v1/incidents", params={"limit": 1000}, headers=AUTH,
+                           timeout=10).json()
         assert {a["incident_id"] for a in acked} <= {i["incident_id"] for i in listed["incidents"]}
         for a in acked:
-            assert httpx.get(f"{base}/v1/calls/{a['call_id']}", timeout=10).json()["incident_id"] == \
-                a["incident_id"]
+            got = httpx.get(f"{base}/v1/calls/{a['call_id']}", headers=AUTH, timeout=10).json()
+            assert got["incident_id"] == a["incident_id"]
         # and the next call continues the numbering rather than reusing an id
-        nxt = httpx.post(f"{base}/v1/calls", json=call(99, lon, lat), timeout=10).json()
+        nxt = httpx.post(f"{base}/v1/calls", json=call(99, lon, lat), headers=AUTH, timeout=10).json()
         assert nxt["call_id"] not in {a["call_id"] for a in acked}
     finally:
         server.kill()

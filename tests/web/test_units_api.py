@@ -91,10 +91,12 @@ def test_confirming_sends_units_on_their_routes_and_no_unit_goes_twice(client, c
 def test_concurrent_assignments_never_give_one_unit_to_two_incidents(settings, small_city, centre) -> None:
     from fastapi.testclient import TestClient
 
+    from tests.web.conftest import as_supervisor
     from web.app import create_app
 
     with TestClient(create_app(settings, network=small_city)) as one, \
             TestClient(create_app(settings, network=small_city)) as two:
+        as_supervisor(one, two)
         a = crash(one, centre, "medical_emergency", 0, "120")
         b = crash(one, centre, "medical_emergency", 2000, "120")
         results: dict[str, int] = {}

@@ -4,6 +4,7 @@ import time
 
 from fastapi.testclient import TestClient
 
+from tests.web.conftest import as_supervisor
 from web.app import create_app
 
 
@@ -50,6 +51,7 @@ def test_roster_can_be_planned_ahead_and_shows_its_history(client) -> None:
 def test_an_unanswered_summons_escalates_on_time_in_a_live_server(settings, small_city, centre) -> None:
     fast = settings.model_copy(update={"ack_deadline_s": 0.5})
     with TestClient(create_app(fast, network=small_city)) as client:
+        as_supervisor(client)
         incident = drowning(client, centre)
         wid = client.post(f"/v1/incidents/{incident}/whistle",
                           json={"by": "d", "agency": "119"}).json()["whistle"]["whistle_id"]

@@ -56,19 +56,37 @@ fleet.visible = (u) => !!u && state.filters.has(u.agency) && (!state.kindFilter 
   && (!state.statusFilter || (state.statusFilter === "available") === (u.status === "available"));
 window.jd = state; // for browser tests and curious dispatchers
 
+// The API key: from the URL fragment (`#key=...`, as `jointdispatch serve` prints it; a fragment
+// never reaches a server or its logs), then kept for this tab only; asked for when there is none.
+const KEY = (() => {
+  const m = location.hash.match(/key=([^&]+)/);
+  if (m) {
+    sessionStorage.setItem("jd-key", decodeURIComponent(m[1]));
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  let k = sessionStorage.getItem("jd-key");
+  if (!k) {
+    k = (window.prompt("API key (from `jointdispatch keys create`):") || "").trim();
+    if (k) sessionStorage.setItem("jd-key", k);
+  }
+  return k;
+})();
+const authed = (headers = {}) => ({ ...headers, Authorization: `Bearer ${KEY}` });
+
 const api = async (path, opts = {}) => {
   let r;
   try {
-    r = await fetch(path, { headers: { "Content-Type": "application/json" }, ...opts });
+    r = await fetch(path, { headers: authed({ "Content-Type": "application/json" }), ...opts });
   } catch (e) { // the server is away (restarting): the websocket's reconnect brings the state back
     return { ok: false, status: 0, body: {} };
   }
+  if (r.status === 401) sessionStorage.removeItem("jd-key"); // asked for again on the next load
   const body = await r.json().catch(() => ({}));
   return { ok: r.ok, status: r.status, body };
 };
 
 async function loadRoads() {
-  const data = await (await fetch("/v1/map/roads")).json();
+  const data = await (await fetch("/v1/map/roads", { headers: authed() })).json();
   state.signals = new Map(data.signals.map((sg) => [sg.id, sg]));
   const [w, s, e, n] = data.bounds;
   map.fitBounds([[s, w], [n, e]]);
@@ -402,8 +420,9 @@ function applyMessage(msg) {
 let retry = 500;
 function connect() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
-  const since = state.seq === null ? "" : `?since=${state.seq}`;
-  const ws = new WebSocket(`${proto}://${location.host}/v1/live${since}`);
+  const since = state.seq === null ? "" : `&since=${state.seq}`;
+  // a browser cannot set headers on a websocket: the key goes in the query
+  const ws = new WebSocket(`${proto}://${location.host}/v1/live?key=${encodeURIComponent(KEY)}${since}`);
   const conn = document.getElementById("conn");
   ws.onopen = () => { conn.className = "conn up"; conn.textContent = t("online"); retry = 500; state.connected = true; };
   ws.onmessage = (e) => applyMessage(JSON.parse(e.data));
@@ -431,7 +450,7 @@ document.getElementById("call-form").addEventListener("submit", async (e) => {
     received_at: new Date().toISOString(), location: { lon: state.pick.lng, lat: state.pick.lat },
   };
   if (f.get("caller_number")) body.caller_number = f.get("caller_number");
-  const r = await fetch("/v1/calls", { method: "POST", headers: { "Content-Type": "application/json", "Idempotency-Key": crypto.randomUUID() }, body: JSON.stringify(body) });
+  const r = await fetch("/v1/calls", { method: "POST", headers: authed({ "Content-Type": "application/json", "Idempotency-Key": crypto.randomUUID() }), body: JSON.stringify(body) });
   const j = await r.json();
   out.textContent = r.ok ? `${j.call_id} → ${j.incident_id}: ${j.reason}` : j.error;
   if (r.ok) showDetail(j.incident_id);

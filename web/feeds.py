@@ -1,0 +1,222 @@
+"""The incident feed for agency systems: every change to an incident, in log order, as JSON,
+GeoJSON or CAP 1.2, pulled by cursor or followed as a server-sent event stream.
+
+The cursor is the log's sequence number, so it means the same thing in every process and after
+every restart: a page holds the changes after the cursor, up to the log position the server had
+folded when it answered, and the next page starts exactly there. The index is built by folding
+the log (a listener that hears every event, replay included), so nothing is kept that the log
+cannot rebuild; each entry is the incident as it stood at that position. One event can touch
+two incidents (a merge): a page never splits one sequence number."""
+
+import asyncio
+import bisect
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from dispatch import events as ev
+from dispatch.plans import ResponsePlans
+from dispatch.rejection import Rejected
+from dispatch.state import ACTIVE_STATUSES, DispatchState
+from web.access import ALL_AGENCIES, Denied, identify
+from web.api_keys import ApiKey
+from web.audit import AuditLog, origin_of
+from web.cap import atom_feed
+from web.live import _incident_ids
+from web.views import call_view, incident_view
+
+router = APIRouter()
+STREAM_BATCH = 200
+STREAM_WAKE_S = 15.0  # also how soon a revoked key's open stream is ended
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    seq: int
+    at: datetime
+    event: str
+    incident: dict[str, Any]  # the incident with its calls, as at `seq`, before any field rule
+    agencies: frozenset[str]  # agencies entitled to it then: a task in it, or took one of its calls
+    msg_type: Literal["Alert", "Update", "Cancel"]
+    first_seq: int
+    first_at: datetime
+
+
+class FeedIndex:
+    """Feed entries in log order, kept current by folding the log."""
+
+    def __init__(self, plans: ResponsePlans) -> None:
+        self.plans = plans
+        self.entries: list[FeedEntry] = []
+        self.seqs: list[int] = []
+        self.first: dict[str, tuple[int, datetime]] = {}
+        self._changed = asyncio.Event()
+
+    def on_event(self, seq: int, e: ev.Event, state: DispatchState) -> None:
+        for incident_id in _incident_ids(e, state):
+            inc = state.incidents.get(incident_id)
+            if inc is None:
+                continue
+            first = self.first.setdefault(incident_id, (seq, e.at))
+            view = incident_view(inc, state, self.plans)
+            view["calls"] = [call_view(state.calls[c]) for c in inc.call_ids]
+            agencies = frozenset(inc.tasks) | {state.calls[c].hotline for c in inc.call_ids}
+            kind: Literal["Alert", "Update", "Cancel"] = (
+                "Alert" if first[0] == seq else "Update" if inc.status in ACTIVE_STATUSES else "Cancel")
+            self.entries.append(FeedEntry(seq, e.at, e.type, view, agencies, kind, *first))
+            self.seqs.append(seq)
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def changed(self, timeout_s: float) -> None:
+        """Return when the index grows, or after `timeout_s`.
+
+        asyncio.wait rather than wait_for or asyncio.timeout: on Python 3.11 both of those can
+        swallow a cancellation that lands as the timeout fires, and a worker that misses its
+        cancel never ends, so the server never finishes shutting down."""
+        waiter = asyncio.ensure_future(self._changed.wait())
+        try:
+            await asyncio.wait({waiter}, timeout=timeout_s)
+        finally:
+            waiter.cancel()
+
+    def after(self, cursor: int, viewer: ApiKey, limit: int, upto: int) -> tuple[list[FeedEntry], int]:
+        """Entries after `cursor` the viewer is entitled to, and the cursor to continue from."""
+        every_agency = any(r in ALL_AGENCIES for r in viewer.roles)
+        out: list[FeedEntry] = []
+        i = bisect.bisect_right(self.seqs, cursor)
+        reached = cursor
+        while i < len(self.entries) and self.entries[i].seq <= upto:
+            entry = self.entries[i]
+            if len(out) >= limit and entry.seq != reached:
+                return out, reached
+            if every_agency or viewer.agency in entry.agencies:
+                out.append(entry)
+            reached = entry.seq
+            i += 1
+        return out, max(reached, upto)
+
+
+def item(entry: FeedEntry) -> dict[str, Any]:
+    return {"cursor": str(entry.seq), "seq": entry.seq, "at": entry.at.isoformat(), "event": entry.event,
+            "msg_type": entry.msg_type, "first_seq": entry.first_seq,
+            "first_at": entry.first_at.isoformat(), "incident": entry.incident}
+
+
+async def disclosed_items(entries: list[FeedEntry], viewer: ApiKey, audit: AuditLog, origin: str,
+                          action: str) -> list[dict[str, Any]]:
+    """Feed items with each call passed through the field rules for `viewer` (and audited)."""
+    items = [item(e) for e in entries]
+    calls = [c for it in items for c in it["incident"]["calls"]]
+    shown = iter(await audit.disclose(calls, viewer, origin, action))
+    for it in items:
+        it["incident"] = {**it["incident"], "calls": [next(shown) for _ in it["incident"]["calls"]]}
+    return items
+
+
+def geojson(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    features = []
+    for it in items:
+        loc = it["incident"]["location"]
+        point = ({"type": "Point", "coordinates": [loc["lon"], loc["lat"]]}
+                 if loc.get("lon") is not None and loc.get("lat") is not None else None)
+        features.append({"type": "Feature", "id": f"{it['incident']['incident_id']}@{it['seq']}",
+                         "geometry": point, "properties": it})
+    return features
+
+
+def parse_cursor(raw: str | None, version: int) -> int:
+    if raw is None or raw == "":
+        return 0
+    if not raw.isdigit():
+        raise Rejected(422, "cursor", f"cursor must be a log position (a whole number), not {raw!r}")
+    cursor = int(raw)
+    if cursor > version:
+        raise Rejected(422, "cursor", f"cursor {cursor} is ahead of the log, which is at {version}")
+    return cursor
+
+
+@router.get("/v1/feeds/incidents")
+async def incident_feed(
+    request: Request,
+    cursor: Annotated[str | None, Query(max_length=20, description="next_cursor of the last page")] = None,
+    format: Annotated[Literal["json", "geojson", "cap"], Query()] = "json",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Response:
+    """Changes to the incidents your agency is entitled to, oldest first, after `cursor`."""
+    service = request.app.state.service
+    await service.catch_up()  # a cursor another process handed out is never ahead of this one
+    version = service.state.version
+    start = parse_cursor(cursor, version)
+    viewer: ApiKey = request.state.identity
+    feed: FeedIndex = request.app.state.feed
+    entries, next_cursor = feed.after(start, viewer, limit, version)
+    items = await disclosed_items(entries, viewer, request.app.state.audit, origin_of(request.scope),
+                                  "GET /v1/feeds/incidents")
+    more = next_cursor < version
+    next_url = str(request.url.include_query_params(cursor=str(next_cursor)))
+    headers = {"X-Next-Cursor": str(next_cursor), "Link": f'<{next_url}>; rel="next"'}
+    if format == "cap":
+        sender = request.app.state.settings.cap_sender
+        every = any(r in ALL_AGENCIES for r in viewer.roles)
+        audience = "all agencies" if every else f"agency {viewer.agency}"
+        body = atom_feed(items, sender, audience, str(request.url), next_url, service.clock.now())
+        return Response(body, media_type="application/atom+xml", headers=headers)
+    page: dict[str, Any] = {"next_cursor": str(next_cursor), "more": more, "log_version": version}
+    if format == "geojson":
+        payload = {"type": "FeatureCollection", "features": geojson(items), **page}
+        return _json(payload, "application/geo+json", headers)
+    return _json({"items": items, **page}, "application/json", headers)
+
+
+def _json(payload: Any, media_type: str, headers: dict[str, str]) -> Response:
+    return Response(json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+                    media_type=media_type, headers=headers)
+
+
+async def stream_start(
+    request: Request,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
+    last_event_id: Annotated[str | None, Header(max_length=20)] = None,
+) -> int:
+    """Where a stream starts: checked before the first byte, so a bad cursor is a clean 422."""
+    service = request.app.state.service
+    await service.catch_up()
+    return parse_cursor(last_event_id or cursor, service.state.version)
+
+
+@router.get("/v1/feeds/incidents/stream", response_class=EventSourceResponse)
+async def incident_stream(
+    request: Request, start: Annotated[int, Depends(stream_start)],
+) -> AsyncIterator[ServerSentEvent]:
+    """The same items as the feed, pushed as they happen; each event's id is its cursor, so a
+    reconnecting EventSource (Last-Event-ID) or `?cursor=` resumes with nothing lost."""
+    app = request.app
+    service = app.state.service
+    viewer: ApiKey = request.state.identity
+    origin = origin_of(request.scope)
+    position = start
+    while True:
+        entries, reached = app.state.feed.after(position, viewer, STREAM_BATCH, service.state.version)
+        items = await disclosed_items(entries, viewer, app.state.audit, origin,
+                                      "GET /v1/feeds/incidents/stream")
+        for i, it in enumerate(items):
+            # One log position can hold two items (a merge): only the last carries the id, so a
+            # client cut off between them resumes before both rather than after the first.
+            last_of_seq = i + 1 == len(items) or items[i + 1]["seq"] != it["seq"]
+            yield ServerSentEvent(data=it, id=it["cursor"] if last_of_seq else None, event="incident")
+        position = reached
+        if reached >= service.state.version:
+            await app.state.feed.changed(STREAM_WAKE_S)
+            if await request.is_disconnected():
+                return
+            try:
+                await identify(request, app.state.keys)
+            except Denied:  # the key was revoked meanwhile: the stream ends here
+                return

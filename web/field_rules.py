@@ -1,0 +1,64 @@
+"""Who may read which sensitive field of a call: the one table, applied wherever a call leaves the
+server (call and incident views, feeds, webhooks, the live map's event records).
+
+A call record is any dict with the call's `hotline`, `caller_number` and `details` (the API's
+call view and the log's `call_received` event both are). What a viewer may not read is masked
+(caller numbers keep their last four digits, enough to tell two callers apart) or removed. What
+a viewer did read is returned, so the caller can write it to the audit log."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from web.api_keys import ApiKey, Role
+
+MEDICAL_DETAILS = ("patient_condition", "patient_name", "patient_age")
+POLICE_DETAILS = ("police_notes",)
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    name: str
+    fields: tuple[str, ...]  # `caller_number`, or `details.KEY` inside the call's details
+    sees: Callable[[ApiKey, str], bool]  # (viewer, hotline that took the call) -> may read
+    otherwise: Literal["mask", "remove"]
+    who: str  # said in the API docs and the README
+
+
+FIELD_RULES: tuple[FieldRule, ...] = (
+    FieldRule("medical", tuple(f"details.{k}" for k in MEDICAL_DETAILS),
+              lambda v, _hotline: v.agency == "120" or Role.SUPERVISOR in v.roles, "remove",
+              "120 (medical) and supervisors"),
+    FieldRule("caller_number", ("caller_number",), lambda v, hotline: v.agency == hotline, "mask",
+              "the hotline that took the call"),
+    FieldRule("police_notes", tuple(f"details.{k}" for k in POLICE_DETAILS),
+              lambda v, _hotline: v.agency == "110", "remove", "110 (police)"),
+)
+
+
+def mask_number(number: str) -> str:
+    digits = [c for c in number if c.isdigit()]
+    return "*" * max(0, len(digits) - 4) + "".join(digits[-4:])
+
+
+def disclose(call: dict[str, Any], viewer: ApiKey) -> tuple[dict[str, Any], list[str]]:
+    """The call as this viewer may see it, and the sensitive fields it reveals to them."""
+    out = dict(call)
+    details = dict(out.get("details") or {})
+    revealed: list[str] = []
+    hotline = str(out.get("hotline", ""))
+    for rule in FIELD_RULES:
+        allowed = rule.sees(viewer, hotline)
+        for path in rule.fields:
+            container, key = (details, path[8:]) if path.startswith("details.") else (out, path)
+            if container.get(key) is None:
+                continue
+            if allowed:
+                revealed.append(path)
+            elif rule.otherwise == "mask":
+                container[key] = mask_number(str(container[key]))
+            else:
+                del container[key]
+    if "details" in out:
+        out["details"] = details
+    return out, revealed

@@ -1,0 +1,295 @@
+"""Webhooks: an agency registers a URL and a secret and is sent each feed item it is entitled to.
+
+Delivery runs beside intake, never in it: a worker follows the feed index (itself a fold of the
+log), so a call is acknowledged whatever the receivers do. Everything the worker knows is in
+Redis (each hook's cursor, pending deliveries with their next attempt, the dead letters), so a
+restart resumes where it stopped, and a lease lets only one process deliver at a time.
+
+Each delivery has a stable id (hook, log position, incident): a retry or a redelivery after a
+crash carries the same id, so the receiver drops duplicates. The body is signed with
+HMAC-SHA256 over `<timestamp>.<body>`; the timestamp is signed too, so an old delivery cannot be
+replayed later. Failed attempts are retried with growing delays; after the last one the delivery
+goes to the hook's dead-letter list."""
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any
+
+import httpx
+import redis.asyncio as aioredis
+from fastapi import APIRouter, Path, Request
+from pydantic import AnyHttpUrl, BaseModel, Field
+
+from dispatch.rejection import Rejected
+from web.api_keys import ApiKey, Role
+from web.audit import AuditLog
+from web.feeds import FeedIndex, disclosed_items, parse_cursor
+
+router = APIRouter()
+MAX_IN_FLIGHT = 32
+LEASE_MS = 10_000
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, body: bytes, signature_header: str, now: float, tolerance_s: float = 300) -> bool:
+    """What a receiver does: check the `JD-Signature: t=<ts>,v1=<hex>` header."""
+    parts = dict(p.split("=", 1) for p in signature_header.split(",") if "=" in p)
+    ts, given = parts.get("t", ""), parts.get("v1", "")
+    if not ts.isdigit() or abs(now - int(ts)) > tolerance_s:
+        return False
+    return hmac.compare_digest(sign(secret, ts, body), given)
+
+
+@dataclass(frozen=True)
+class Webhook:
+    webhook_id: str
+    agency: str
+    url: str
+    secret: str
+    client_id: str
+    created_at: str
+
+    def public(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("secret")
+        return out
+
+    def viewer(self) -> ApiKey:
+        """What the hook may read: what a feed reader of its agency may read."""
+        return ApiKey(f"webhook-{self.webhook_id}", f"webhook:{self.webhook_id}", self.agency,
+                      (Role.FEED_READER,), self.created_at)
+
+
+class WebhookIn(BaseModel):
+    url: AnyHttpUrl
+    secret: str = Field(min_length=16, max_length=256,
+                        description="Shared secret for the signature; keep it on the receiver only.")
+    cursor: str | None = Field(None, max_length=20,
+                               description="Start after this feed cursor; default: from now on.")
+
+
+class WebhookDeliveries:
+    """Registered hooks and the worker that delivers to them."""
+
+    def __init__(self, redis: aioredis.Redis, namespace: str, feed: FeedIndex, audit: AuditLog,
+                 backoff_s: list[float], timeout_s: float) -> None:
+        self.redis, self.feed, self.audit = redis, feed, audit
+        self.backoff_s, self.timeout_s = backoff_s, timeout_s
+        self.ns = namespace
+        self.hooks_key = f"{namespace}:webhooks"
+        self.pending_key = f"{namespace}:webhook:pending"  # delivery id -> delivery
+        self.due_key = f"{namespace}:webhook:due"  # delivery id, scored by next attempt (epoch s)
+        self.lease_key = f"{namespace}:webhook:lease"
+        self.holder = secrets.token_hex(8)
+        self.in_flight: set[asyncio.Task[None]] = set()
+        self.slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self.stopping = False
+
+    def cursor_key(self, webhook_id: str) -> str:
+        return f"{self.ns}:webhook:{webhook_id}:cursor"
+
+    def dead_key(self, webhook_id: str) -> str:
+        return f"{self.ns}:webhook:{webhook_id}:dead"
+
+    async def register(self, agency: str, url: str, secret: str, client_id: str, cursor: int,
+                       created_at: str) -> Webhook:
+        hook = Webhook(f"wh_{secrets.token_hex(6)}", agency, url, secret, client_id, created_at)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.hooks_key, hook.webhook_id, json.dumps(asdict(hook)))
+            pipe.set(self.cursor_key(hook.webhook_id), cursor)
+            await pipe.execute()
+        return hook
+
+    async def hooks(self) -> list[Webhook]:
+        rows = await self.redis.hgetall(self.hooks_key)
+        return sorted((Webhook(**json.loads(v)) for v in rows.values()), key=lambda h: h.created_at)
+
+    async def remove(self, webhook_id: str) -> None:
+        await self.redis.hdel(self.hooks_key, webhook_id)
+
+    async def dead_letters(self, webhook_id: str) -> list[dict[str, Any]]:
+        return [json.loads(r) for r in await self.redis.lrange(self.dead_key(webhook_id), 0, -1)]
+
+    # --- the worker -----------------------------------------------------------------------------
+
+    async def run(self, version: Any, idle_s: float = 1.0) -> None:
+        """Deliver until cancelled; `version()` is how far the log is folded here."""
+        async with httpx.AsyncClient(timeout=self.timeout_s) as http:
+            # The flag as well as the cancel: on Python 3.11 a cancel that lands while a Redis
+            # call's own timeout fires can arrive as a TimeoutError, which the loop survives.
+            while not self.stopping:
+                try:
+                    if await self._hold_lease():
+                        await self._enqueue_new(version())
+                        await self._attempt_due(http)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # Redis away for a moment: the state is in Redis, try again
+                    await asyncio.sleep(0.5)
+                await self.feed.changed(idle_s)
+
+    async def _hold_lease(self) -> bool:
+        """One delivering process at a time; the lease lapses if its holder dies."""
+        got = await self.redis.set(self.lease_key, self.holder, nx=True, px=LEASE_MS)
+        if got:
+            await self._recover()
+            return True
+        if (await self.redis.get(self.lease_key) or b"").decode() == self.holder:
+            await self.redis.pexpire(self.lease_key, LEASE_MS)
+            return True
+        return False
+
+    async def _recover(self) -> None:
+        """A delivery whose attempt was cut short by a crash is due again."""
+        pending = await self.redis.hkeys(self.pending_key)
+        due = {m.decode() if isinstance(m, bytes) else m
+               for m in await self.redis.zrange(self.due_key, 0, -1)}
+        lost = [p.decode() if isinstance(p, bytes) else p for p in pending]
+        lost = [p for p in lost if p not in due]
+        if lost:
+            await self.redis.zadd(self.due_key, dict.fromkeys(lost, time.time()))
+
+    async def _enqueue_new(self, version: int) -> None:
+        for hook in await self.hooks():
+            raw = await self.redis.get(self.cursor_key(hook.webhook_id))
+            cursor = int(raw or 0)
+            if cursor >= version:
+                continue
+            entries, reached = self.feed.after(cursor, hook.viewer(), 500, version)
+            items = await disclosed_items(entries, hook.viewer(), self.audit, hook.url,
+                                          f"webhook {hook.webhook_id}")
+            now = time.time()
+            async with self.redis.pipeline(transaction=True) as pipe:
+                for it in items:
+                    delivery_id = f"{hook.webhook_id}.{it['seq']}.{it['incident']['incident_id']}"
+                    pipe.hset(self.pending_key, delivery_id, json.dumps(
+                        {"delivery_id": delivery_id, "webhook_id": hook.webhook_id, "attempt": 0,
+                         "body": json.dumps(it, ensure_ascii=False, separators=(",", ":"))}))
+                    pipe.zadd(self.due_key, {delivery_id: now})
+                pipe.set(self.cursor_key(hook.webhook_id), reached)
+                await pipe.execute()
+
+    async def _attempt_due(self, http: httpx.AsyncClient) -> None:
+        due = await self.redis.zrangebyscore(self.due_key, "-inf", time.time(), start=0, num=MAX_IN_FLIGHT)
+        for raw_id in due:
+            delivery_id = raw_id.decode() if isinstance(raw_id, bytes) else raw_id
+            if not await self.redis.zrem(self.due_key, delivery_id):
+                continue  # claimed meanwhile
+            await self.slots.acquire()
+            task = asyncio.create_task(self._attempt(http, delivery_id))
+            self.in_flight.add(task)
+            task.add_done_callback(self.in_flight.discard)
+
+    async def _attempt(self, http: httpx.AsyncClient, delivery_id: str) -> None:
+        try:
+            raw = await self.redis.hget(self.pending_key, delivery_id)
+            if raw is None:
+                return
+            delivery = json.loads(raw)
+            hook_raw = await self.redis.hget(self.hooks_key, delivery["webhook_id"])
+            if hook_raw is None:  # the hook was removed: nothing left to deliver to
+                await self.redis.hdel(self.pending_key, delivery_id)
+                return
+            hook = Webhook(**json.loads(hook_raw))
+            attempt = delivery["attempt"] + 1
+            body = delivery["body"].encode()
+            error = await self._post(http, hook, delivery_id, attempt, body)
+            if error is None:
+                await self.redis.hdel(self.pending_key, delivery_id)
+            elif attempt > len(self.backoff_s):
+                dead = {"delivery_id": delivery_id, "attempts": attempt, "last_error": error,
+                        "dead_at": time.time(), "body": json.loads(body)}
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    pipe.rpush(self.dead_key(hook.webhook_id), json.dumps(dead))
+                    pipe.hdel(self.pending_key, delivery_id)
+                    await pipe.execute()
+            else:
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    pipe.hset(self.pending_key, delivery_id,
+                              json.dumps({**delivery, "attempt": attempt, "last_error": error}))
+                    pipe.zadd(self.due_key, {delivery_id: time.time() + self.backoff_s[attempt - 1]})
+                    await pipe.execute()
+        finally:
+            self.slots.release()
+
+    async def _post(self, http: httpx.AsyncClient, hook: Webhook, delivery_id: str, attempt: int,
+                    body: bytes) -> str | None:
+        ts = str(int(time.time()))
+        headers = {"Content-Type": "application/json", "JD-Webhook-Id": hook.webhook_id,
+                   "JD-Delivery-Id": delivery_id, "JD-Delivery-Attempt": str(attempt),
+                   "JD-Timestamp": ts, "JD-Signature": f"t={ts},v1={sign(hook.secret, ts, body)}"}
+        try:
+            r = await http.post(hook.url, content=body, headers=headers)
+        except httpx.HTTPError as e:
+            return f"{type(e).__name__}: {e}"[:300]
+        return None if 200 <= r.status_code < 300 else f"HTTP {r.status_code}"
+
+    def closing(self) -> None:
+        """Say the worker is to end (before cancelling it): it will not start another round."""
+        self.stopping = True
+
+    async def stop(self) -> None:
+        self.stopping = True
+        for task in list(self.in_flight):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        with contextlib.suppress(Exception):
+            if (await self.redis.get(self.lease_key) or b"").decode() == self.holder:
+                await self.redis.delete(self.lease_key)
+
+
+def _deliveries(request: Request) -> WebhookDeliveries:
+    return request.app.state.webhooks  # type: ignore[no-any-return]
+
+
+async def _own(request: Request, webhook_id: str) -> Webhook:
+    """A hook of the caller's agency; another agency's hook does not exist for them."""
+    key: ApiKey = request.state.identity
+    for hook in await _deliveries(request).hooks():
+        if hook.webhook_id == webhook_id and hook.agency == key.agency:
+            return hook
+    raise Rejected(404, "webhook_id", f"no webhook {webhook_id} for agency {key.agency}")
+
+
+@router.post("/v1/webhooks", status_code=201)
+async def register_webhook(body: WebhookIn, request: Request) -> dict[str, Any]:
+    """Deliver your agency's feed items to `url`, signed with `secret`."""
+    key: ApiKey = request.state.identity
+    service = request.app.state.service
+    await service.catch_up()
+    cursor = parse_cursor(body.cursor, service.state.version) if body.cursor is not None \
+        else service.state.version
+    hook = await _deliveries(request).register(key.agency, str(body.url), body.secret, key.client_id,
+                                               cursor, service.clock.now().isoformat())
+    return {**hook.public(), "cursor": str(cursor)}
+
+
+@router.get("/v1/webhooks")
+async def list_webhooks(request: Request) -> dict[str, Any]:
+    key: ApiKey = request.state.identity
+    hooks = [h.public() for h in await _deliveries(request).hooks() if h.agency == key.agency]
+    return {"count": len(hooks), "webhooks": hooks}
+
+
+@router.delete("/v1/webhooks/{webhook_id}", status_code=204)
+async def remove_webhook(webhook_id: Annotated[str, Path(max_length=64)], request: Request) -> None:
+    hook = await _own(request, webhook_id)
+    await _deliveries(request).remove(hook.webhook_id)
+
+
+@router.get("/v1/webhooks/{webhook_id}/dead-letters")
+async def dead_letters(webhook_id: Annotated[str, Path(max_length=64)], request: Request) -> dict[str, Any]:
+    """Deliveries that failed every attempt, oldest first, with the last error and the body."""
+    hook = await _own(request, webhook_id)
+    dead = await _deliveries(request).dead_letters(hook.webhook_id)
+    return {"count": len(dead), "dead_letters": dead}
