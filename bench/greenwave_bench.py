@@ -94,7 +94,7 @@ def _free_port() -> int:
 def _http() -> dict[str, float]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "greenwave.controller_service", "--port", str(port),
+    proc = subprocess.Popen([sys.executable, "-m", "web.signal_controller_service", "--port", str(port),
                              "--junctions", "50"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 15

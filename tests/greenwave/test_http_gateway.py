@@ -26,7 +26,7 @@ class Controller:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "greenwave.controller_service", "--port", str(self.port),
+            [sys.executable, "-m", "web.signal_controller_service", "--port", str(self.port),
              "--junctions", "5", "--allow-faults"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:

@@ -2,9 +2,10 @@
 backed by the simulated controller. It runs as its own process, for tests and the demo, and is the
 reference a controller vendor can compare against:
 
-    python -m greenwave.controller_service --port 8765 [--plans district.yaml] [--junctions 20]
+    python -m web.signal_controller_service --port 8765 [--plans district.yaml] [--junctions 20]
 
-This is the one module of greenwave that uses FastAPI: it is an edge process, not domain code."""
+It lives in web, not greenwave, because it is an edge process built on FastAPI; the domain
+code it serves stays free of the web layer."""
 
 from __future__ import annotations
 
