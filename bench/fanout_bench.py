@@ -22,6 +22,7 @@ import httpx
 import yaml
 
 from bench.intake_bench import AUTH, BENCH_ENV, BENCH_KEY, _wait_ready
+from bench.stats import percentile
 from dispatch.fleet import DEMO_FLEET_FILE
 from web.redis_server import RedisServer, free_port
 
@@ -113,14 +114,12 @@ async def _vehicles(base: str, units: int, seconds: float) -> None:
                                    for i in range(0, len(ids), PER_REQUEST)))
             await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
     ingest.sort()
-    print(json.dumps({"ingest_p50_ms": round(_pct(ingest, 0.5), 1),
-                      "ingest_p99_ms": round(_pct(ingest, 0.99), 1)}))
+    print(json.dumps({"ingest_p50_ms": round(percentile(ingest, 0.5), 1),
+                      "ingest_p99_ms": round(percentile(ingest, 0.99), 1)}))
 
 
 # --- the run ------------------------------------------------------------------------------------------
 
-def _pct(ordered: list[float], q: float) -> float:
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def run() -> dict[str, float]:
@@ -168,8 +167,8 @@ def run() -> dict[str, float]:
             server.wait(10)
     latencies.sort()
     expected = UNITS * SCREENS * MEASURE_S
-    return {f"fanout_{tag}_p50_ms": round(_pct(latencies, 0.50), 1),
-            f"fanout_{tag}_p99_ms": round(_pct(latencies, 0.99), 1),
+    return {f"fanout_{tag}_p50_ms": round(percentile(latencies, 0.50), 1),
+            f"fanout_{tag}_p99_ms": round(percentile(latencies, 0.99), 1),
             f"fanout_{tag}_messages_per_s": round(frames / MEASURE_S, 1),
             f"fanout_{tag}_fixes_delivered_per_s": round(fixes / MEASURE_S, 1),
             f"fanout_{tag}_delivered_share": round(fixes / expected, 4),

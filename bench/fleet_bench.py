@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 import yaml
 
-from bench.intake_bench import AUTH, BENCH_ENV, _percentile, _wait_ready
+from bench.intake_bench import AUTH, BENCH_ENV, _wait_ready
+from bench.stats import percentile
 from web.redis_server import RedisServer, free_port
 
 INGEST_S = float(os.environ.get("JD_BENCH_INGEST_S", "10"))
@@ -92,9 +93,9 @@ def run() -> dict[str, float]:
             server.wait(10)
     return {
         "positions_ingest_per_s": round(sent / elapsed, 1),
-        "positions_batch_500_p99_ms": round(_percentile(batch_ms, 0.99), 2),
-        "recommendation_500_units_p50_ms": round(_percentile(rec_ms, 0.50), 2),
-        "recommendation_500_units_p99_ms": round(_percentile(rec_ms, 0.99), 2),
+        "positions_batch_500_p99_ms": round(percentile(batch_ms, 0.99), 2),
+        "recommendation_500_units_p50_ms": round(percentile(rec_ms, 0.50), 2),
+        "recommendation_500_units_p99_ms": round(percentile(rec_ms, 0.99), 2),
     }
 
 

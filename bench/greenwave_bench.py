@@ -5,7 +5,6 @@ nothing: `run()` returns the figures for bench/run.py."""
 from __future__ import annotations
 
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import time
 
 import httpx
 
+from bench.stats import percentile
 from greenwave.arbitration import JunctionRules, WindowRequest, arbitrate
 from greenwave.circuit_breaker import CircuitBreaker
 from greenwave.corridor import SignalPassage, plan_corridor
@@ -20,11 +20,7 @@ from greenwave.http_gateway import HttpSignalGateway
 from greenwave.messages import PriorityRequest, VehicleRole
 from greenwave.signal_plan import default_plan
 from greenwave.simulated_controller import SimulatedController
-
-
-def _pct(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+from web.redis_server import free_port
 
 
 def _ms(seconds: list[float]) -> list[float]:
@@ -43,8 +39,8 @@ def _arbitration(rng: random.Random) -> dict[str, float]:
         arbitrate(reqs, rules)
         times.append(time.perf_counter() - t)
     ms = _ms(times)
-    return {"greenwave_arbitrate_100_requests_p50_ms": _pct(ms, 0.5),
-            "greenwave_arbitrate_100_requests_p99_ms": _pct(ms, 0.99)}
+    return {"greenwave_arbitrate_100_requests_p50_ms": percentile(ms, 0.5),
+            "greenwave_arbitrate_100_requests_p99_ms": percentile(ms, 0.99)}
 
 
 def _ask(rid: str, junction: str, approach: str, eta: float, level: int = 4) -> PriorityRequest:
@@ -66,8 +62,8 @@ def _simulated(rng: random.Random) -> dict[str, float]:
         ctrl.request(req)
         times.append(time.perf_counter() - t)
     ms = _ms(times)
-    return {"greenwave_simulated_request_p50_ms": _pct(ms, 0.5),
-            "greenwave_simulated_request_p99_ms": _pct(ms, 0.99)}
+    return {"greenwave_simulated_request_p50_ms": percentile(ms, 0.5),
+            "greenwave_simulated_request_p99_ms": percentile(ms, 0.99)}
 
 
 def _corridor_saving() -> dict[str, float]:
@@ -85,14 +81,10 @@ def _corridor_saving() -> dict[str, float]:
             "greenwave_12_signal_route_eta_without_s": t}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _http() -> dict[str, float]:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen([sys.executable, "-m", "web.signal_controller_service", "--port", str(port),
                              "--junctions", "50"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -131,8 +123,8 @@ def _http() -> dict[str, float]:
             proc.terminate()
             proc.wait(5)
     ms = _ms(times)
-    return {"greenwave_http_request_p50_ms": _pct(ms, 0.5),
-            "greenwave_http_request_p99_ms": _pct(ms, 0.99),
+    return {"greenwave_http_request_p50_ms": percentile(ms, 0.5),
+            "greenwave_http_request_p99_ms": percentile(ms, 0.99),
             "greenwave_http_controller_down_answer_p50_ms": statistics.median(_ms(down_times)),
             "greenwave_http_controller_down_answer_max_ms": max(_ms(down_times))}
 
@@ -160,8 +152,8 @@ def _demo_city_routes(rng: random.Random, routes: int = 300) -> dict[str, float]
     saved = sorted(w - g for w, g in zip(without, with_wave, strict=True))
     return {"greenwave_demo_city_route_eta_mean_s": statistics.mean(without),
             "greenwave_demo_city_route_eta_green_mean_s": statistics.mean(with_wave),
-            "greenwave_demo_city_route_saved_p50_s": _pct(saved, 0.5),
-            "greenwave_demo_city_route_saved_p90_s": _pct(saved, 0.9),
+            "greenwave_demo_city_route_saved_p50_s": percentile(saved, 0.5),
+            "greenwave_demo_city_route_saved_p90_s": percentile(saved, 0.9),
             "greenwave_demo_city_route_saved_share": sum(saved) / sum(without)}
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.stats import percentile
 from web.redis_server import RedisServer, free_port
 
 DURATION_S = float(os.environ.get("JD_BENCH_INTAKE_S", "10"))
@@ -29,9 +30,6 @@ CONCURRENCY = 32
 KINDS = ["traffic_crash", "injured_person", "fight", "theft", "noise", "medical_emergency", "fire"]
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def _drive(base: str, bounds: tuple[float, float, float, float]) -> tuple[list[float], int]:
@@ -121,8 +119,8 @@ def feed_figures(base: str) -> dict[str, float]:
                                params={"cursor": version * i // 40, "limit": 100, "format": fmt})
                 times.append((time.perf_counter() - t) * 1000)
                 r.raise_for_status()
-            out[f"feed_page_100_{fmt}_p50_ms"] = round(_percentile(times, 0.5), 2)
-            out[f"feed_page_100_{fmt}_p99_ms"] = round(_percentile(times, 0.99), 2)
+            out[f"feed_page_100_{fmt}_p50_ms"] = round(percentile(times, 0.5), 2)
+            out[f"feed_page_100_{fmt}_p99_ms"] = round(percentile(times, 0.99), 2)
     return out
 
 
@@ -164,8 +162,8 @@ def run() -> dict[str, float]:
     return {
         "intake_load_client": "python-httpx (install wrk for a fair figure)",  # type: ignore[dict-item]
         "intake_calls_per_s": round(len(latencies) / elapsed, 1),
-        "intake_post_call_p50_ms": round(_percentile(latencies, 0.50), 2),
-        "intake_post_call_p99_ms": round(_percentile(latencies, 0.99), 2),
+        "intake_post_call_p50_ms": round(percentile(latencies, 0.50), 2),
+        "intake_post_call_p99_ms": round(percentile(latencies, 0.99), 2),
         "intake_errors": errors,
         **feeds,
         "intake_concurrency": CONCURRENCY,

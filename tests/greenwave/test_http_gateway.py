@@ -1,7 +1,6 @@
 """The HTTP gateway against the real controller service process on a loopback port: answers,
 timeouts on a slow controller and a stopped one, the circuit breaker opening and half-opening."""
 
-import socket
 import subprocess
 import sys
 import time
@@ -13,12 +12,7 @@ import pytest
 from greenwave.circuit_breaker import BreakerState, CircuitBreaker
 from greenwave.http_gateway import HttpSignalGateway
 from greenwave.messages import AnswerStatus, PriorityRequest, Reason, VehicleRole
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from web.redis_server import free_port
 
 
 class Controller:
