@@ -1,47 +1,54 @@
-"""The imported-network cache: build from an extract once, start the server from it in seconds."""
+"""The imported-network cache: build from an extract once, start the server from it in seconds.
 
+A cache holds the network's arrays (what the routing index and the snapper are built from, with
+the hierarchy's node order) and its graph as pickled bytes without edge geometry (the arrays
+carry that). Loading reads the arrays only; the graph is unpickled when something first asks for
+it, so the router is up before the map's model of record is."""
+
+import dataclasses
 import pickle
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any
 
 import networkx as nx
-import numpy as np
-import shapely
 
 from routing import cch
-from routing.network import RoadNetwork
+from routing.network import RoadArrays, RoadNetwork, collector_paused
 from routing.osm import load_osm
 
 SUFFIX = ".network.pickle"
+FORMAT = 2  # the layout below; a cache of another format is refused with how to rebuild it
+
+
+class CacheFormatError(ValueError):
+    """The file is not a network cache this version can read; the message says what to do."""
 
 
 def import_osm(path: Path | str, cache_dir: Path | str) -> Path:
     network = load_osm(path)
+    arrays = network.arrays
     if cch.available():  # the hierarchy's node order depends on topology only: compute it once here
-        g = network.graph
-        tail, head = (np.array(side, dtype=np.int32) for side in zip(*g.edges(), strict=True))
-        lon = np.array([g.nodes[i]["lon"] for i in range(g.number_of_nodes())])
-        lat = np.array([g.nodes[i]["lat"] for i in range(g.number_of_nodes())])
-        g.graph[cch.ORDER_KEY] = cch.compute_order(g.number_of_nodes(), tail, head, lon, lat)
+        arrays = dataclasses.replace(arrays, node_order=cch.compute_order(
+            arrays.node_count, arrays.tail, arrays.head, arrays.lon, arrays.lat))
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     out = cache_dir / (Path(path).name.split(".")[0] + SUFFIX)
     tmp = out.with_suffix(".tmp")
     with open(tmp, "wb") as f:
-        _dump(network.graph, f)
+        pickle.dump({"format": FORMAT,
+                     "arrays": {k.name: getattr(arrays, k.name) for k in dataclasses.fields(arrays)},
+                     "graph": _graph_bytes(network.graph)}, f, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(out)  # never leave a half-written cache behind
     return out
 
 
-def _dump(graph: nx.DiGraph, f: BinaryIO) -> None:
-    # Edge geometries go as one coordinate array: pickled one LineString at a time they were
-    # most of the start-up (360k WKB round trips at 100k nodes).
+def _graph_bytes(graph: nx.DiGraph) -> bytes:
+    # Edge geometries stay out: the arrays hold them as one coordinate array, and pickled one
+    # LineString at a time they were most of the start-up (360k WKB round trips at 100k nodes).
     edges = [d for *_, d in graph.edges(data=True)]
     geoms = [d.pop("geometry") for d in edges]
     try:
-        coords, which = shapely.get_coordinates(np.array(geoms, dtype=object), return_index=True)
-        pickle.dump({"graph": graph, "coords": coords, "line_of_coord": which}, f,
-                    protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps(graph, protocol=pickle.HIGHEST_PROTOCOL)
     finally:
         for d, geom in zip(edges, geoms, strict=True):
             d["geometry"] = geom
@@ -49,10 +56,24 @@ def _dump(graph: nx.DiGraph, f: BinaryIO) -> None:
 
 def load_cached(path: Path | str) -> RoadNetwork:
     # Only caches this program wrote are loaded: pickle trusts its input.
-    with open(path, "rb") as f:
-        saved = pickle.load(f)
-    graph = saved["graph"]
-    lines = shapely.linestrings(saved["coords"], indices=saved["line_of_coord"])
-    for (*_, d), line in zip(graph.edges(data=True), lines.tolist(), strict=True):
-        d["geometry"] = line
-    return RoadNetwork(graph, name=Path(path).name.removesuffix(SUFFIX))
+    rebuild = "re-run `jointdispatch import-osm EXTRACT` to rebuild it"
+    try:
+        with open(path, "rb") as f, collector_paused():
+            saved: Any = pickle.load(f)
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as e:
+        raise CacheFormatError(f"{path} is not a network cache this version can read ({e}); {rebuild}") from e
+    found = saved.get("format", 1) if isinstance(saved, dict) else None
+    if found != FORMAT:
+        raise CacheFormatError(f"{path} is a network cache of format {found}, this version reads format "
+                               f"{FORMAT}; {rebuild}")
+    arrays = RoadArrays(**saved["arrays"])
+    blob: bytes = saved["graph"]
+
+    def graph() -> nx.DiGraph:
+        with collector_paused():
+            g = pickle.loads(blob)
+            for (*_, d), line in zip(g.edges(data=True), arrays.lines().tolist(), strict=True):
+                d["geometry"] = line
+        return g
+
+    return RoadNetwork.deferred(arrays, graph, name=Path(path).name.removesuffix(SUFFIX))

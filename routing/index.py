@@ -92,32 +92,26 @@ class _Direction:
 class RoutingIndex:
     def __init__(self, network: RoadNetwork, engine: str = "auto") -> None:
         """engine: "cch" (RoutingKit, needs `routingkit-cch`), "scipy", or "auto" (cch if there)."""
-        g = network.graph
+        a = network.arrays
         self.network = network
-        self.n = g.number_of_nodes()
-        if sorted(g.nodes) != list(range(self.n)):
-            raise ValueError("the index needs nodes numbered 0..n-1 (loaders relabel them)")
-        edges = list(g.edges(data=True))
-        m = len(edges)
-        self.src = np.fromiter((u for u, _, _ in edges), dtype=np.int32, count=m)
-        self.dst = np.fromiter((v for _, v, _ in edges), dtype=np.int32, count=m)
-        self.length = np.fromiter((d["length_m"] for *_, d in edges), dtype=np.float64, count=m)
-        self.free_kmh = np.fromiter((d["speed_kmh"] for *_, d in edges), dtype=np.float64, count=m)
-        self.classes = [d["road_class"] for *_, d in edges]
+        self.n = a.node_count
+        m = len(a.tail)
+        self.src, self.dst, self.length = a.tail, a.head, a.length_m
+        self.free_kmh = a.speed_kmh.copy()  # live changes write here, not into the network
+        self.classes = a.road_class().tolist()
         # Per-edge work is done per road class (a dozen) and broadcast, not per edge in Python.
-        kinds, class_of = np.unique(np.array(self.classes, dtype=object).astype(str), return_inverse=True)
+        kinds, class_of = np.array(a.class_names, dtype=str), a.class_of
         self.arterial = np.isin(kinds, list(ARTERIAL))[class_of]
         pairs = zip(self.src.tolist(), self.dst.tolist(), strict=True)
         self.edge_id = dict(zip(pairs, range(m), strict=True))
         self.closed = np.zeros(m, dtype=bool)
         self.weights = {p: self._weights(p) for p in PROFILES}
-        self.signal_of = {n: d["signal_id"] for n, d in g.nodes(data=True) if d.get("signal_id")}
+        self.signal_of = dict(zip(a.signal_nodes.tolist(), a.signal_ids, strict=True))
         at_signal = np.zeros(self.n, dtype=bool)
-        at_signal[list(self.signal_of)] = True
-        red_wait = np.array([expected_red_wait_s(k) for k in kinds])
+        at_signal[a.signal_nodes] = True
+        red_wait = np.array([expected_red_wait_s(k) for k in a.class_names])
         self.delay = np.where(at_signal[self.dst], red_wait[class_of], 0.0)
-        self.lonlat = np.array([(d["lon"], d["lat"]) for _, d in sorted(g.nodes(data=True))],
-                               dtype=np.float64).reshape(self.n, 2)
+        self.lonlat = np.column_stack((a.lon, a.lat))
         self.forward = _Direction(self.n, self.src, self.dst, self.weights)
         self.reverse = _Direction(self.n, self.dst, self.src, self.weights)
         self._lock = threading.Lock()  # queries rewrite the virtual row; one at a time
@@ -127,7 +121,7 @@ class RoutingIndex:
         if engine == "cch" and not cch.available():
             raise RuntimeError("engine 'cch' needs the routingkit-cch package")
         self.cch = (cch.CCHEngine(self.n, self.src, self.dst, self.lonlat[:, 0], self.lonlat[:, 1],
-                                  self.weights, order=g.graph.get(cch.ORDER_KEY))
+                                  self.weights, order=a.node_order)
                     if engine != "scipy" and cch.available() else None)
         self.engine = "cch" if self.cch is not None else "scipy"
 

@@ -1,14 +1,21 @@
 """The road network model: a directed graph with lengths, classes, speeds, geometry and signals.
 
-networkx is the model of record (loaders write it, tests compare against it); the compiled
-index in `routing.index` is what answers queries fast."""
+networkx is the model of record (loaders write it, tests compare against it); `RoadArrays` is the
+same network as flat arrays, compiled once, which the routing index and the snapper are built
+from; the compiled index in `routing.index` is what answers queries fast."""
 
-from dataclasses import dataclass, field
+import contextlib
+import gc
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from math import cos, radians
 from typing import Any
 
 import networkx as nx
-from shapely import MultiPoint, Point, Polygon
+import numpy as np
+import shapely
+from shapely import Point, Polygon
 from shapely.prepared import PreparedGeometry, prep
 
 # Free-flow speeds by OpenStreetMap highway class, km/h, for a Chinese county district.
@@ -25,31 +32,141 @@ def metres_per_degree(lat: float) -> tuple[float, float]:
     return 111_320.0 * cos(radians(lat)), 110_574.0
 
 
-@dataclass
-class RoadNetwork:
-    graph: nx.DiGraph
-    name: str = "network"
-    _area: PreparedGeometry | None = field(default=None, repr=False)
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """For turning the arrays into objects (a graph, 200k lines, an edge table) in one go: it makes
+    hundreds of thousands of objects and no garbage, and the cyclic collector, left on, walks the
+    whole heap again and again meanwhile (5 to 20 times the time in a process already holding a
+    big network)."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
-    def __post_init__(self) -> None:
-        self._lines: list[dict[str, Any]] | None = None
+
+@dataclass(frozen=True)
+class RoadArrays:
+    """The network as flat arrays: node i is graph node i, edge i the graph's i-th edge in its
+    own iteration order. What the index and the snapper need, without walking networkx dicts."""
+
+    tail: np.ndarray  # int32, per edge
+    head: np.ndarray  # int32, per edge
+    length_m: np.ndarray  # float64, per edge
+    speed_kmh: np.ndarray  # float64, per edge: free flow
+    class_names: tuple[str, ...]  # the road classes present
+    class_of: np.ndarray  # int16, per edge: index into class_names
+    lon: np.ndarray  # float64, per node
+    lat: np.ndarray  # float64, per node
+    signal_nodes: np.ndarray  # int32, the signalised nodes
+    signal_ids: tuple[str, ...]  # their signal ids, in the same order
+    coords: np.ndarray  # (k, 2) float64: every edge's shape as lon/lat points, edge after edge
+    line_of_coord: np.ndarray  # int32, per row of coords: the edge it belongs to
+    node_order: np.ndarray | None = None  # a contraction-hierarchy node order, when one was computed
+
+    @classmethod
+    def of(cls, graph: nx.DiGraph, node_order: np.ndarray | None = None) -> "RoadArrays":
+        n, m = graph.number_of_nodes(), graph.number_of_edges()
+        if sorted(graph.nodes) != list(range(n)):
+            raise ValueError("the network needs nodes numbered 0..n-1 (loaders relabel them)")
+        edges = list(graph.edges(data=True))
+        class_names, class_of = np.unique(np.array([d["road_class"] for *_, d in edges], dtype=object)
+                                          .astype(str), return_inverse=True)
+        coords, which = shapely.get_coordinates(
+            np.fromiter((d["geometry"] for *_, d in edges), dtype=object, count=m), return_index=True)
+        nodes = sorted(graph.nodes(data=True))
+        signals = [(i, d["signal_id"]) for i, d in nodes if d.get("signal_id")]
+        return cls(
+            tail=np.fromiter((u for u, _, _ in edges), dtype=np.int32, count=m),
+            head=np.fromiter((v for _, v, _ in edges), dtype=np.int32, count=m),
+            length_m=np.fromiter((d["length_m"] for *_, d in edges), dtype=np.float64, count=m),
+            speed_kmh=np.fromiter((d["speed_kmh"] for *_, d in edges), dtype=np.float64, count=m),
+            class_names=tuple(str(c) for c in class_names), class_of=class_of.astype(np.int16),
+            lon=np.fromiter((d["lon"] for _, d in nodes), dtype=np.float64, count=n),
+            lat=np.fromiter((d["lat"] for _, d in nodes), dtype=np.float64, count=n),
+            signal_nodes=np.array([i for i, _ in signals], dtype=np.int32),
+            signal_ids=tuple(sid for _, sid in signals),
+            coords=coords, line_of_coord=which.astype(np.int32), node_order=node_order)
 
     @property
     def node_count(self) -> int:
-        return int(self.graph.number_of_nodes())
+        return len(self.lon)
+
+    def road_class(self) -> np.ndarray:
+        """Each edge's road class name (object array)."""
+        return np.array(self.class_names, dtype=object)[self.class_of]
+
+    def lines(self) -> np.ndarray:
+        """Every edge's geometry as a lon/lat LineString, in edge order."""
+        return shapely.linestrings(self.coords, indices=self.line_of_coord)
+
+
+class RoadNetwork:
+    """A road network: the graph, and its arrays compiled once on first use (so change a graph
+    before building an index or snapper on it). A network loaded from an imported cache has its
+    arrays at hand and builds its graph only when something asks for it."""
+
+    def __init__(self, graph: nx.DiGraph, name: str = "network") -> None:
+        self._graph: nx.DiGraph | None = graph
+        self.name = name
+        self._arrays: RoadArrays | None = None
+        self._load_graph: Callable[[], nx.DiGraph] | None = None
+        self._graph_lock = threading.Lock()
+        self._area: PreparedGeometry | None = None
+        self._lines: list[dict[str, Any]] | None = None
+
+    @classmethod
+    def deferred(cls, arrays: RoadArrays, load_graph: Callable[[], nx.DiGraph],
+                 name: str = "network") -> "RoadNetwork":
+        """A network from its arrays, whose graph `load_graph` builds when first asked for: routing
+        needs only the arrays, so a server starts without materialising the graph."""
+        net = cls(nx.DiGraph(), name)
+        net._graph, net._arrays, net._load_graph = None, arrays, load_graph
+        return net
+
+    def __repr__(self) -> str:
+        return f"RoadNetwork(name={self.name!r}, nodes={self.node_count})"
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        if self._graph is None:
+            with self._graph_lock:  # the server builds its router in a worker thread
+                if self._graph is None:
+                    assert self._load_graph is not None
+                    self._graph = self._load_graph()
+                    self._load_graph = None
+        return self._graph
+
+    @property
+    def arrays(self) -> RoadArrays:
+        if self._arrays is None:
+            self._arrays = RoadArrays.of(self.graph)
+        return self._arrays
+
+    @property
+    def node_count(self) -> int:
+        return int(self._graph.number_of_nodes()) if self._graph is not None else self.arrays.node_count
+
+    def _lonlat(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._arrays is not None or self._graph is None:
+            return self.arrays.lon, self.arrays.lat
+        # no arrays compiled (and perhaps none possible: a sub-network keeps its graph's labels)
+        nodes = self._graph.nodes(data=True)
+        return (np.fromiter((d["lon"] for _, d in nodes), dtype=np.float64, count=len(nodes)),
+                np.fromiter((d["lat"] for _, d in nodes), dtype=np.float64, count=len(nodes)))
 
     def bounds(self) -> tuple[float, float, float, float]:
-        lons = [d["lon"] for _, d in self.graph.nodes(data=True)]
-        lats = [d["lat"] for _, d in self.graph.nodes(data=True)]
-        return min(lons), min(lats), max(lons), max(lats)
+        lon, lat = self._lonlat()
+        return float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())
 
     def area(self) -> Polygon:
         """The served area: the hull of every road node, 500 m wider all round."""
-        pts = MultiPoint([(d["lon"], d["lat"]) for _, d in self.graph.nodes(data=True)])
+        hull = shapely.multipoints(np.column_stack(self._lonlat())).convex_hull
         w, s, e, n = self.bounds()
         mx, my = metres_per_degree((s + n) / 2)
         # buffer in degrees: stretch latitude so that 500 m means 500 m both ways
-        hull = pts.convex_hull
         return hull.buffer(500.0 / min(mx, my))  # type: ignore[no-any-return]
 
     def contains(self, lon: float, lat: float) -> bool:
@@ -58,6 +175,11 @@ class RoadNetwork:
         return bool(self._area.contains(Point(lon, lat)))
 
     def signals(self) -> list[dict[str, Any]]:
+        if self._graph is None:  # from the arrays: a server lists its signals before it needs the graph
+            a = self.arrays
+            return [{"id": sid, "node": n, "lon": lon, "lat": lat} for sid, n, lon, lat in zip(
+                a.signal_ids, a.signal_nodes.tolist(), a.lon[a.signal_nodes].tolist(),
+                a.lat[a.signal_nodes].tolist(), strict=True)]
         return [{"id": d["signal_id"], "node": n, "lon": d["lon"], "lat": d["lat"]}
                 for n, d in self.graph.nodes(data=True) if d.get("signal_id")]
 

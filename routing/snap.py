@@ -6,7 +6,7 @@ import numpy as np
 import shapely
 from shapely import LineString, Point, STRtree
 
-from routing.network import RoadNetwork, metres_per_degree
+from routing.network import RoadNetwork, collector_paused, metres_per_degree
 
 
 class OffRoad(ValueError):
@@ -24,26 +24,19 @@ class Snap:
 
 class Snapper:
     def __init__(self, network: RoadNetwork) -> None:
-        g = network.graph
+        a = network.arrays
         w, s, e, n = network.bounds()
         self._mx, self._my = metres_per_degree((s + n) / 2)
         self._origin = (w, s)
-        edges: list[tuple[int, int]] = []
-        geoms = []
-        for u, v, d in g.edges(data=True):
-            edges.append((u, v))
-            geoms.append(d["geometry"])
-        self._edges = edges
-        self._lines = self._project(np.array(geoms, dtype=object))
-        self._tree = STRtree(self._lines)
-        self._graph = g
+        self._tail, self._head = a.tail, a.head
+        # Into local metres, so distances and fractions are true lengths (all lines at once).
+        coords = np.column_stack(((a.coords[:, 0] - w) * self._mx, (a.coords[:, 1] - s) * self._my))
+        with collector_paused():
+            self._lines = shapely.linestrings(coords, indices=a.line_of_coord)
+            self._tree = STRtree(self._lines)
 
-    def _project(self, geoms: np.ndarray) -> np.ndarray:
-        """Into local metres, so distances and fractions are true lengths (all lines at once)."""
-        coords, which = shapely.get_coordinates(geoms, return_index=True)
-        coords[:, 0] = (coords[:, 0] - self._origin[0]) * self._mx
-        coords[:, 1] = (coords[:, 1] - self._origin[1]) * self._my
-        return shapely.linestrings(coords, indices=which)
+    def _edge(self, i: int) -> tuple[int, int]:
+        return int(self._tail[i]), int(self._head[i])
 
     def snap_many(
         self, points: list[tuple[float, float]], max_distance_m: float = 500.0
@@ -64,9 +57,8 @@ class Snapper:
         lons = self._origin[0] + shapely.get_x(on) / self._mx
         lats = self._origin[1] + shapely.get_y(on) / self._my
         out: list[Snap | None] = [None] * len(points)
-        edges = self._edges
         for k, (p, i) in enumerate(zip(pi.tolist(), li.tolist(), strict=True)):
-            out[p] = Snap(edges[i], float(fractions[k]), float(dist[k]), float(lons[k]), float(lats[k]))
+            out[p] = Snap(self._edge(i), float(fractions[k]), float(dist[k]), float(lons[k]), float(lats[k]))
         return out
 
     def snap(self, lon: float, lat: float, max_distance_m: float = 500.0) -> Snap:
@@ -84,6 +76,6 @@ class Snapper:
         along = float(shapely.line_locate_point(line, p))
         fraction = along / line.length if line.length > 0 else 0.0
         on = shapely.line_interpolate_point(line, along)
-        return Snap(edge=self._edges[i], fraction=min(1.0, max(0.0, fraction)),
+        return Snap(edge=self._edge(i), fraction=min(1.0, max(0.0, fraction)),
                     distance_m=float(dist[0]),
                     lon=self._origin[0] + on.x / self._mx, lat=self._origin[1] + on.y / self._my)
