@@ -48,6 +48,11 @@ class CCHEngine:
         # Re-customising costs tens of ms per profile on a big graph: do it for a profile when it
         # is next asked, so a closure costs one profile's update, not all four at once.
         self.pending: dict[str, dict[int, int]] = {p: {} for p in weights}
+        # Query objects are kept between questions: making one allocates arrays the size of the
+        # graph, and a many-to-one whose units have not moved keeps its pinned sources. A live
+        # query pins its metric, so they are let go before the metric is updated.
+        self._paths: dict[str, object] = {}
+        self._pinned: dict[str, tuple[object, np.ndarray]] = {}
 
     def update(self, arc: int, seconds_by_profile: dict[str, float]) -> None:
         for profile, seconds in seconds_by_profile.items():
@@ -55,21 +60,34 @@ class CCHEngine:
 
     def _metric(self, profile: str) -> object:
         if self.pending[profile]:
+            self._paths.pop(profile, None)
+            self._pinned.pop(profile, None)
             self.updater.apply(self.metrics[profile], self.pending[profile])
             self.pending[profile] = {}
         return self.metrics[profile]
 
-    def many_to_one(self, profile: str, sources: list[int], targets: list[tuple[int, int]]) -> np.ndarray:
+    def many_to_one(self, profile: str, sources: np.ndarray, targets: list[tuple[int, int]]) -> np.ndarray:
         """Milliseconds from each source node to the best (target node, extra ms); inf if none."""
-        query = rk.CCHManyToOne(self._metric(profile), sources)
-        raw = query.distances_to_multi(targets)
-        del query  # a live query pins the metric; updates need it gone
-        return np.array([np.inf if d is None else d for d in raw], dtype=np.float64)
+        metric = self._metric(profile)
+        held = self._pinned.get(profile)
+        if held is None:
+            query = rk.CCHManyToOne(metric, sources.tolist())
+        else:
+            query, pinned = held
+            if not np.array_equal(pinned, sources):
+                query.repin_sources(sources.tolist())
+        self._pinned[profile] = (query, sources.copy())
+        ms = np.array(query.distances_to_multi(targets), dtype=np.float64)  # None becomes nan
+        ms[np.isnan(ms)] = np.inf
+        return ms
 
     def path(self, profile: str, sources: list[tuple[int, int]],
              targets: list[tuple[int, int]]) -> tuple[float, list[int]]:
-        query = rk.CCHQuery(self._metric(profile))
+        metric = self._metric(profile)
+        query = self._paths.get(profile)
+        if query is None:
+            query = self._paths[profile] = rk.CCHQuery(metric)
         result = query.run_multi(sources, targets)
-        distance, nodes = result.distance, list(result.node_path)
-        del result, query
+        distance, nodes = result.distance, result.node_path
+        del result  # the query answers the next question only once its result is gone
         return (np.inf if distance is None else float(distance)), nodes

@@ -12,6 +12,8 @@ next query."""
 
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import chain
 
 import numpy as np
 import shapely
@@ -48,15 +50,23 @@ class SignalOnRoute:
     expected_delay_s: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Route:
     nodes: list[int]
     geometry: LineString
     length_m: float
     eta_s: float  # with expected red-signal waiting
     eta_green_s: float  # every signal held green
-    segments: list[Segment] = field(default_factory=list)
     signals: list[SignalOnRoute] = field(default_factory=list)
+    # Per segment, as arrays (u, v, length_m, travel_time_s, eta_s); `segments` makes objects of
+    # them when asked: ranking routes the top three and most never need them.
+    legs: tuple[np.ndarray, ...] = field(default=(), repr=False)
+
+    @cached_property
+    def segments(self) -> list[Segment]:
+        if not self.legs:
+            return []
+        return [Segment(*row) for row in zip(*(leg.tolist() for leg in self.legs), strict=True)]
 
 
 class _Direction:
@@ -104,6 +114,11 @@ class RoutingIndex:
         self.arterial = np.isin(kinds, list(ARTERIAL))[class_of]
         pairs = zip(self.src.tolist(), self.dst.tolist(), strict=True)
         self.edge_id = dict(zip(pairs, range(m), strict=True))
+        # The same lookup for many pairs in one call: edge keys u*n+v, sorted, and searched.
+        keys = self.src.astype(np.int64) * self.n + self.dst
+        self.edge_order = np.argsort(keys, kind="stable")
+        self.edge_keys = keys[self.edge_order]
+        self.twin = self.edge_ids(self.dst, self.src)  # the same road the other way, or -1
         self.closed = np.zeros(m, dtype=bool)
         self.weights = {p: self._weights(p) for p in PROFILES}
         self.signal_of = dict(zip(a.signal_nodes.tolist(), a.signal_ids, strict=True))
@@ -153,6 +168,16 @@ class RoutingIndex:
         i = self._edge(u, v)
         self.closed[i] = False
         self._patch(i)
+
+    def edge_ids(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Edge ids of many (u, v) pairs at once; -1 where no road runs from u to v."""
+        keys = u.astype(np.int64) * self.n + v
+        # searched in key order, where each search starts from the last: twice as fast
+        by_key = np.argsort(keys)
+        pos = np.empty(len(keys), dtype=np.int64)
+        pos[by_key] = np.searchsorted(self.edge_keys, keys[by_key])
+        pos = np.minimum(pos, len(self.edge_keys) - 1)
+        return np.where(self.edge_keys[pos] == keys, self.edge_order[pos], -1)
 
     def _edge(self, u: int, v: int) -> int:
         try:
@@ -227,31 +252,37 @@ class RoutingIndex:
         w = self.weights[profile]
         # The sources' two ways out (ahead to b, or turning back to a), as arrays: per-unit Python
         # here would cost more than the search itself.
-        a = np.fromiter((s.edge[0] for s in sources), dtype=np.int64, count=len(sources))
-        b = np.fromiter((s.edge[1] for s in sources), dtype=np.int64, count=len(sources))
-        f = np.fromiter((s.fraction for s in sources), dtype=np.float64, count=len(sources))
-        ids = self.edge_id
-        i = np.array([ids[e] for e in zip(a.tolist(), b.tolist(), strict=True)], dtype=np.int64)
-        back = np.array([ids.get(e, -1) for e in zip(b.tolist(), a.tolist(), strict=True)], dtype=np.int64)
-        ahead_ok = w[i] < UNREACHABLE
-        back_ok = (back >= 0) & (w[np.maximum(back, 0)] < UNREACHABLE)
-        pins = np.concatenate((b[ahead_ok], a[back_ok]))
-        owner = np.concatenate((np.flatnonzero(ahead_ok), np.flatnonzero(back_ok)))
-        offset = np.concatenate(((1 - f[ahead_ok]) * w[i[ahead_ok]], f[back_ok] * w[back[back_ok]]))
+        k = len(sources)
+        ab = np.fromiter(chain.from_iterable([s.edge for s in sources]), dtype=np.int64, count=2 * k)
+        a, b = ab[0::2], ab[1::2]
+        f = np.fromiter([s.fraction for s in sources], dtype=np.float64, count=k)
+        i = self.edge_ids(a, b)
+        if (i < 0).any():
+            u, v = ab[2 * int(np.argmax(i < 0)):][:2].tolist()
+            raise KeyError(f"no road from node {u} to node {v}")
+        back = self.twin[i]
+        w_ahead = w[i]
+        w_back = np.where(back >= 0, w[back], np.inf)
+        ahead_ok, back_ok = w_ahead < UNREACHABLE, w_back < UNREACHABLE
         # Already on the incident's street, short of it: no search needed for that way.
         (tu, tv), tf = target.edge, target.fraction
-        out = np.full(len(sources), np.inf)
+        out = np.full(k, np.inf)
         same = ahead_ok & (a == tu) & (b == tv) & (f <= tf)
-        out[same] = (tf - f[same]) * w[i[same]]
+        out[same] = (tf - f[same]) * w_ahead[same]
         same = ahead_ok & (a == tv) & (b == tu) & (f <= 1 - tf)
-        out[same] = (1 - tf - f[same]) * w[i[same]]
+        out[same] = (1 - tf - f[same]) * w_ahead[same]
         ends = self._ends(target, w, leaving=False)
         targets = [(node, int(round(seconds * 1000))) for node, seconds in ends]
+        pins = np.concatenate((b[ahead_ok], a[back_ok]))
         if len(pins) and targets:
             nodes, slot = np.unique(pins, return_inverse=True)
             with self._lock:
-                ms = self.cch.many_to_one(profile, nodes.tolist(), targets)
-            np.minimum.at(out, owner, ms[slot] / 1000.0 + offset)
+                seconds = self.cch.many_to_one(profile, nodes, targets)[slot] / 1000.0
+            ahead, turn = np.full(k, np.inf), np.full(k, np.inf)
+            split = int(ahead_ok.sum())
+            ahead[ahead_ok] = seconds[:split] + (1 - f[ahead_ok]) * w_ahead[ahead_ok]
+            turn[back_ok] = seconds[split:] + f[back_ok] * w_back[back_ok]
+            out = np.minimum(out, np.minimum(ahead, turn))
         out[out >= UNREACHABLE] = np.inf
         return out
 
@@ -371,19 +402,20 @@ def assemble_route(idx: RoutingIndex, w: np.ndarray, s: Snap, target: Snap, how:
         share = [first[2], *([1.0] * (len(nodes) - 1)), last[2]]
         reaches = [True] * len(nodes) + [False]  # every node is reached; the incident's edge is not
         points = idx.lonlat[np.asarray(nodes, dtype=np.int64)]
-    edge_ids = np.array([idx._edge(u, v) for u, v in zip(us, vs, strict=True)], dtype=np.int64)
+    edge_ids = idx.edge_ids(np.asarray(us, dtype=np.int64), np.asarray(vs, dtype=np.int64))
+    if (edge_ids < 0).any():
+        raise ValueError("the path runs over a road the index does not know")
     tt = w[edge_ids] * np.asarray(share)
     ln = idx.length[edge_ids] * np.asarray(share)
     # the unit meets a signal at the stop line of the node it reaches: the wait counts from then
     wait = np.where(np.asarray(reaches), idx.delay[edge_ids], 0.0)
     eta = np.cumsum(tt + wait)
-    segments = [Segment(u, v, length, t, e) for u, v, length, t, e
-                in zip(us, vs, ln.tolist(), tt.tolist(), eta.tolist(), strict=True)]
     signals = [SignalOnRoute(idx.signal_of[vs[k]], vs[k], (us[k], vs[k]), float(eta[k] - wait[k]),
                              float(wait[k])) for k in np.flatnonzero(wait > 0).tolist()]
     coords = np.vstack(([s.lon, s.lat], points, [target.lon, target.lat]))
     return Route(nodes=nodes, geometry=shapely.linestrings(coords), length_m=float(ln.sum()),
-                 eta_s=float(eta[-1]), eta_green_s=float(tt.sum()), segments=segments, signals=signals)
+                 eta_s=float(eta[-1]), eta_green_s=float(tt.sum()), signals=signals,
+                 legs=(np.asarray(us), np.asarray(vs), ln, tt, eta))
 
 
 class TreeFromSource:
