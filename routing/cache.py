@@ -25,21 +25,25 @@ class CacheFormatError(ValueError):
 
 
 def import_osm(path: Path | str, cache_dir: Path | str) -> Path:
-    network = load_osm(path)
+    """Load an OpenStreetMap extract and cache it in `cache_dir`; returns the cache's path."""
+    out = Path(cache_dir) / (Path(path).name.split(".")[0] + SUFFIX)
+    save_cached(load_osm(path), out)
+    return out
+
+
+def save_cached(network: RoadNetwork, out: Path | str) -> None:
+    out = Path(out)
     arrays = network.arrays
     if cch.available():  # the hierarchy's node order depends on topology only: compute it once here
         arrays = dataclasses.replace(arrays, node_order=cch.compute_order(
             arrays.node_count, arrays.tail, arrays.head, arrays.lon, arrays.lat))
-    cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    out = cache_dir / (Path(path).name.split(".")[0] + SUFFIX)
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     with open(tmp, "wb") as f:
         pickle.dump({"format": FORMAT,
                      "arrays": {k.name: getattr(arrays, k.name) for k in dataclasses.fields(arrays)},
                      "graph": _graph_bytes(network.graph)}, f, protocol=pickle.HIGHEST_PROTOCOL)
     tmp.replace(out)  # never leave a half-written cache behind
-    return out
 
 
 def _graph_bytes(graph: nx.DiGraph) -> bytes:

@@ -15,7 +15,6 @@ except ImportError:  # the scipy engine carries on alone
     rk = None
 
 INF_MS = 2_147_483_647  # RoutingKit's "no arc"
-ORDER_KEY = "cch_order"  # where a cached network keeps its node order (graph attribute)
 
 
 def available() -> bool:
