@@ -27,7 +27,9 @@ class CacheFormatError(ValueError):
 def import_osm(path: Path | str, cache_dir: Path | str) -> Path:
     """Load an OpenStreetMap extract and cache it in `cache_dir`; returns the cache's path."""
     out = Path(cache_dir) / (Path(path).name.split(".")[0] + SUFFIX)
-    save_cached(load_osm(path), out)
+    with collector_paused():  # millions of objects made and kept: a collection would find nothing
+        network = load_osm(path)
+    save_cached(network, out)
     return out
 
 

@@ -67,17 +67,18 @@ class RoadArrays:
     node_order: np.ndarray | None = None  # a contraction-hierarchy node order, when one was computed
 
     @classmethod
-    def of(cls, graph: nx.DiGraph, node_order: np.ndarray | None = None) -> "RoadArrays":
+    def of(cls, graph: nx.DiGraph) -> "RoadArrays":
         n, m = graph.number_of_nodes(), graph.number_of_edges()
         if sorted(graph.nodes) != list(range(n)):
             raise ValueError("the network needs nodes numbered 0..n-1 (loaders relabel them)")
-        edges = list(graph.edges(data=True))
-        class_names, class_of = np.unique(np.array([d["road_class"] for *_, d in edges], dtype=object)
-                                          .astype(str), return_inverse=True)
-        coords, which = shapely.get_coordinates(
-            np.fromiter((d["geometry"] for *_, d in edges), dtype=object, count=m), return_index=True)
-        nodes = sorted(graph.nodes(data=True))
-        signals = [(i, d["signal_id"]) for i, d in nodes if d.get("signal_id")]
+        with collector_paused():  # 200k edge tuples, and no garbage
+            edges = list(graph.edges(data=True))
+            class_names, class_of = np.unique(np.array([d["road_class"] for *_, d in edges], dtype=object)
+                                              .astype(str), return_inverse=True)
+            coords, which = shapely.get_coordinates(
+                np.fromiter((d["geometry"] for *_, d in edges), dtype=object, count=m), return_index=True)
+            nodes = sorted(graph.nodes(data=True))
+            signals = [(i, d["signal_id"]) for i, d in nodes if d.get("signal_id")]
         return cls(
             tail=np.fromiter((u for u, _, _ in edges), dtype=np.int32, count=m),
             head=np.fromiter((v for _, v, _ in edges), dtype=np.int32, count=m),
@@ -88,7 +89,7 @@ class RoadArrays:
             lat=np.fromiter((d["lat"] for _, d in nodes), dtype=np.float64, count=n),
             signal_nodes=np.array([i for i, _ in signals], dtype=np.int32),
             signal_ids=tuple(sid for _, sid in signals),
-            coords=coords, line_of_coord=which.astype(np.int32), node_order=node_order)
+            coords=coords, line_of_coord=which.astype(np.int32))
 
     @property
     def node_count(self) -> int:
