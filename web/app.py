@@ -37,7 +37,7 @@ from dispatch.store import EventStore
 from dispatch.telemetry import PositionStore
 from greenwave.http_gateway import HttpSignalGateway
 from routing.network import RoadNetwork
-from web.access import Denied, authorise
+from web.access import Denied, authorise, identify
 from web.api_keys import ApiKey, KeyRing
 from web.audit import AuditChanges, AuditLog, origin_of
 from web.audit import router as audit_router
@@ -373,7 +373,14 @@ def create_app(
             [call] = await audit.disclose([event], viewer, origin_of(ws.scope), "WS /v1/live")
             return {**msg, "event": call}
 
-        await ws.app.state.hub.serve(ws, since, redact=as_viewer_sees)
+        async def key_still_valid() -> bool:
+            try:
+                await identify(ws, ws.app.state.keys)
+            except Denied:
+                return False
+            return True
+
+        await ws.app.state.hub.serve(ws, since, redact=as_viewer_sees, still_allowed=key_still_valid)
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
