@@ -189,7 +189,8 @@ def create_app(
                   description="One intake for the 110, 119 and 120 hotlines; joint incidents.",
                   dependencies=[Depends(authorise)])
     app.add_middleware(AuditChanges)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       per_path={"/v1/positions": settings.max_batch_body_bytes})
     app.include_router(units_router)
     app.include_router(whistle_router)
     app.include_router(road_restrictions_router)
