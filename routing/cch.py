@@ -17,6 +17,8 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 try:
     import routingkit_cch as rk
@@ -39,11 +41,38 @@ def to_ms(seconds: np.ndarray) -> list[int]:
 
 
 def compute_order(n: int, tail: np.ndarray, head: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """The nested-dissection node order: the slow, topology-only step (seconds at 100k nodes),
-    so an imported network keeps it in its cache and the server does not redo it."""
+    """The node order: the slow, topology-only step, so an imported network keeps it in its cache.
+
+    Nodes at no junction (a street's shape points, the far end of a lane: two neighbours or
+    fewer) go first, contracted into their street; nested dissection then orders the junctions
+    alone, with each street between two junctions as one link. Queries answer as fast as with
+    dissection over every node (measured), and the order takes a fifth of the time."""
     assert rk is not None
-    order = rk.compute_order_inertial(n, tail.tolist(), head.tolist(), lat.tolist(), lon.tolist())
-    return np.asarray(order, dtype=np.int32)
+    a, b = np.minimum(tail, head), np.maximum(tail, head)
+    links = np.unique(np.stack((a[a != b], b[a != b]), axis=1), axis=0)
+    street = np.bincount(links.ravel(), minlength=n) <= 2
+    junctions = np.flatnonzero(~street)
+    if len(junctions) < 2:
+        return np.asarray(rk.compute_order_inertial(n, tail.tolist(), head.tolist(), lat.tolist(),
+                                                    lon.tolist()), dtype=np.int32)
+    on_street = street[links]
+    # the streets: runs of shape points, each touching at most two junctions
+    inner = links[on_street.all(axis=1)]
+    _, run = connected_components(csr_matrix((np.ones(len(inner)), (inner[:, 0], inner[:, 1])),
+                                             shape=(n, n)), directed=False)
+    ends = links[on_street[:, 0] ^ on_street[:, 1]]
+    junction_end = np.where(street[ends[:, 0]], ends[:, 1], ends[:, 0])
+    by_run = np.argsort(run[np.where(street[ends[:, 0]], ends[:, 0], ends[:, 1])], kind="stable")
+    runs = run[np.where(street[ends[:, 0]], ends[:, 0], ends[:, 1])][by_run]
+    pair = np.flatnonzero(runs[:-1] == runs[1:])  # a street with a junction at both ends
+    through = np.stack((junction_end[by_run][pair], junction_end[by_run][pair + 1]), axis=1)
+    core = np.concatenate((links[~on_street.any(axis=1)], through))
+    number = np.full(n, -1, dtype=np.int64)
+    number[junctions] = np.arange(len(junctions))
+    core_order = rk.compute_order_inertial(len(junctions), number[core[:, 0]].tolist(),
+                                           number[core[:, 1]].tolist(), lat[junctions].tolist(),
+                                           lon[junctions].tolist())
+    return np.concatenate((np.flatnonzero(street), junctions[np.asarray(core_order)])).astype(np.int32)
 
 
 class _Owner:
