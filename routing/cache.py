@@ -6,6 +6,7 @@ carry that). Loading reads the arrays only; the graph is unpickled when somethin
 it, so the router is up before the map's model of record is."""
 
 import dataclasses
+import gc
 import pickle
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,11 @@ class CacheFormatError(ValueError):
 def import_osm(path: Path | str, cache_dir: Path | str) -> Path:
     """Load an OpenStreetMap extract and cache it in `cache_dir`; returns the cache's path."""
     out = Path(cache_dir) / (Path(path).name.split(".")[0] + SUFFIX)
-    with collector_paused():  # millions of objects made and kept: a collection would find nothing
+    with collector_paused():  # millions of objects made, most kept: passes meanwhile find little
         network = load_osm(path)
+    # What it does leave is the graph before relabelling, made cyclic by networkx's cached views:
+    # one pass frees it now, not a pass in the middle of whatever the caller does next.
+    gc.collect()
     save_cached(network, out)
     return out
 
