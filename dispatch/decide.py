@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from dispatch import events as ev
-from dispatch import whistle
+from dispatch import roads, whistle
 from dispatch.agencies import Agency
 from dispatch.merging import MergeRules, NewCall, find_match
 from dispatch.plans import ResponsePlans
@@ -159,6 +159,7 @@ Command = (
     | RegisterUnit | ChangeUnitStatus | AssignUnits | RecordReroute | RecordGreenWave
     | RecordGreenWaveRelease | RecordGreenWaveRetime | RecordGreenWaveAnswers
     | whistle.BlowWhistle | whistle.AcknowledgeSummons | whistle.CheckDeadlines | whistle.PlanRosterDay
+    | roads.CloseRoad | roads.ReopenRoad
 )
 
 
@@ -241,6 +242,10 @@ def decide(state: DispatchState, command: Command, rules: Rules, now: datetime) 
                 return []
             return [ev.GreenWaveReleased(at=now, unit_id=command.unit_id, incident_id=held.incident_id,
                                          signal_ids=list(command.signal_ids), reason=command.reason)]
+        case roads.CloseRoad():
+            return roads.close(state, command, now)
+        case roads.ReopenRoad():
+            return roads.reopen(state, command, now)
         case whistle.BlowWhistle():
             return whistle.blow(state, command, rules.roster, rules.ack_deadline_s, now)
         case whistle.AcknowledgeSummons():

@@ -272,6 +272,42 @@ class UnitRerouted(Event):
 
 @event
 @dataclass(frozen=True)
+class RoadClosed(Event):
+    """A stretch of road closed to traffic: routes avoid it from now on."""
+
+    restriction_id: str
+    road: list[list[float]]  # [[lon, lat], [lon, lat]]: the stretch, first end to last
+    both_ways: bool  # else only in the direction from the first end to the last
+    reason: str
+    by: str
+    by_agency: str
+
+
+@event
+@dataclass(frozen=True)
+class RoadSlowed(Event):
+    """A stretch of road passable only slowly (works, flooding, a crash cleared to one lane)."""
+
+    restriction_id: str
+    road: list[list[float]]
+    both_ways: bool
+    speed_kmh: float
+    reason: str
+    by: str
+    by_agency: str
+
+
+@event
+@dataclass(frozen=True)
+class RoadReopened(Event):
+    """A closed or slowed stretch back to its normal speed."""
+
+    restriction_id: str
+    by: str
+
+
+@event
+@dataclass(frozen=True)
 class GreenWaveRequested(Event):
     """The 122 centre's signals were asked to hold green along a unit's route."""
 

@@ -5,8 +5,10 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from dispatch import events as ev
+from dispatch import roads
 from dispatch.addresses import normalise_address
 from dispatch.nearby import NearbyIndex
+from dispatch.roads import RoadRestriction
 from dispatch.roster import RosterDay
 from dispatch.units import COMMITTED, Unit, UnitStatus
 from dispatch.whistle import Summons, Whistle, roster_day_from_event
@@ -137,6 +139,7 @@ class DispatchState:
     roster_plans: dict[date, RosterDay] = field(default_factory=dict)
     roster_history: list[ev.RosterDayPlanned] = field(default_factory=list)
     corridors: dict[str, CorridorState] = field(default_factory=dict)  # by unit id
+    roads: dict[str, RoadRestriction] = field(default_factory=dict)  # closed or slowed, by id
     # derived, for merging: where open incidents' calls are, and their address texts
     nearby: NearbyIndex = field(default_factory=NearbyIndex)
     by_address: dict[str, set[str]] = field(default_factory=dict)
@@ -350,6 +353,8 @@ def apply(state: DispatchState, e: ev.Event) -> DispatchState:
             w = state.whistles[e.whistle_id]
             w.ended_at, w.end_reason = e.at, e.reason
             _note(state.incidents[w.incident_id], seq, e, f"whistle {e.whistle_id} ended: {e.reason}")
+        case ev.RoadClosed() | ev.RoadSlowed() | ev.RoadReopened():
+            roads.fold(state, e)
     return state
 
 

@@ -7,6 +7,11 @@ re-customisation of the arcs it touches. Weights are whole milliseconds."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
 import numpy as np
 
 try:
@@ -14,6 +19,7 @@ try:
 except ImportError:  # the scipy engine carries on alone
     rk = None
 
+T = TypeVar("T")
 INF_MS = 2_147_483_647  # RoutingKit's "no arc"
 ORDER_KEY = "cch_order"  # where a cached network keeps its node order (graph attribute)
 
@@ -37,37 +43,59 @@ def compute_order(n: int, tail: np.ndarray, head: np.ndarray, lon: np.ndarray, l
 
 
 class CCHEngine:
+    """The hierarchy, one customised metric per speed profile, and the queries asked of them.
+
+    RoutingKit's query objects may only be used by the thread that made them, and a live query
+    blocks updates to its metric. So one thread owns the engine: it builds it, runs every query
+    and applies every update, whichever thread asks (the web server asks from a pool). Handing a
+    question over costs tens of microseconds; it buys query objects kept between questions."""
+
     def __init__(self, n: int, tail: np.ndarray, head: np.ndarray, lon: np.ndarray, lat: np.ndarray,
                  weights: dict[str, np.ndarray], order: np.ndarray | None = None) -> None:
         assert rk is not None
+        self._owner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cch")
+        # Re-customising costs tens of ms per profile on a big graph: do it for a profile when it
+        # is next asked, so a closure costs one profile's update, not all four at once.
+        self.pending: dict[str, dict[int, int]] = {p: {} for p in weights}
+        self._pending_lock = threading.Lock()
+        # Kept between questions: a query allocates arrays the size of the graph, and a
+        # many-to-one whose units have not moved keeps its pinned sources.
+        self._paths: dict[str, object] = {}
+        self._pinned: dict[str, tuple[object, np.ndarray]] = {}
+        self._run(self._build, n, tail, head, lon, lat, weights, order)
+
+    def _run(self, work: Callable[..., T], *args: object) -> T:
+        return self._owner.submit(work, *args).result()
+
+    def _build(self, n: int, tail: np.ndarray, head: np.ndarray, lon: np.ndarray, lat: np.ndarray,
+               weights: dict[str, np.ndarray], order: np.ndarray | None) -> None:
         if order is None or len(order) != n:
             order = compute_order(n, tail, head, lon, lat)
         self.cch = rk.CCH(order.tolist(), tail.tolist(), head.tolist(), False)
         self.metrics = {p: rk.CCHMetric(self.cch, to_ms(w)) for p, w in weights.items()}
         self.updater = rk.CCHMetricPartialUpdater(self.cch)
-        # Re-customising costs tens of ms per profile on a big graph: do it for a profile when it
-        # is next asked, so a closure costs one profile's update, not all four at once.
-        self.pending: dict[str, dict[int, int]] = {p: {} for p in weights}
-        # Query objects are kept between questions: making one allocates arrays the size of the
-        # graph, and a many-to-one whose units have not moved keeps its pinned sources. A live
-        # query pins its metric, so they are let go before the metric is updated.
-        self._paths: dict[str, object] = {}
-        self._pinned: dict[str, tuple[object, np.ndarray]] = {}
 
     def update(self, arc: int, seconds_by_profile: dict[str, float]) -> None:
-        for profile, seconds in seconds_by_profile.items():
-            self.pending[profile][arc] = to_ms(np.array([seconds]))[0]
+        """Note a new weight; it is applied before the profile's next query (any thread)."""
+        with self._pending_lock:
+            for profile, seconds in seconds_by_profile.items():
+                self.pending[profile][arc] = to_ms(np.array([seconds]))[0]
 
     def _metric(self, profile: str) -> object:
-        if self.pending[profile]:
+        with self._pending_lock:
+            updates, self.pending[profile] = self.pending[profile], {}
+        if updates:
+            # a live query pins its metric: let this profile's go first
             self._paths.pop(profile, None)
             self._pinned.pop(profile, None)
-            self.updater.apply(self.metrics[profile], self.pending[profile])
-            self.pending[profile] = {}
+            self.updater.apply(self.metrics[profile], updates)
         return self.metrics[profile]
 
     def many_to_one(self, profile: str, sources: np.ndarray, targets: list[tuple[int, int]]) -> np.ndarray:
         """Milliseconds from each source node to the best (target node, extra ms); inf if none."""
+        return self._run(self._many_to_one, profile, sources, targets)
+
+    def _many_to_one(self, profile: str, sources: np.ndarray, targets: list[tuple[int, int]]) -> np.ndarray:
         metric = self._metric(profile)
         held = self._pinned.get(profile)
         if held is None:
@@ -83,6 +111,10 @@ class CCHEngine:
 
     def path(self, profile: str, sources: list[tuple[int, int]],
              targets: list[tuple[int, int]]) -> tuple[float, list[int]]:
+        return self._run(self._path, profile, sources, targets)
+
+    def _path(self, profile: str, sources: list[tuple[int, int]],
+              targets: list[tuple[int, int]]) -> tuple[float, list[int]]:
         metric = self._metric(profile)
         query = self._paths.get(profile)
         if query is None:

@@ -78,6 +78,9 @@ ACCESS: dict[str, dict[Role, Scope]] = {
     "POST /v1/incidents/{incident_id}/assign": _all((R.DISPATCHER, R.SUPERVISOR)),
     "GET /v1/plans": _all((*SCREENS, R.FEED_READER)),
     "GET /v1/map/roads": _all(SCREENS),
+    "GET /v1/roads/restrictions": _all(SCREENS),
+    "POST /v1/roads/restrictions": _all((R.DISPATCHER, R.SUPERVISOR)),
+    "POST /v1/roads/restrictions/{restriction_id}/reopen": _all((R.DISPATCHER, R.SUPERVISOR)),
     "WS /v1/live": _all(SCREENS),
     # fleet
     "GET /v1/units": _all(SCREENS),

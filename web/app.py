@@ -47,6 +47,8 @@ from web.feeds import FeedIndex
 from web.feeds import router as feeds_router
 from web.live import LiveHub
 from web.rate_limits import RateLimits
+from web.road_restrictions import RoadRestrictions
+from web.road_restrictions import router as road_restrictions_router
 from web.road_router import RoadRouter
 from web.settings import Settings
 from web.signal_priority import SignalPriority, signal_places
@@ -141,6 +143,8 @@ def create_app(
         net = network if network is not None else load_network(settings)
         road = await asyncio.to_thread(RoadRouter, net, settings.snap_max_m)
         await asyncio.to_thread(net.contains, 0.0, 0.0)  # builds the served area now, not on a call
+        # before start: replaying the log puts standing road closures back into the router
+        app.state.road_restrictions = RoadRestrictions(service, road)
         await service.start()
         app.state.service = service
         app.state.hub = LiveHub(service, plans)
@@ -149,6 +153,7 @@ def create_app(
         app.state.fleetwork = Fleetwork(service, PositionStore(client, settings.namespace), road,
                                         fleet, settings.stale_after_s)
         await app.state.fleetwork.register_fleet()
+        app.state.road_restrictions.reroute = app.state.fleetwork.reroute_where
         app.state.signal_priority = (
             SignalPriority(service, HttpSignalGateway(settings.signal_controller_url), signal_places(net),
                            settings.corridor_settings())
@@ -187,6 +192,7 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(units_router)
     app.include_router(whistle_router)
+    app.include_router(road_restrictions_router)
     app.include_router(feeds_router)
     app.include_router(webhooks_router)
     app.include_router(audit_router)

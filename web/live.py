@@ -24,7 +24,7 @@ from dispatch import events as ev
 from dispatch.plans import ResponsePlans
 from dispatch.service import DispatchService
 from dispatch.state import DispatchState
-from web.views import corridor_view, incident_view, unit_view
+from web.views import corridor_view, incident_view, restriction_view, unit_view
 from web.whistle_view import whistle_view
 
 Redact = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]  # an event message as one viewer sees it
@@ -34,6 +34,7 @@ MAX_BACKLOG = 20000  # beyond this a snapshot is cheaper than replaying the log
 GATHER_S = 0.025  # position batches arriving this close together are sent as one frame
 BATCHES_BEHIND = 32  # position batches a screen may owe (a few seconds) before they are folded
 GREEN_WAVE_EVENTS = (ev.GreenWaveRequested, ev.GreenWaveAnswered, ev.GreenWaveRetimed, ev.GreenWaveReleased)
+ROAD_EVENTS = (ev.RoadClosed, ev.RoadSlowed, ev.RoadReopened)
 
 
 def _incident_ids(e: ev.Event, state: DispatchState) -> list[str]:
@@ -122,6 +123,8 @@ class LiveHub:
             msg["units"] = [unit_view(unit, None, False)]
         if isinstance(e, GREEN_WAVE_EVENTS) and e.unit_id in state.corridors:
             msg["corridors"] = [corridor_view(state.corridors[e.unit_id])]
+        if isinstance(e, ROAD_EVENTS):
+            msg["roads"] = [restriction_view(state.roads[e.restriction_id])]
         return msg
 
     def snapshot(self) -> dict[str, Any]:
@@ -132,7 +135,8 @@ class LiveHub:
                 "whistles": [whistle_view(w) for w in state.whistles.values() if w.active],
                 "units": [unit_view(u, None, False) for u in state.units.values()],
                 "corridors": [corridor_view(c) for c in state.corridors.values()
-                              if c.incident_id in state.incidents and state.incidents[c.incident_id].active]}
+                              if c.incident_id in state.incidents and state.incidents[c.incident_id].active],
+                "roads": [restriction_view(r) for r in state.roads.values() if r.active]}
 
     def _on_event(self, seq: int, e: ev.Event, state: DispatchState) -> None:
         if not self.clients:

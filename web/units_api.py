@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import json
 import math
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, Protocol
 
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
@@ -149,30 +150,43 @@ class Fleetwork:
         await self.follow(fixes)
 
     async def follow(self, positions: list[Position]) -> None:
-        """Re-route an assigned unit that has strayed from its route (or whose road closed)."""
-        state = self.service.state
+        """Re-route an assigned unit that has strayed from its route."""
         for p in positions:
             plan = self.routes.get(p.unit_id)
-            unit = state.units.get(p.unit_id)
-            if plan is None or unit is None or unit.incident_id is None:
+            if plan is None:
                 continue
             off = off_route_m(plan, (p.lon, p.lat))
-            if off <= OFF_ROUTE_M:
-                continue
-            inc = state.incidents[unit.incident_id]
-            if inc.lon is None or inc.lat is None:
-                continue
-            try:
-                new = await asyncio.to_thread(self.road.route, (p.lon, p.lat), (inc.lon, inc.lat),
-                                              profile_for(unit.kind))
-            except ValueError:
-                continue  # off the road network for now; the next fix will try again
-            self.routes[p.unit_id] = new
-            with contextlib.suppress(Rejected):
-                await self.service.execute(RecordReroute(p.unit_id, new.eta_s,
-                                                         f"{off:.0f} m off its route"))
-            for follower in self.followers:
-                await follower.rerouted(p.unit_id, new)
+            if off > OFF_ROUTE_M:
+                await self.reroute(p.unit_id, (p.lon, p.lat), f"{off:.0f} m off its route")
+
+    async def reroute_where(self, reason: str, affected: Callable[[RoutePlan], bool]) -> None:
+        """Give a new route, from where it is now, to every unit whose route `affected` picks
+        (the roads under it changed)."""
+        picked = [uid for uid, plan in list(self.routes.items()) if affected(plan)]
+        if picked:
+            places = await self.where(picked)
+            for uid in picked:
+                if uid in places:
+                    await self.reroute(uid, places[uid], reason)
+
+    async def reroute(self, unit_id: str, at: tuple[float, float], reason: str) -> None:
+        """A new route from `at` to the unit's incident, in the log and told to the followers."""
+        state = self.service.state
+        unit = state.units.get(unit_id)
+        if unit is None or unit.incident_id is None:
+            return
+        inc = state.incidents[unit.incident_id]
+        if inc.lon is None or inc.lat is None:
+            return
+        try:
+            new = await asyncio.to_thread(self.road.route, at, (inc.lon, inc.lat), profile_for(unit.kind))
+        except ValueError:
+            return  # off the road network for now (or cut off); the next fix will try again
+        self.routes[unit_id] = new
+        with contextlib.suppress(Rejected):
+            await self.service.execute(RecordReroute(unit_id, new.eta_s, reason))
+        for follower in self.followers:
+            await follower.rerouted(unit_id, new)
 
     def hospital_for(self, kind: str, place: tuple[float, float]) -> dict[str, Any] | None:
         found = self.fleet.hospital_for(kind, place, self.road)

@@ -3,6 +3,7 @@
 from typing import Any
 
 from dispatch.plans import ResponsePlans
+from dispatch.roads import RoadRestriction
 from dispatch.state import Call, CorridorState, DispatchState, Incident
 from dispatch.telemetry import Position
 from dispatch.units import Unit
@@ -93,3 +94,11 @@ def corridor_view(c: CorridorState) -> dict[str, Any]:
                           for s in signals),
             "degraded": any(s.get("degraded") and s["status"] != "released" for s in signals),
             "uncovered": uncovered, "signals": signals}
+
+
+def restriction_view(r: RoadRestriction) -> dict[str, Any]:
+    return {"restriction_id": r.restriction_id, "road": [list(p) for p in r.road],
+            "both_ways": r.both_ways, "state": "closed" if r.speed_kmh is None else "slowed",
+            "speed_kmh": r.speed_kmh, "reason": r.reason, "by": r.by, "by_agency": r.by_agency,
+            "since": r.since.isoformat(),
+            "reopened_at": r.reopened_at.isoformat() if r.reopened_at else None}

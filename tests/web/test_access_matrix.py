@@ -49,6 +49,11 @@ def requests_for(unit: str, lon: float, lat: float) -> dict[str, tuple[str, str,
         "POST /v1/incidents/{incident_id}/assign": ("POST", f"/v1/incidents/{NOPE}/assign", {}),
         "GET /v1/plans": ("GET", "/v1/plans", None),
         "GET /v1/map/roads": ("GET", "/v1/map/roads", None),
+        "GET /v1/roads/restrictions": ("GET", "/v1/roads/restrictions", None),
+        "POST /v1/roads/restrictions": (
+            "POST", "/v1/roads/restrictions", {"location": {"lon": 999, "lat": 0}}),
+        "POST /v1/roads/restrictions/{restriction_id}/reopen": (
+            "POST", "/v1/roads/restrictions/R-nope/reopen", {}),
         "WS /v1/live": ("WS", "/v1/live", None),
         "GET /v1/units": ("GET", "/v1/units", None),
         "GET /v1/fleet": ("GET", "/v1/fleet", None),

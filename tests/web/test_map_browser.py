@@ -75,6 +75,14 @@ def test_map_shows_calls_units_whistle_and_survives_a_restart(redis_server, brow
         httpx.post(f"{base}/v1/whistles/{wid}/ack", json={"agency": "119", "by": "Captain"}, headers=AUTH)
         page.wait_for_selector("table.summons tr[data-agency='119'] .ack", timeout=3_000)
         page.wait_for_function("window.jd.routes.size >= 1", timeout=5_000)
+
+        # right-click a road, close it: every screen draws it (from the log), routing avoids it
+        box = page.locator("#map").bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, button="right")
+        page.get_by_role("button", name="Close road here").click(timeout=3000)
+        page.wait_for_function("window.jd.roads.size === 1", timeout=3_000)
+        closed = httpx.get(f"{base}/v1/roads/restrictions", headers=AUTH).json()["restrictions"]
+        assert [r["state"] for r in closed] == ["closed"] and closed[0]["by"] == "map"
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "map.png"))
 
@@ -90,6 +98,7 @@ def test_map_shows_calls_units_whistle_and_survives_a_restart(redis_server, brow
         page.wait_for_function(f"window.jd.seq >= {seq}")
         assert page.evaluate(f"window.jd.incidents.has('{inc}')")
         assert page.locator(f"#incidents li[data-id='{inc}']").count() == 1
+        assert page.evaluate("window.jd.roads.size") == 1  # the closure stands after the restart
         # while it was down the browser logs its refused reconnects, and nothing else
         assert all("ERR_CONNECTION_REFUSED" in e for e in errors), errors
     finally:

@@ -14,7 +14,9 @@ const I18N = {
         greenWaves: "Green waves", withWave: "with green wave", without: "without", saved: "saved",
         degraded: "Green wave degraded: signal controller not answering. Not covered:",
         refusedSig: "refused", revised: "revised", greenIn: "green in", s: "s", allKinds: "all kinds",
-        allStatus: "any status", available: "available", busy: "busy", signals: "signals" },
+        allStatus: "any status", available: "available", busy: "busy", signals: "signals",
+        closeRoad: "Close road here", slowRoad: "Slow to 20 km/h here", reopen: "Reopen", closed: "closed",
+        slowed: "slowed to" },
   zh: { title: "联合调度", offline: "离线", online: "在线", newCall: "新警情",
         hotline: "热线", kind: "类型", caller: "来电号码", text: "描述", send: "提交",
         clickMap: "在地图上点击以定位。", openIncidents: "处置中的事件",
@@ -26,7 +28,8 @@ const I18N = {
         greenWaves: "绿波", withWave: "绿波下", without: "无绿波", saved: "节省",
         degraded: "绿波降级：信号机无响应。未覆盖路口：", refusedSig: "被拒", revised: "已调整",
         greenIn: "绿灯倒计时", s: "秒", allKinds: "全部类型", allStatus: "全部状态",
-        available: "空闲", busy: "出勤", signals: "个路口" },
+        available: "空闲", busy: "出勤", signals: "个路口", closeRoad: "封闭此路段",
+        slowRoad: "此路段限速 20 公里/小时", reopen: "恢复通行", closed: "封闭", slowed: "限速" },
 };
 let lang = localStorage.getItem("lang") || "en";
 const t = (k) => (I18N[lang] && I18N[lang][k]) || k;
@@ -43,10 +46,11 @@ const roadsLayer = L.layerGroup().addTo(map);
 const routesLayer = L.layerGroup().addTo(map);
 const incidentsLayer = L.layerGroup().addTo(map);
 const corridorLayer = L.layerGroup().addTo(map);
+const closuresLayer = L.layerGroup().addTo(map);
 const SIGNAL_COLOR = { requested: "#999", granted: "#16a34a", queued: "#f59e0b", refused: "#dc2626", released: "#60a5fa", degraded: "#7c3aed" };
 const state = {
   seq: null, incidents: new Map(), incidentMarkers: new Map(), units: new Map(), fleet, corridors: new Map(),
-  positions: new Map(), stations: new Map(), whistles: new Map(), routes: new Map(), plans: {},
+  positions: new Map(), stations: new Map(), whistles: new Map(), routes: new Map(), plans: {}, roads: new Map(),
   pick: null, selected: null, filters: new Set(["110", "119", "120", "122"]), connected: false,
   kindFilter: "", statusFilter: "",
 };
@@ -374,6 +378,40 @@ async function showUnit(uid) {
     <p>${escapeHtml(u.kind)} · ${u.status}${u.incident_id ? ` → ${u.incident_id}` : ""}${u.stale ? " · stale" : ""}</p>${route}`;
 }
 
+// Closed and slowed roads: drawn over the network; right-click a road to close or slow it, click a
+// drawn closure to reopen it. Every screen sees them through the log, as routing does.
+function drawRestrictions() {
+  closuresLayer.clearLayers();
+  for (const r of state.roads.values()) {
+    const closed = r.state === "closed";
+    const line = L.polyline(r.road.map(([lon, lat]) => [lat, lon]),
+                            { color: closed ? "#b91c1c" : "#ea580c", weight: 7, opacity: 0.9, dashArray: closed ? null : "6 5" });
+    const what = closed ? t("closed") : `${t("slowed")} ${r.speed_kmh} km/h`;
+    const box = document.createElement("div");
+    box.innerHTML = `<b>${escapeHtml(r.restriction_id)}</b> ${escapeHtml(what)}<br>${escapeHtml(r.reason)} · ${escapeHtml(r.by)} (${escapeHtml(r.by_agency)})<br>`;
+    const reopen = document.createElement("button");
+    reopen.textContent = t("reopen");
+    reopen.onclick = () => { api(`/v1/roads/restrictions/${r.restriction_id}/reopen`, { method: "POST", body: "{}" }); map.closePopup(); };
+    box.appendChild(reopen);
+    line.bindPopup(box).addTo(closuresLayer);
+  }
+}
+
+map.on("contextmenu", (e) => {
+  const box = document.createElement("div");
+  const place = { lon: e.latlng.lng, lat: e.latlng.lat };
+  for (const [label, extra] of [["closeRoad", {}], ["slowRoad", { speed_kmh: 20 }]]) {
+    const b = document.createElement("button");
+    b.textContent = t(label);
+    b.onclick = () => {
+      api("/v1/roads/restrictions", { method: "POST", body: JSON.stringify({ location: place, by: "map", ...extra }) });
+      map.closePopup();
+    };
+    box.appendChild(b);
+  }
+  L.popup().setLatLng(e.latlng).setContent(box).openOn(map);
+});
+
 function escapeHtml(s) {
   return String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }
@@ -388,6 +426,9 @@ function applyMessage(msg) {
     state.corridors.clear();
     for (const c of msg.corridors || []) state.corridors.set(c.unit_id, c);
     drawCorridors();
+    state.roads.clear();
+    for (const r of msg.roads || []) state.roads.set(r.restriction_id, r);
+    drawRestrictions();
     state.seq = msg.seq;
     loadRoutes();
     loadPositions();
@@ -398,6 +439,10 @@ function applyMessage(msg) {
     for (const u of msg.units || []) upsertUnit(u);
     for (const c of msg.corridors || []) state.corridors.set(c.unit_id, c);
     if (msg.corridors) drawCorridors();
+    for (const r of msg.roads || []) {
+      if (r.reopened_at) state.roads.delete(r.restriction_id); else state.roads.set(r.restriction_id, r);
+    }
+    if (msg.roads) drawRestrictions();
     state.seq = msg.seq;
     // Routes are worked out just after the assignment is logged: look again a moment later.
     if (["unit_assigned", "unit_status_changed", "unit_rerouted", "green_wave_requested"].includes(msg.event.type)) loadRoutes();
