@@ -37,7 +37,7 @@ from dispatch.store import EventStore
 from dispatch.telemetry import PositionStore
 from greenwave.http_gateway import HttpSignalGateway
 from routing.network import RoadNetwork
-from web.access import Denied, authorise
+from web.access import Denied, authorise, identify
 from web.api_keys import ApiKey, KeyRing
 from web.audit import AuditChanges, AuditLog, origin_of
 from web.audit import router as audit_router
@@ -189,7 +189,8 @@ def create_app(
                   description="One intake for the 110, 119 and 120 hotlines; joint incidents.",
                   dependencies=[Depends(authorise)])
     app.add_middleware(AuditChanges)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       per_path={"/v1/positions": settings.max_batch_body_bytes})
     app.include_router(units_router)
     app.include_router(whistle_router)
     app.include_router(road_restrictions_router)
@@ -373,7 +374,14 @@ def create_app(
             [call] = await audit.disclose([event], viewer, origin_of(ws.scope), "WS /v1/live")
             return {**msg, "event": call}
 
-        await ws.app.state.hub.serve(ws, since, redact=as_viewer_sees)
+        async def key_still_valid() -> bool:
+            try:
+                await identify(ws, ws.app.state.keys)
+            except Denied:
+                return False
+            return True
+
+        await ws.app.state.hub.serve(ws, since, redact=as_viewer_sees, still_allowed=key_still_valid)
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:

@@ -30,6 +30,7 @@ from web.whistle_view import whistle_view
 Redact = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]  # an event message as one viewer sees it
 QUEUE_LIMIT = 2000
 HEARTBEAT_S = 15.0
+StillAllowed = Callable[[], Awaitable[bool]]
 MAX_BACKLOG = 20000  # beyond this a snapshot is cheaper than replaying the log
 GATHER_S = 0.025  # position batches arriving this close together are sent as one frame
 BATCHES_BEHIND = 32  # position batches a screen may owe (a few seconds) before they are folded
@@ -187,7 +188,10 @@ class LiveHub:
             except Exception:  # Redis went away for a moment: subscribe again
                 await asyncio.sleep(0.5)
 
-    async def serve(self, ws: WebSocket, since: int | None, redact: Redact | None = None) -> None:
+    async def serve(self, ws: WebSocket, since: int | None, redact: Redact | None = None,
+                    still_allowed: StillAllowed | None = None) -> None:
+        """`still_allowed` is asked at every heartbeat: a screen whose key was revoked is closed
+        (code 4401) within one heartbeat, as the feed stream ends."""
         redact = redact or _unchanged
         await ws.accept()
         client = LiveClient()
@@ -206,7 +210,7 @@ class LiveHub:
                         break
                     msg = await redact(self.message(r.seq, r.event, self.service.state))
                     await ws.send_text(json.dumps(msg))
-            sender = asyncio.create_task(self._send(ws, client, redact))
+            sender = asyncio.create_task(self._send(ws, client, redact, still_allowed or _always))
             try:
                 while True:  # reading notices a closed socket; clients say nothing else we need
                     await ws.receive_text()
@@ -219,7 +223,8 @@ class LiveHub:
         finally:
             self.clients.discard(client)
 
-    async def _send(self, ws: WebSocket, client: LiveClient, redact: Redact) -> None:
+    async def _send(self, ws: WebSocket, client: LiveClient, redact: Redact,
+                    still_allowed: StillAllowed) -> None:
         while True:
             # Clear before looking, so a wake-up that lands while we look is never lost.
             client.wake.clear()
@@ -235,8 +240,15 @@ class LiveHub:
             try:
                 await asyncio.wait_for(client.wake.wait(), HEARTBEAT_S)
             except TimeoutError:
+                if not await still_allowed():
+                    await ws.close(code=4401, reason="API key revoked")
+                    return
                 await ws.send_text(json.dumps({"type": "heartbeat", "seq": self.service.state.version}))
 
 
 async def _unchanged(msg: dict[str, Any]) -> dict[str, Any]:
     return msg
+
+
+async def _always() -> bool:
+    return True

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     signal_controller_url: str | None = Field(
         None, description="The 122 centre's signal controller service; unset: the simulated one.")
     max_body_bytes: int = 64 * 1024
+    # a batch of positions may carry the API's maximum of 10,000 fixes (about 1.4 MB)
+    max_batch_body_bytes: int = 2 * 1024 * 1024
     rate_limit: str = Field("50/second", description="Each API key's default rate (`limits` notation).")
     cap_sender: str = Field("jointdispatch.example", description="CAP <sender>: this centre's name.")
     webhook_backoff_s: list[float] = Field(

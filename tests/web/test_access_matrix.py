@@ -211,3 +211,24 @@ def test_hand_written_cells(app_client, make_key, centre, endpoint, role, agency
     key = make_key(agency, role, unit_id=units[agency] if role == Role.VEHICLE_DEVICE else None)
     status, answer = send(app_client, method, url, body, key)
     assert (status == 403 and "missing" in answer) != allowed, (status, answer)
+
+
+def test_an_open_live_screen_is_closed_within_a_heartbeat_of_its_key_being_revoked(
+        app_client, make_key, monkeypatch) -> None:
+    import datetime
+
+    from starlette.websockets import WebSocketDisconnect
+
+    import web.live
+
+    monkeypatch.setattr(web.live, "HEARTBEAT_S", 0.2)
+    c = app_client
+    key = make_key("110", Role.DISPATCHER)
+    with c.websocket_connect(f"/v1/live?key={key}") as ws:
+        assert ws.receive_json()["type"] == "snapshot"
+        assert ws.receive_json()["type"] == "heartbeat"  # still allowed: kept open
+        c.portal.call(lambda: c.app.state.keys.revoke(key.split("_")[1], datetime.datetime.now()))  # type: ignore[union-attr]
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                ws.receive_json()
+        assert closed.value.code == 4401

@@ -44,6 +44,20 @@ def test_a_bad_batch_names_the_field_and_stores_nothing(client, centre) -> None:
     assert r.status_code == 422 and r.json()["field"] == "positions.0.lon"
 
 
+def test_a_full_batch_fits_the_body_limit_and_more_than_that_is_refused(client, centre) -> None:
+    """The API takes 10,000 fixes a request: a gateway's batch of that many fits the body limit
+    (other endpoints keep their small one); beyond it the batch is 413, naming the limit."""
+    lon, lat = centre
+    units = [u["unit_id"] for u in client.get("/v1/units").json()["units"]]
+    fixes = [{"unit_id": units[i % len(units)], "lon": lon, "lat": lat + i * 1e-7, "heading": 90.0,
+              "speed_kmh": 40.0} for i in range(10_000)]
+    r = client.post("/v1/positions", json={"positions": fixes})
+    assert r.status_code == 200, r.text[:200]
+    r = client.post("/v1/positions", content=b'{"positions": [' + b" " * (3 * 1024 * 1024) + b"]}",
+                    headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and "2097152" in r.json()["error"]
+
+
 def test_old_fixes_are_flagged_stale(client, centre) -> None:
     old = (datetime.now(UTC) - timedelta(minutes=10)).isoformat()
     client.post("/v1/units/A-S-1/position", json={"lon": centre[0], "lat": centre[1], "at": old})

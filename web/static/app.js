@@ -471,8 +471,9 @@ function connect() {
   const conn = document.getElementById("conn");
   ws.onopen = () => { conn.className = "conn up"; conn.textContent = t("online"); retry = 500; state.connected = true; };
   ws.onmessage = (e) => applyMessage(JSON.parse(e.data));
-  ws.onclose = () => {
+  ws.onclose = (e) => {
     state.connected = false;
+    if (e.code === 4401) sessionStorage.removeItem("jd-key"); // revoked: asked for again on the next load
     conn.className = "conn down"; conn.textContent = t("offline");
     setTimeout(connect, retry);
     retry = Math.min(retry * 2, 5000);
