@@ -95,14 +95,19 @@ class DispatchService:
                 listener(r.seq, r.event, self.state)
 
     async def _follow(self) -> None:
-        while True:
+        # Stopped by cancel, and by looking: redis-py can turn a cancel that lands inside a
+        # blocking read into a connection or timeout error, which this loop would survive.
+        stopping = asyncio.current_task().cancelling  # type: ignore[union-attr]
+        while not stopping():
             try:
                 records = await self.store.wait(after=self.state.version)
             except asyncio.CancelledError:
                 raise
             except Exception:  # a Redis hiccup must not end following; try again shortly
-                await asyncio.sleep(0.5)
+                if not stopping():
+                    await asyncio.sleep(0.5)
                 continue
             if records:
                 async with self._lock:
                     self._fold(records)
+        raise asyncio.CancelledError

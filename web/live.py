@@ -174,19 +174,27 @@ class LiveHub:
             client.owe(batch)
 
     async def follow_positions(self, redis: aioredis.Redis, channel: str) -> None:
-        """Forward every process's position batches to this process's screens."""
-        while True:
+        """Forward every process's position batches to this process's screens.
+
+        Messages are taken one `get_message` at a time rather than from `listen()`: redis-py can
+        swallow the cancellation that stops this task while it is inside the pubsub, leaving the
+        task (and the server's shutdown waiting for it) stuck; looking every second ends it."""
+        stopping = asyncio.current_task().cancelling  # type: ignore[union-attr]
+        while not stopping():
             try:
                 async with redis.pubsub() as pubsub:
                     await pubsub.subscribe(channel)
-                    async for message in pubsub.listen():
-                        if message["type"] == "message":
+                    while not stopping():
+                        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                        if message is not None and message["type"] == "message":
                             data = message["data"]
                             self.on_positions(data.decode() if isinstance(data, bytes) else data)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # Redis went away for a moment: subscribe again
-                await asyncio.sleep(0.5)
+            except Exception:  # Redis went away for a moment: subscribe again (unless stopping)
+                if not stopping():
+                    await asyncio.sleep(0.5)
+        raise asyncio.CancelledError
 
     async def serve(self, ws: WebSocket, since: int | None, redact: Redact | None = None,
                     still_allowed: StillAllowed | None = None) -> None:
