@@ -2,7 +2,9 @@
 
 It runs each junction's plan; a priority window is served by cutting the running phase no earlier
 than its minimum green and pedestrian clearance, going through yellow and all-red, and holding the
-requested approach green through the window (never longer than the safety maximum). Afterwards it
+requested approach green through the window (never longer than the safety maximum). A window for
+the approach already green that this green cannot reach within that maximum is served by leaving
+early, giving another phase its minimum and coming back with a fresh green. Afterwards it
 goes straight to the phase the plan is running at that moment, so it is back in step with the plan
 within one phase. Time comes from an injected clock, so replays are exact."""
 
@@ -66,6 +68,7 @@ class JunctionController:
         self.t = start
         self.requests: dict[str, PriorityRequest] = {}
         self.decisions: dict[str, Decision] = {}
+        self.arrivals: dict[str, float] = {}  # request id -> when its unit meets the junction
         self.history: deque[IntervalRecord] = deque(maxlen=history)
         self.history.append(IntervalRecord(self.interval_start, self.phase, self.interval, False))
 
@@ -80,6 +83,12 @@ class JunctionController:
     def _phase_for(self, approach: str) -> int:
         serving = self.plan.phases_serving(approach)
         return serving[0]
+
+    def _detour_for(self, approach: str) -> int | None:
+        """The first phase after the running one, in plan order, that does not serve `approach`."""
+        n = len(self.plan.phases)
+        return next(((self.phase + k) % n for k in range(1, n)
+                     if approach not in self.plan.phases[(self.phase + k) % n].approaches), None)
 
     # --- interval timing ---------------------------------------------------------------------------------
 
@@ -116,7 +125,25 @@ class JunctionController:
             # priority longer than max_hold_s (or the plan's own green, if that is longer).
             end = max(base, min(end, cap))
         for c in self._calls(self.t):
-            if c.approach in ph.approaches or c.window_start is None:
+            if c.window_start is None or c.window_end is None:
+                continue
+            if c.approach in ph.approaches:
+                away = self._detour_for(c.approach)
+                if c.window_end <= end or c.window_start > end + detour or away is None:
+                    continue  # served by this green, or by a fresh one after the plan's own change
+                # This green cannot run on to the window's end within the cap, and the window
+                # starts too soon after it for the plan to come back: leave early enough to serve
+                # another phase its minimum and come back fresh (the cap counting from then),
+                # rather than end on the plan's time and miss the unit in the clearance.
+                around = ph.clearance_s + self.plan.min_serve_s + self.plan.phases[away].clearance_s
+                leave = max(c.window_start - around, floor, self.t)
+                back = leave + around
+                arrival = self.arrivals.get(c.request_id, c.window_end)
+                # Back in time for the whole window, or at least for the unit where this green
+                # ends before it arrives (when neither holds, leaving early would only cost more).
+                in_time = back <= c.window_start + EPS or (end < arrival and back <= arrival + EPS)
+                if leave < end and in_time:
+                    return leave, away
                 continue
             cut = max(floor, c.window_start - ph.clearance_s, self.t)
             if cut < end:
@@ -227,6 +254,7 @@ class JunctionController:
         for rid in [rid for rid in self.requests if self._last_end(rid) < now - self.plan.cycle_s]:
             self.requests.pop(rid)
             self.decisions.pop(rid, None)
+            self.arrivals.pop(rid, None)
 
     def _last_end(self, request_id: str) -> float:
         d = self.decisions.get(request_id)
@@ -240,6 +268,7 @@ class JunctionController:
         trial = copy.copy(self)
         trial.requests = dict(self.requests)
         trial.decisions = dict(self.decisions)
+        trial.arrivals = dict(self.arrivals)
         trial.history = deque([IntervalRecord(self.interval_start, self.phase, self.interval,
                                               self.priority_green)], maxlen=self.history.maxlen)
         return trial
@@ -277,18 +306,18 @@ class JunctionController:
                                                      r.window_start, r.window_end))
         self.decisions = {d.request_id: d for d in arbitrate(window_requests, self.rules)}
         # Where each unit now meets the junction: a queued window moves its arrival with it.
-        arrivals = {d.request_id: self.requests[d.request_id].eta
-                    + (d.window_start - self.requests[d.request_id].window_start)
-                    for d in self.decisions.values() if d.window_start is not None}
+        self.arrivals = {d.request_id: self.requests[d.request_id].eta
+                         + (d.window_start - self.requests[d.request_id].window_start)
+                         for d in self.decisions.values() if d.window_start is not None}
         # Trimming or refusing one window changes the timing the others were checked against, so
         # check again until nothing changes (each pass only shrinks what is promised).
         for _ in range(5):
-            if not self._check_against_timing(now, arrivals):
+            if not self._check_against_timing(now):
                 break
         return [_answer(d, junction_id) for rid, d in self.decisions.items()
                 if rid in before and before[rid] != d]
 
-    def _check_against_timing(self, now: float, arrivals: dict[str, float]) -> bool:
+    def _check_against_timing(self, now: float) -> bool:
         """Run a copy of this controller forward and trim each window to the green it really gets.
 
         Arbitration does not see the running phase (a green that began before the window counts
@@ -306,7 +335,7 @@ class JunctionController:
                   for a, b in zip(h, h[1:], strict=False) if a.interval is Interval.GREEN]
         for d in placed:
             assert d.window_start is not None and d.window_end is not None
-            eta = arrivals[d.request_id]
+            eta = self.arrivals[d.request_id]
             cover = next(((gs, ge) for gs, ge, apps in greens
                           if d.approach in apps and gs <= eta <= ge), None)
             if cover is None:

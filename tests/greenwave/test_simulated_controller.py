@@ -120,6 +120,54 @@ def test_a_stale_update_does_not_override_a_newer_one() -> None:
     assert stale.window_start == 1045.0
 
 
+# cycle 120: NS green 0-66, clear 66-71, EW green 71-115, clear 115-120; min serve 18. The demo
+# city's primary junctions run this plan.
+PRIMARY = default_plan("J1", [["N", "S"], ["E", "W"]], "primary")
+
+
+def test_a_unit_due_just_after_the_running_green_ends_gets_a_fresh_green_in_time() -> None:
+    # 8 s into NS green, a unit due at 68 from N: the plan's green ends at 66 and running it on to
+    # the window's end (73) would hold NS 73 s, past the 66 s cap. Ending on the plan's time
+    # would leave the unit in the clearance; the controller leaves early, serves EW its minimum
+    # and brings NS back fresh for the whole window.
+    clock = Clock(1_200_008.0)
+    ctrl = SimulatedController({"J1": PRIMARY}, clock)
+    answer = ctrl.request(ask("r1", "N", eta=1_200_068.0))
+    assert (answer.status, answer.window_start, answer.window_end) == \
+        (AnswerStatus.GRANTED, 1_200_053.0, 1_200_073.0)
+    run(ctrl, clock, 1_200_130.0)
+    j = ctrl.junctions["J1"]
+    cycle = [(s - 1_200_000.0, e - 1_200_000.0, phase) for s, e, phase, _ in greens(j) if e > 1_200_008.0]
+    assert cycle[:3] == [(0.0, 25.0, 0), (30.0, 48.0, 1), (53.0, 73.0, 0)]
+    assert cycle[1][1] - cycle[1][0] >= PRIMARY.min_serve_s  # the cross street had its minimum
+
+
+def test_an_uncontested_request_far_enough_ahead_is_granted_wherever_the_plan_stands() -> None:
+    """Wherever the plan stands when a lone request arrives, the controller can finish the running
+    phase's minimum, clear, serve a detour its minimum and clear again: a window that far ahead is
+    always granted and shown. Start times swept over a whole cycle (a wall-clock test once met
+    the case above about 1 run in 35)."""
+    for plan in (PLAN, PRIMARY):
+        soonest = plan.min_serve_s + 2 * plan.max_clearance_s
+        for approach in ("N", "E"):
+            for ahead in (soonest + 15, 60.0):
+                for half_seconds in range(int(2 * plan.cycle_s)):
+                    start = 1_200_000.0 + half_seconds / 2
+                    clock = Clock(start)
+                    ctrl = SimulatedController({"J1": plan}, clock)
+                    eta = start + ahead
+                    answer = ctrl.request(ask("r", approach, eta=eta))
+                    where = (plan.cycle_s, approach, ahead, half_seconds / 2)
+                    assert answer.status is AnswerStatus.GRANTED, (where, answer)
+                    # Trimmed where a green that began just now can neither run on to the end nor
+                    # be left and come back by the start; never away from the unit's arrival.
+                    assert answer.window_start is not None and answer.window_end is not None
+                    assert eta - 15 <= answer.window_start <= eta <= answer.window_end <= eta + 5, where
+                    for t in (answer.window_start + 0.01, eta, answer.window_end - 0.01):
+                        clock.t = t
+                        assert ctrl.approach_state("J1", approach) == "green", (where, t - start)
+
+
 requests = st.lists(
     st.tuples(st.sampled_from(["N", "S", "E", "W"]), st.floats(0, 200), st.integers(1, 7),
               st.floats(5, 20), st.floats(0, 10)),
