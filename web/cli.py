@@ -188,7 +188,20 @@ def serve(
         if settings.demo_supervisor:
             page += f"#key={asyncio.run(_demo_key(url, settings))}"
         console.print("[dim]Loading the road network…[/dim]")
-        application = create_app(settings, redis_url=url)
+        network = None
+        if settings.osm_cache is not None:  # a missing or stale cache is said plainly, not as a traceback
+            from routing.cache import CacheFormatError, load_cached
+
+            try:
+                network = load_cached(settings.osm_cache)
+            except FileNotFoundError:
+                console.print(f"[red]no network cache at {settings.osm_cache}: make one with "
+                              "`jointdispatch import-osm EXTRACT` and point JD_OSM_CACHE at it[/red]")
+                raise typer.Exit(2) from None
+            except (CacheFormatError, OSError) as e:
+                console.print(f"[red]{e}[/red]")
+                raise typer.Exit(2) from None
+        application = create_app(settings, network=network, redis_url=url)
         console.print(f"[bold green]Joint dispatch is up:[/bold green] {page}  "
                       f"(API docs: http://{host}:{port}/docs)", soft_wrap=True)
         # No per-message deflate on the websocket: each screen would compress the same position

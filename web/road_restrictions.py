@@ -104,11 +104,11 @@ class RoadRestrictions:
         """Each edge as every standing restriction on it says: closed if one closes it, else the
         slowest speed asked, else its own speed again. Slowing never speeds a road up."""
         active = [r for r in standing if r.active]
-        index, graph = self.road.index, self.road.network.graph
+        index, own_speed = self.road.index, self.road.network.arrays.speed_kmh
         for u, v in edges:
             on_it = [r for r in active if (u, v) in self.edges_of(r)]
             closed = any(r.speed_kmh is None for r in on_it)
-            own = float(graph.edges[u, v]["speed_kmh"])
+            own = float(own_speed[index.edge_id[(u, v)]])  # the network's, not the index's patched one
             slowest = min((r.speed_kmh for r in on_it if r.speed_kmh is not None), default=math.inf)
             index.set_edge_speed(u, v, min(own, slowest))
             if closed:
