@@ -261,8 +261,8 @@ class RoutingIndex:
         f = np.fromiter([s.fraction for s in sources], dtype=np.float64, count=k)
         i = self.edge_ids(a, b)
         if (i < 0).any():
-            u, v = ab[2 * int(np.argmax(i < 0)):][:2].tolist()
-            raise KeyError(f"no road from node {u} to node {v}")
+            j = int(np.argmax(i < 0))
+            raise KeyError(f"no road from node {a[j]} to node {b[j]}")
         back = self.twin[i]
         w_ahead = w[i]
         w_back = np.where(back >= 0, w[back], np.inf)

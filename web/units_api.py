@@ -153,8 +153,8 @@ class Fleetwork:
         """Re-route an assigned unit that has strayed from its route."""
         for p in positions:
             plan = self.routes.get(p.unit_id)
-            if plan is None:
-                continue
+            if plan is None or not self._sent(p.unit_id):
+                continue  # a fix is cheap to skip; measuring it against a route is not
             off = off_route_m(plan, (p.lon, p.lat))
             if off > OFF_ROUTE_M:
                 await self.reroute(p.unit_id, (p.lon, p.lat), f"{off:.0f} m off its route")
@@ -162,12 +162,17 @@ class Fleetwork:
     async def reroute_where(self, reason: str, affected: Callable[[RoutePlan], bool]) -> None:
         """Give a new route, from where it is now, to every unit whose route `affected` picks
         (the roads under it changed)."""
-        picked = [uid for uid, plan in list(self.routes.items()) if affected(plan)]
+        picked = [uid for uid, plan in list(self.routes.items()) if self._sent(uid) and affected(plan)]
         if picked:
             places = await self.where(picked)
             for uid in picked:
                 if uid in places:
                     await self.reroute(uid, places[uid], reason)
+
+    def _sent(self, unit_id: str) -> bool:
+        """Whether the unit is on its way to an incident (its route still matters)."""
+        unit = self.service.state.units.get(unit_id)
+        return unit is not None and unit.incident_id is not None
 
     async def reroute(self, unit_id: str, at: tuple[float, float], reason: str) -> None:
         """A new route from `at` to the unit's incident, in the log and told to the followers."""
