@@ -132,8 +132,8 @@ def _http() -> dict[str, float]:
 def _demo_city_routes(rng: random.Random, routes: int = 300) -> dict[str, float]:
     """ETA with and without the green wave over random emergency routes of the demo city (the
     expected red waiting each signal's plan puts on the route is what the green wave removes)."""
+    from coordination.road_router import RoadRouter
     from routing.demo_city import build_demo_city
-    from web.road_router import RoadRouter
 
     net = build_demo_city(seed=7)
     road = RoadRouter(net)

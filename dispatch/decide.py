@@ -4,10 +4,10 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from dispatch import events as ev
-from dispatch import roads, whistle
+from dispatch import mutual_aid, roads, routes, whistle
 from dispatch.agencies import Agency
 from dispatch.merging import MergeRules, NewCall, find_match
 from dispatch.plans import ResponsePlans
@@ -20,7 +20,7 @@ from dispatch.state import (
     IncidentStatus,
     TaskStatus,
 )
-from dispatch.units import ASSIGNABLE, UNIT_TRANSITIONS, UnitStatus
+from dispatch.units import ASSIGNABLE, UNIT_TRANSITIONS, Unit, UnitStatus
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,7 @@ class ChangeUnitStatus:
     status: str
     by: str
     reason: str = ""
+    hospital_id: str | None = None  # transporting: the crew's choice of hospital
 
 
 @dataclass(frozen=True)
@@ -99,13 +100,6 @@ class Assignment:
     eta_s: float | None = None
     recommended: bool = True
     divert: bool = False  # take it off a less severe incident it is committed to
-
-
-@dataclass(frozen=True)
-class RecordReroute:
-    unit_id: str
-    eta_s: float
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -146,20 +140,25 @@ class RecordGreenWaveRelease:
 
 @dataclass(frozen=True)
 class AssignUnits:
-    """Send units to an incident, all or none: one may not go if another was taken meanwhile."""
+    """Send units to an incident, all or none: one may not go if another was taken meanwhile.
+
+    `by_agency` is the centre the dispatcher works for (None: the system itself, e.g. a replay's
+    joint desk); `authority` says how units of other agencies may be sent (see `_may_send`)."""
 
     incident_id: str
     assignments: tuple[Assignment, ...]
     by: str
     reason: str = ""
+    by_agency: str | None = None
+    authority: Literal["dispatcher", "supervisor", "whistle"] = "dispatcher"
 
 
 Command = (
     ReceiveCall | SplitCall | MergeIncidents | ChangeIncidentStatus | ChangeTaskStatus
-    | RegisterUnit | ChangeUnitStatus | AssignUnits | RecordReroute | RecordGreenWave
+    | RegisterUnit | ChangeUnitStatus | AssignUnits | routes.GiveRoute | RecordGreenWave
     | RecordGreenWaveRelease | RecordGreenWaveRetime | RecordGreenWaveAnswers
     | whistle.BlowWhistle | whistle.AcknowledgeSummons | whistle.CheckDeadlines | whistle.PlanRosterDay
-    | roads.CloseRoad | roads.ReopenRoad
+    | roads.CloseRoad | roads.ReopenRoad | mutual_aid.RequestMutualAid | mutual_aid.AnswerMutualAid
 )
 
 
@@ -204,12 +203,12 @@ def decide(state: DispatchState, command: Command, rules: Rules, now: datetime) 
             return _change_unit_status(state, command, now)
         case AssignUnits():
             return _assign_units(state, command, now)
-        case RecordReroute():
-            unit = state.units.get(command.unit_id)
-            if unit is None or unit.incident_id is None:
-                raise Rejected(409, "unit_id", f"{command.unit_id} has no incident to be routed to")
-            return [ev.UnitRerouted(at=now, unit_id=unit.unit_id, incident_id=unit.incident_id,
-                                    eta_s=round(command.eta_s, 1), reason=command.reason)]
+        case routes.GiveRoute():
+            return routes.give(state, command, now)
+        case mutual_aid.RequestMutualAid():
+            return mutual_aid.request(state, command, now)
+        case mutual_aid.AnswerMutualAid():
+            return mutual_aid.answer(state, command, now)
         case RecordGreenWave():
             unit = state.units.get(command.unit_id)
             if unit is None or unit.incident_id is None:
@@ -362,8 +361,15 @@ def _change_incident_status(
     if target not in allowed:
         raise Rejected(409, "status", f"{inc.status} -> {target} is not allowed; allowed: "
                        f"{', '.join(sorted(allowed)) or 'none'}")
-    out: list[ev.Event] = [ev.IncidentStatusChanged(
-        at=now, incident_id=inc.incident_id, status=target, by=cmd.by, reason=cmd.reason)]
+    out: list[ev.Event] = []
+    if target == IncidentStatus.CLOSED:
+        # A closed incident has no live task: feeds and CAP must not publish work still going.
+        out += [ev.TaskStatusChanged(at=now, incident_id=inc.incident_id, agency=agency, by=cmd.by,
+                                     status=TaskStatus.CANCELLED if task.status == TaskStatus.PENDING
+                                     else TaskStatus.DONE)
+                for agency, task in inc.tasks.items() if task.status not in TASK_DONE]
+    out.append(ev.IncidentStatusChanged(
+        at=now, incident_id=inc.incident_id, status=target, by=cmd.by, reason=cmd.reason))
     if target == IncidentStatus.CLOSED:
         # Closing frees the units still tied to it, so nobody is left committed to nothing.
         out += [ev.UnitStatusChanged(at=now, unit_id=u, status=UnitStatus.RETURNING, by=cmd.by,
@@ -424,8 +430,57 @@ def _change_unit_status(state: DispatchState, cmd: ChangeUnitStatus, now: dateti
                        f"from there; allowed: {', '.join(sorted(allowed))}")
     if target == UnitStatus.DISPATCHED:
         raise Rejected(409, "status", "a unit is dispatched by assigning it to an incident")
-    return [ev.UnitStatusChanged(at=now, unit_id=unit.unit_id, status=target, by=cmd.by,
-                                 incident_id=unit.incident_id, reason=cmd.reason)]
+    if cmd.hospital_id is not None and target != UnitStatus.TRANSPORTING:
+        raise Rejected(422, "hospital_id", "a hospital is named only when transporting")
+    changed = ev.UnitStatusChanged(at=now, unit_id=unit.unit_id, status=target, by=cmd.by,
+                                   incident_id=unit.incident_id, reason=cmd.reason,
+                                   hospital_id=cmd.hospital_id)
+    return [changed, *_task_follows(state, unit, target, cmd.by, now)]
+
+
+# How far an agency's units on an incident have got, as the status of its task.
+_TASK_OF_UNIT = {UnitStatus.DISPATCHED: TaskStatus.DISPATCHED, UnitStatus.EN_ROUTE: TaskStatus.EN_ROUTE,
+                 UnitStatus.ON_SCENE: TaskStatus.ON_SCENE, UnitStatus.TRANSPORTING: TaskStatus.ON_SCENE,
+                 UnitStatus.AT_HOSPITAL: TaskStatus.ON_SCENE}
+_TASK_ORDER = [TaskStatus.PENDING, TaskStatus.DISPATCHED, TaskStatus.EN_ROUTE, TaskStatus.ON_SCENE]
+TASK_DONE = frozenset({TaskStatus.DONE, TaskStatus.CANCELLED})
+
+
+def _task_follows(state: DispatchState, unit: Unit, status: UnitStatus, by: str,
+                  now: datetime) -> list[ev.Event]:
+    """The agency's task moves with its units: en route when the first sets off, on scene when
+    the first arrives, done once it was on scene and its last unit has left. It never goes back."""
+    inc = state.incidents.get(unit.incident_id or "")
+    task = inc.tasks.get(unit.agency) if inc is not None else None
+    if inc is None or task is None or task.status in TASK_DONE:
+        return []
+    statuses = [status if u == unit.unit_id else state.units[u].status for u in dict.fromkeys(inc.unit_ids)
+                if state.units[u].agency == unit.agency and state.units[u].incident_id == inc.incident_id]
+    reached = [_TASK_OF_UNIT[s] for s in statuses if s in _TASK_OF_UNIT]
+    if reached:
+        target = max(reached, key=_TASK_ORDER.index)
+        if _TASK_ORDER.index(target) <= _TASK_ORDER.index(task.status):
+            return []
+    elif task.status == TaskStatus.ON_SCENE:
+        target = TaskStatus.DONE  # worked on scene, and every unit has left
+    else:
+        return []  # turned back before arriving: the task waits for another unit
+    return [ev.TaskStatusChanged(at=now, incident_id=inc.incident_id, agency=unit.agency,
+                                 status=target, by=by)]
+
+
+def _may_send(state: DispatchState, cmd: AssignUnits, unit: Unit) -> None:
+    """A dispatcher sends their own agency's units; another agency's only when the incident is
+    whistled (every agency is convened on it), through a supervisor, or when that agency accepted
+    a mutual-aid request for this incident."""
+    if cmd.by_agency is None or unit.agency == cmd.by_agency or cmd.authority in ("supervisor", "whistle"):
+        return
+    whistled = any(w.active and w.incident_id == cmd.incident_id for w in state.whistles.values())
+    if whistled or mutual_aid.permits(state, cmd.incident_id, cmd.by_agency, unit.agency):
+        return
+    raise Rejected(403, "units", f"{unit.call_sign} is a {unit.agency} unit: a {cmd.by_agency} dispatcher "
+                   f"sends {unit.agency} units only when the incident is whistled, through a supervisor, "
+                   f"or after {unit.agency} accepts a mutual-aid request")
 
 
 def _assign_units(state: DispatchState, cmd: AssignUnits, now: datetime) -> list[ev.Event]:
@@ -442,10 +497,17 @@ def _assign_units(state: DispatchState, cmd: AssignUnits, now: datetime) -> list
     if any(not a.recommended for a in cmd.assignments) and not cmd.reason.strip():
         raise Rejected(422, "reason", "say why when sending units other than the recommended ones")
     out: list[ev.Event] = []
+    tasked = set(inc.tasks)
     for a in cmd.assignments:
         unit = state.units.get(a.unit_id)
         if unit is None:
             raise Rejected(404, "units", f"no unit {a.unit_id}")
+        _may_send(state, cmd, unit)
+        if unit.agency not in tasked:  # the agency whose unit goes has work in the incident now
+            tasked.add(unit.agency)
+            out.append(ev.TaskCreated(at=now, incident_id=inc.incident_id, agency=unit.agency,
+                                      reason=f"{unit.call_sign} sent by {cmd.by}"
+                                      + (f" ({cmd.by_agency})" if cmd.by_agency else "")))
         current = state.incidents.get(unit.incident_id or "")
         if a.divert and current is not None and current.incident_id != inc.incident_id:
             if current.severity >= inc.severity:

@@ -181,6 +181,7 @@ class UnitStatusChanged(Event):
     by: str
     incident_id: str | None = None
     reason: str = ""
+    hospital_id: str | None = None  # transporting: where the crew takes the patient, if it says
 
 
 @event
@@ -348,3 +349,47 @@ class GreenWaveReleased(Event):
     incident_id: str
     signal_ids: list[str]
     reason: str
+
+
+@event
+@dataclass(frozen=True)
+class UnitRouted(Event):
+    """A unit was given a route: to the scene on assignment, to a hospital when transporting, or
+    a new one after it strayed or a road closed. The path is in the log (an encoded polyline,
+    precision 6, as OSRM and Valhalla write it), so every process and every restart follows the
+    same route."""
+
+    unit_id: str
+    incident_id: str
+    purpose: str  # to_scene, to_hospital
+    destination: list[float]  # [lon, lat]
+    eta_s: float
+    eta_green_s: float
+    length_m: float
+    polyline: str
+    signals: list[dict[str, Any]]  # signal_id, approach, eta_s, expected_delay_s
+    reason: str
+    hospital_id: str | None = None
+
+
+@event
+@dataclass(frozen=True)
+class MutualAidRequested(Event):
+    """One agency asks another to lend its units to an incident."""
+
+    request_id: str
+    incident_id: str
+    from_agency: str
+    to_agency: str
+    by: str
+    reason: str
+
+
+@event
+@dataclass(frozen=True)
+class MutualAidAnswered(Event):
+    request_id: str
+    incident_id: str
+    accepted: bool
+    by: str
+    reason: str = ""

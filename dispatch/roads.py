@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from dispatch import events as ev
 from dispatch.rejection import Rejected
-from dispatch.router import LonLat
+from dispatch.router import LonLat, RoutePlan
 
 if TYPE_CHECKING:
     from dispatch.state import DispatchState
@@ -88,3 +88,18 @@ def fold(state: "DispatchState", e: ev.Event) -> None:
                 by=e.by, by_agency=e.by_agency, since=e.at)
         case ev.RoadReopened():
             state.roads[e.restriction_id].reopened_at = e.at
+
+
+def runs_over(plan: RoutePlan, road: tuple[LonLat, LonLat], both_ways: bool) -> bool:
+    """Whether a route drives the stretch (its line passes both ends in a row). Compared at the
+    log's precision: a route in the log is kept to 6 decimal places (about 0.1 m)."""
+    a, b = _at_6(road[0]), _at_6(road[1])
+    coords = [_at_6(p) for p in plan.coords]
+    for p, q in zip(coords, coords[1:], strict=False):
+        if (p, q) == (a, b) or (both_ways and (p, q) == (b, a)):
+            return True
+    return False
+
+
+def _at_6(p: LonLat) -> LonLat:
+    return (round(p[0], 6), round(p[1], 6))

@@ -3,11 +3,18 @@
 Several processes may share one log. Each keeps its own fold and catches up before deciding; an
 append that loses the race is decided again on the fresh state, so no decision is made on stale
 facts. Listeners (the live map, feeds) hear every event exactly once, in log order, whichever
-process wrote it."""
+process wrote it.
+
+Reactions (the application layer's workflows) hear the events this process appended, once the
+log has them, after the command that caused them: each event in the log is reacted to by exactly
+one process, the one that wrote it, whichever path (an HTTP handler, a replay, another reaction)
+gave the command. A reaction that fails is logged and never undoes the command: the events are
+already durable, and the caller's answer must say so."""
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 
 from dispatch import events as ev
 from dispatch.clock import Clock
@@ -17,6 +24,8 @@ from dispatch.state import DispatchState, apply
 from dispatch.store import EventStore, Recorded, VersionConflict
 
 Listener = Callable[[int, ev.Event, DispatchState], None]
+Reaction = Callable[[list[ev.Event]], Awaitable[None]]
+log = logging.getLogger(__name__)
 
 
 class DispatchService:
@@ -27,11 +36,16 @@ class DispatchService:
         self.state = DispatchState()
         self._lock = asyncio.Lock()
         self._listeners: list[Listener] = []
+        self._reactions: list[Reaction] = []
         self._tail: asyncio.Task[None] | None = None
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
+
+    def react(self, reaction: Reaction) -> None:
+        """Run `reaction` on the events of every command this process executes, in order."""
+        self._reactions.append(reaction)
 
     @property
     def lock(self) -> asyncio.Lock:
@@ -51,7 +65,20 @@ class DispatchService:
                 await self._tail
 
     async def execute(self, command: Command) -> list[ev.Event]:
-        """Decide and append; returns only after the events are in the durable log."""
+        """Decide and append; returns only after the events are in the durable log and the
+        workflows they start have run."""
+        events = await self._decide_and_append(command)
+        if events:
+            for reaction in list(self._reactions):
+                try:
+                    await reaction(events)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("a workflow failed on %s; the events stand", [e.type for e in events])
+        return events
+
+    async def _decide_and_append(self, command: Command) -> list[ev.Event]:
         async with self._lock:
             for _ in range(self.MAX_ATTEMPTS):
                 # No read before deciding: the follower keeps the fold current, and the append

@@ -5,11 +5,13 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from dispatch import events as ev
-from dispatch import roads
+from dispatch import mutual_aid, roads, routes
 from dispatch.addresses import normalise_address
+from dispatch.mutual_aid import MutualAidRequest
 from dispatch.nearby import NearbyIndex
 from dispatch.roads import RoadRestriction
 from dispatch.roster import RosterDay
+from dispatch.routes import UnitRoute
 from dispatch.units import COMMITTED, Unit, UnitStatus
 from dispatch.whistle import Summons, Whistle, roster_day_from_event
 
@@ -25,6 +27,7 @@ class IncidentStatus(StrEnum):
 class TaskStatus(StrEnum):
     PENDING = "pending"
     DISPATCHED = "dispatched"
+    EN_ROUTE = "en_route"
     ON_SCENE = "on_scene"
     DONE = "done"
     CANCELLED = "cancelled"
@@ -42,7 +45,9 @@ INCIDENT_TRANSITIONS: dict[IncidentStatus, frozenset[IncidentStatus]] = {
 
 TASK_TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
     TaskStatus.PENDING: frozenset({TaskStatus.DISPATCHED, TaskStatus.CANCELLED}),
-    TaskStatus.DISPATCHED: frozenset({TaskStatus.ON_SCENE, TaskStatus.DONE, TaskStatus.CANCELLED}),
+    TaskStatus.DISPATCHED: frozenset({TaskStatus.EN_ROUTE, TaskStatus.ON_SCENE, TaskStatus.DONE,
+                                      TaskStatus.CANCELLED}),
+    TaskStatus.EN_ROUTE: frozenset({TaskStatus.ON_SCENE, TaskStatus.DONE, TaskStatus.CANCELLED}),
     TaskStatus.ON_SCENE: frozenset({TaskStatus.DONE}),
     TaskStatus.DONE: frozenset(),
     TaskStatus.CANCELLED: frozenset(),
@@ -140,6 +145,8 @@ class DispatchState:
     roster_history: list[ev.RosterDayPlanned] = field(default_factory=list)
     corridors: dict[str, CorridorState] = field(default_factory=dict)  # by unit id
     roads: dict[str, RoadRestriction] = field(default_factory=dict)  # closed or slowed, by id
+    routes: dict[str, UnitRoute] = field(default_factory=dict)  # the route each moving unit drives
+    mutual_aid: dict[str, MutualAidRequest] = field(default_factory=dict)  # by request id
     # derived, for merging: where open incidents' calls are, and their address texts
     nearby: NearbyIndex = field(default_factory=NearbyIndex)
     by_address: dict[str, set[str]] = field(default_factory=dict)
@@ -355,6 +362,22 @@ def apply(state: DispatchState, e: ev.Event) -> DispatchState:
             _note(state.incidents[w.incident_id], seq, e, f"whistle {e.whistle_id} ended: {e.reason}")
         case ev.RoadClosed() | ev.RoadSlowed() | ev.RoadReopened():
             roads.fold(state, e)
+        case ev.UnitRouted():
+            unit = state.units[e.unit_id]
+            before = state.routes.get(e.unit_id)
+            again = before is not None and before.incident_id == e.incident_id and before.purpose == e.purpose
+            where = f"to {e.hospital_id}" if e.hospital_id else "to the scene"
+            _note(state.incidents[e.incident_id], seq, e,
+                  f"{unit.call_sign} {'re-routed' if again else 'routed'} {where}, "
+                  f"{e.length_m / 1000:.1f} km, ETA {e.eta_s / 60:.1f} min: {e.reason}")
+        case ev.MutualAidRequested():
+            _note(state.incidents[e.incident_id], seq, e,
+                  f"{e.from_agency} asks {e.to_agency} for mutual aid ({e.by}): {e.reason}")
+        case ev.MutualAidAnswered():
+            _note(state.incidents[e.incident_id], seq, e,
+                  f"mutual aid {e.request_id} {'accepted' if e.accepted else 'declined'} by {e.by}")
+    routes.fold(state, e)
+    mutual_aid.fold(state, e)
     return state
 
 

@@ -17,20 +17,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from coordination.coordinator import Coordinator
+from coordination.road_router import RoadRouter
+from coordination.signal_priority import SignalPriority, signal_places
 from dispatch.decide import (
-    AssignUnits,
     ChangeIncidentStatus,
-    ChangeTaskStatus,
     ChangeUnitStatus,
     ReceiveCall,
     RegisterUnit,
 )
 from dispatch.events import CallMerged, IncidentOpened, IncidentReclassified, TaskCreated
-from dispatch.recommend import assignments_from, drive_times_to, needs, recommend, units_to_rank
+from dispatch.recommend import assignments_from, needs
 from dispatch.rejection import Rejected
 from dispatch.router import LonLat, profile_for
 from dispatch.service import DispatchService
-from dispatch.state import Incident, TaskStatus
+from dispatch.state import Incident
 from dispatch.telemetry import Position
 from dispatch.units import UnitStatus
 from dispatch.whistle import (
@@ -50,8 +51,6 @@ from routing.network import RoadNetwork
 from scenarios.engine import ReplayEngine
 from scenarios.model import LoadedScenario, TimelineEntry
 from scenarios.traffic import expected_wait_s, link_factor, plan_wait_s, wait_at_red_s
-from web.road_router import RoadRouter
-from web.signal_priority import SignalPriority, signal_places
 
 ON_THE_WAY = (UnitStatus.DISPATCHED, UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE)
 RED_SEARCH_S = 300  # a red that lasts longer than this at a preempted junction is a fault
@@ -172,6 +171,10 @@ class World:
         self.controller = SimulatedController(city.plans, lambda: service.clock.now().timestamp(),
                                               max_hold_s=spec.signals.max_hold_s)
         self.priority = SignalPriority(service, self.controller, signal_places(city.network), self.settings)
+        # The same application layer as a live server: the workflows route, hospital and give
+        # green waves; this world only plays the people and vehicles it asks.
+        self.coordinator = Coordinator.assemble(service, city.road, SimulatedWhereabouts(self),
+                                                scenario.fleet, self.priority, green_wave=strategy.green_wave)
         self.touched: set[str] = set()  # junctions that have had a priority request
         self.units: dict[str, UnitSim] = {}
         for u in scenario.fleet.units:
@@ -312,16 +315,10 @@ class World:
         if inc is None or not inc.active or inc.lon is None or inc.lat is None:
             self.waiting.discard(incident_id)
             return
-        plans = self.service.rules.plans
-        now = self.engine.now_s
-        units = [u for u in units_to_rank(state, inc, plans) if not self.units[u.unit_id].out_of_service]
-        places = {u.unit_id: self.units[u.unit_id].place(now) for u in units}
-        eta = drive_times_to(inc, units, places, self.city.road)
-        at = self.service.clock.now()
-        fixes = {uid: Position(uid, p[0], p[1], at) for uid, p in places.items()}
-        ranked = recommend(state, inc, plans, eta, fixes, at)
-        assignments = assignments_from(ranked, None)
-        if any(n.pick is None for n in ranked):
+        out = frozenset(uid for uid, u in self.units.items() if u.out_of_service)
+        needs = await self.coordinator.recommendation(incident_id, exclude=out)
+        assignments = assignments_from(needs, None)
+        if any(n.pick is None for n in needs):
             self.waiting.add(incident_id)
         else:
             self.waiting.discard(incident_id)
@@ -331,7 +328,7 @@ class World:
         whistle_id = self._active_whistle(incident_id)
         by = f"whistle {whistle_id}" if whistle_id else "dispatcher"
         try:
-            await self.service.execute(AssignUnits(incident_id, assignments, by))
+            await self.coordinator.send(incident_id, None, by, None, needs=needs)
         except Rejected:
             self.waiting.add(incident_id)
             return
@@ -375,8 +372,6 @@ class World:
         u.incident_id = incident_id
         if was is not None and was != incident_id:
             await self._maybe_close(was)
-        if unit_id in self.service.state.corridors:
-            await self.priority.release(unit_id, "sent elsewhere")
         # A crew already in its vehicle (driving home) turns round at once.
         history = self.service.state.units[unit_id].history
         moving = len(history) >= 2 and history[-2][1] == UnitStatus.RETURNING
@@ -391,19 +386,15 @@ class World:
         inc = self.service.state.incidents[incident_id]
         await self._status(unit_id, UnitStatus.EN_ROUTE)
         assert inc.lon is not None and inc.lat is not None
-        whistle_id = self._active_whistle(incident_id) if self.strategy.green_wave else None
-        await self._drive(u, (inc.lon, inc.lat), "to_scene", incident_id, whistle_id,
+        await self._drive(u, (inc.lon, inc.lat), "to_scene", incident_id,
                           lambda: self._on_scene(unit_id, incident_id, token))
 
     async def _on_scene(self, unit_id: str, incident_id: str, token: int) -> None:
         u = self.units[unit_id]
         if u.token != token:
             return
-        await self._status(unit_id, UnitStatus.ON_SCENE)
+        await self._status(unit_id, UnitStatus.ON_SCENE)  # its task follows, in the domain
         inc = self.service.state.incidents[incident_id]
-        task = inc.tasks.get(u.agency)
-        if task is not None and task.status == TaskStatus.DISPATCHED:
-            await self.service.execute(ChangeTaskStatus(incident_id, u.agency, TaskStatus.ON_SCENE, "crew"))
         spec = self.s.spec.scene
         event = self.event_of(inc)
         minutes = spec.minutes.get(inc.kind, spec.default_min)
@@ -417,17 +408,16 @@ class World:
         inc = self.service.state.incidents[incident_id]
         spec = self.s.spec.scene
         share = spec.transport_share.get(inc.kind, spec.default_transport_share)
-        here = u.place(self.engine.now_s)
-        hospital = None
         if u.kind == "ambulance" and u.agency == "120" and self.draw(self.event_of(inc), "transport") < share:
-            hospital = self.s.fleet.hospital_for(inc.kind, here, self.city.road)
-        if hospital is not None:
-            h, _ = hospital
-            await self._status(unit_id, UnitStatus.TRANSPORTING, f"patient to {h.name}")
-            await self._maybe_close(incident_id)
-            await self._drive(u, (h.lon, h.lat), "to_hospital", incident_id, None,
-                              lambda: self._at_hospital(unit_id, token))
-            return
+            # The crew presses transporting; the workflow names the hospital and routes it there.
+            await self._status(unit_id, UnitStatus.TRANSPORTING, "patient on board")
+            route = self.service.state.routes.get(unit_id)
+            if route is not None and route.hospital_id is not None:
+                await self._maybe_close(incident_id)
+                await self._drive(u, route.destination, "to_hospital", incident_id,
+                                  lambda: self._at_hospital(unit_id, token))
+                return
+            await self._status(unit_id, UnitStatus.AT_HOSPITAL, "no hospital reachable")
         await self._go_home(unit_id, token, "done on scene")
         await self._maybe_close(incident_id)
 
@@ -444,7 +434,7 @@ class World:
             return
         u.incident_id = None
         await self._status(unit_id, UnitStatus.RETURNING, reason)
-        await self._drive(u, u.home, "to_station", None, None, lambda: self._home(unit_id, token))
+        await self._drive(u, u.home, "to_station", None, lambda: self._home(unit_id, token))
         await self._unit_free(unit_id)
 
     async def _home(self, unit_id: str, token: int) -> None:
@@ -462,16 +452,9 @@ class World:
         if any(state.units[uid].incident_id == incident_id and state.units[uid].status in ON_THE_WAY
                for uid in inc.unit_ids):
             return
-        for agency, task in inc.tasks.items():
-            target = {TaskStatus.DISPATCHED: TaskStatus.DONE, TaskStatus.ON_SCENE: TaskStatus.DONE,
-                      TaskStatus.PENDING: TaskStatus.CANCELLED}.get(task.status)
-            if target is not None:
-                await self.service.execute(ChangeTaskStatus(incident_id, agency, target, "dispatcher"))
+        # Closing closes the tasks and gives back the green waves (domain and workflows).
         await self.service.execute(
             ChangeIncidentStatus(incident_id, "closed", "dispatcher", "all units left"))
-        for corridor in list(state.corridors.values()):
-            if corridor.incident_id == incident_id:
-                await self.priority.release(corridor.unit_id, "incident closed")
 
     async def _out_of_service(self, unit_id: str) -> None:
         u = self.units[unit_id]
@@ -510,7 +493,7 @@ class World:
     # --- driving -------------------------------------------------------------------------------
 
     async def _drive(self, u: UnitSim, to: LonLat, purpose: str, incident_id: str | None,
-                     whistle_id: str | None, arrive: Callable[[], Awaitable[None]]) -> None:
+                     arrive: Callable[[], Awaitable[None]]) -> None:
         """Drive from where the unit is to `to`, signal by signal, then call `arrive`."""
         now = self.engine.now_s
         here = u.place(now)
@@ -527,8 +510,8 @@ class World:
                     self.navigator_s(route))
         self.trips.append(trip)
         follow = None
-        if whistle_id is not None and incident_id is not None:
-            follow = await self._green_wave(u, route, whistle_id)
+        if incident_id is not None and self._has_green_wave(u.unit_id):
+            follow = self._following(u, route)
             trip.green_wave = True
             trip.without_priority_s = self._without_priority(route, now)
         index = self.city.road.index
@@ -571,9 +554,7 @@ class World:
             if u.token != token:
                 return
             trip.arrive_s = self.engine.now_s
-            if follow is not None:
-                await self.priority.release(u.unit_id, "arrived")
-            await arrive()
+            await arrive()  # arriving gives the corridor back (the workflows)
 
         await leg()
 
@@ -624,12 +605,13 @@ class World:
                     t += plan_wait_s(plan, approach, t, self.level)
         return t - start
 
-    async def _green_wave(self, u: UnitSim, route: Route,
-                          whistle_id: str) -> Callable[[int, LonLat], Awaitable[None]]:
-        """Ask the 122 signals to hold the route green, as the whistle does live; the signal
-        priority service then follows the unit from its position fixes (releasing each junction
-        at its stop line, re-sending windows ahead when the ETA drifts), as it does live."""
-        await self.priority.request(u.unit_id, self.city.road.plan_of(route), whistle_id)
+    def _has_green_wave(self, unit_id: str) -> bool:
+        follow = self.priority.following.get(unit_id)
+        return follow is not None and not follow.tracker.done()
+
+    def _following(self, u: UnitSim, route: Route) -> Callable[[int, LonLat], Awaitable[None]]:
+        """The corridor the workflows asked for follows the unit from its position fixes, as it
+        does live: a fix at each stop line as the unit crosses it."""
         self.touched.update(s.signal_id for s in route.signals)
 
         async def passed(_k: int, at: LonLat) -> None:
@@ -643,6 +625,21 @@ class World:
         t = (at - self.s.spec.start).total_seconds()
         return [Position(uid, float(lon), float(lat), at)
                 for uid, u in self.units.items() for lon, lat in (u.place(t),)]
+
+
+class SimulatedWhereabouts:
+    """Where the simulated vehicles are: the replay's filling of the workflows' port."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    async def places(self, unit_ids: list[str]) -> dict[str, LonLat]:
+        now = self.world.engine.now_s
+        return {uid: self.world.units[uid].place(now) for uid in unit_ids if uid in self.world.units}
+
+    async def fixes(self, unit_ids: list[str]) -> dict[str, Position]:
+        at = self.world.service.clock.now()
+        return {uid: Position(uid, p[0], p[1], at) for uid, p in (await self.places(unit_ids)).items()}
 
 
 def signal_ends(route: Route) -> dict[int, tuple[int, SignalOnRoute]]:

@@ -75,7 +75,10 @@ ACCESS: dict[str, dict[Role, Scope]] = {
     "POST /v1/incidents/{incident_id}/tasks/{agency}/status": {
         R.DISPATCHER: own_agency("path:agency"), R.SUPERVISOR: ANY},
     "GET /v1/incidents/{incident_id}/recommendation": _all((R.DISPATCHER, R.CONVENER, R.SUPERVISOR)),
+    # a dispatcher sends their own agency's units; dispatch.decide checks each unit's agency
     "POST /v1/incidents/{incident_id}/assign": _all((R.DISPATCHER, R.SUPERVISOR)),
+    "POST /v1/incidents/{incident_id}/mutual-aid": _all((R.DISPATCHER, R.SUPERVISOR)),
+    "POST /v1/mutual-aid/{request_id}/answer": _all((R.DISPATCHER, R.SUPERVISOR)),
     "GET /v1/plans": _all((*SCREENS, R.FEED_READER)),
     "GET /v1/map/roads": _all(SCREENS),
     "GET /v1/roads/restrictions": _all(SCREENS),
@@ -275,7 +278,7 @@ def values_at(body: dict[str, Any], name: str) -> list[str]:
 
 
 def _unit_agency(conn: HTTPConnection) -> UnitAgency:
-    units = conn.app.state.service.state.units
+    units = conn.app.state.backend.service.state.units
 
     def agency(unit_id: str) -> str | None:
         unit = units.get(unit_id)
@@ -299,7 +302,7 @@ async def authorise(conn: HTTPConnection) -> None:
     if rules is not None and not rules:
         conn.state.identity = None
         return
-    state = conn.app.state
+    state = conn.app.state.backend
     key = await identify(conn, state.keys)
     conn.state.identity = key
     await state.rate_limits.hit(key)

@@ -92,8 +92,9 @@ class AuditChanges:
         try:
             await self.app(scope, receive, seen)
         finally:
-            audit: AuditLog | None = getattr(scope["app"].state, "audit", None)
-            if audit is not None:
+            backend = getattr(scope["app"].state, "backend", None)  # None before start-up ends
+            if backend is not None:
+                audit: AuditLog = backend.audit
                 route = scope.get("route")
                 action = f"{scope['method']} {getattr(route, 'path', scope['path'])}"
                 key = scope.get("state", {}).get("identity")
@@ -110,7 +111,7 @@ async def read_audit(
     kind: Annotated[str | None, Query(pattern="^(read|change|key)$")] = None,
 ) -> dict[str, Any]:
     """Audit entries in the order they were written; `after` pages on from the last id seen."""
-    audit: AuditLog = request.app.state.audit
+    audit: AuditLog = request.app.state.backend.audit
     rows = await audit.entries(after, limit)
     last = rows[-1]["id"] if rows else after
     found = [r for r in rows if (client_id is None or r["client_id"] == client_id)

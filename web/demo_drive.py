@@ -20,7 +20,7 @@ from dispatch.units import UnitStatus
 from greenwave.corridor import Corridor
 from greenwave.route_progress import RouteProgress
 from routing.network import RoadNetwork
-from web.units_api import Fleetwork
+from web.bootstrap import Backend
 
 LonLat = tuple[float, float]
 CRUISE_PACE = 0.6  # free units drive slower than the emergency profile they are routed with
@@ -33,11 +33,11 @@ class Trip:
     progress: RouteProgress
     started: float  # loop time
     seconds: float  # how long the whole route takes at this trip's pace
-    purpose: str  # "incident", "home", "cruise"
+    purpose: str  # "incident", "hospital", "home", "cruise"
 
 
 class DemoDrive:
-    def __init__(self, fleet: Fleetwork, places: list[LonLat], tick_s: float = 1.0,
+    def __init__(self, fleet: Backend, places: list[LonLat], tick_s: float = 1.0,
                  pace: float = 1.0, seed: int = 7) -> None:
         self.fleet, self.places, self.tick_s, self.pace = fleet, places, tick_s, pace
         self.rng = random.Random(seed)
@@ -45,7 +45,7 @@ class DemoDrive:
         self.here: dict[str, LonLat] = {}
 
     @classmethod
-    def on(cls, fleet: Fleetwork, network: RoadNetwork, pace: float = 1.0) -> "DemoDrive":
+    def on(cls, fleet: Backend, network: RoadNetwork, pace: float = 1.0) -> "DemoDrive":
         """Cruise destinations: a sample of the network's junctions that a car can reach."""
         rng = random.Random(7)
         nodes = [(d["lon"], d["lat"]) for _, d in network.graph.nodes(data=True)]
@@ -87,16 +87,17 @@ class DemoDrive:
 
     async def _trip_for(self, uid: str, status: UnitStatus, now: float) -> Trip | None:
         trip = self.trips.get(uid)
-        assigned = self.fleet.routes.get(uid)
-        if status in (UnitStatus.DISPATCHED, UnitStatus.EN_ROUTE):
-            if assigned is None:
+        route = self.fleet.service.state.routes.get(uid)
+        if status in (UnitStatus.DISPATCHED, UnitStatus.EN_ROUTE, UnitStatus.TRANSPORTING):
+            if route is None:
                 return None
+            assigned = route.plan
             if trip is None or trip.plan is not assigned:  # newly sent, or re-routed
                 whistled = uid in self.fleet.service.state.corridors and \
-                    self.fleet.service.state.corridors[uid].incident_id == \
-                    self.fleet.service.state.units[uid].incident_id
+                    self.fleet.service.state.corridors[uid].incident_id == route.incident_id
                 seconds = assigned.eta_green_s if whistled else assigned.eta_s
-                trip = self.trips[uid] = Trip(assigned, _progress(assigned), now, seconds, "incident")
+                purpose = "hospital" if status is UnitStatus.TRANSPORTING else "incident"
+                trip = self.trips[uid] = Trip(assigned, _progress(assigned), now, seconds, purpose)
                 if status is UnitStatus.DISPATCHED:
                     await self._status(uid, UnitStatus.EN_ROUTE)
             return trip
@@ -117,7 +118,7 @@ class DemoDrive:
         home = status is UnitStatus.RETURNING
         goal = (station.lon, station.lat) if home and station else self.rng.choice(self.places)
         try:
-            plan = self.fleet.road.route(origin, goal, "car")
+            plan = self.fleet.coordinator.router.route(origin, goal, "car")
         except ValueError:
             self.trips.pop(uid, None)
             return None
@@ -129,6 +130,8 @@ class DemoDrive:
         self.trips.pop(uid, None)
         if trip.purpose == "incident":
             await self._status(uid, UnitStatus.ON_SCENE)
+        elif trip.purpose == "hospital":
+            await self._status(uid, UnitStatus.AT_HOSPITAL)
         elif trip.purpose == "home":
             await self._status(uid, UnitStatus.AVAILABLE)
 

@@ -150,20 +150,20 @@ async def incident_feed(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     """Changes to the incidents your agency is entitled to, oldest first, after `cursor`."""
-    service = request.app.state.service
+    service = request.app.state.backend.service
     await service.catch_up()  # a cursor another process handed out is never ahead of this one
     version = service.state.version
     start = parse_cursor(cursor, version)
     viewer: ApiKey = request.state.identity
-    feed: FeedIndex = request.app.state.feed
+    feed: FeedIndex = request.app.state.backend.feed
     entries, next_cursor = feed.after(start, viewer, limit, version)
-    items = await disclosed_items(entries, viewer, request.app.state.audit, origin_of(request.scope),
+    items = await disclosed_items(entries, viewer, request.app.state.backend.audit, origin_of(request.scope),
                                   "GET /v1/feeds/incidents")
     more = next_cursor < version
     next_url = str(request.url.include_query_params(cursor=str(next_cursor)))
     headers = {"X-Next-Cursor": str(next_cursor), "Link": f'<{next_url}>; rel="next"'}
     if format == "cap":
-        sender = request.app.state.settings.cap_sender
+        sender = request.app.state.backend.settings.cap_sender
         every = any(r in ALL_AGENCIES for r in viewer.roles)
         audience = "all agencies" if every else f"agency {viewer.agency}"
         body = atom_feed(items, sender, audience, str(request.url), next_url, service.clock.now())
@@ -186,7 +186,7 @@ async def stream_start(
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> int:
     """Where a stream starts: checked before the first byte, so a bad cursor is a clean 422."""
-    service = request.app.state.service
+    service = request.app.state.backend.service
     await service.catch_up()
     return parse_cursor(last_event_id or cursor, service.state.version)
 
@@ -198,13 +198,13 @@ async def incident_stream(
     """The same items as the feed, pushed as they happen; each event's id is its cursor, so a
     reconnecting EventSource (Last-Event-ID) or `?cursor=` resumes with nothing lost."""
     app = request.app
-    service = app.state.service
+    service = app.state.backend.service
     viewer: ApiKey = request.state.identity
     origin = origin_of(request.scope)
     position = start
     while True:
-        entries, reached = app.state.feed.after(position, viewer, STREAM_BATCH, service.state.version)
-        items = await disclosed_items(entries, viewer, app.state.audit, origin,
+        entries, reached = app.state.backend.feed.after(position, viewer, STREAM_BATCH, service.state.version)
+        items = await disclosed_items(entries, viewer, app.state.backend.audit, origin,
                                       "GET /v1/feeds/incidents/stream")
         for i, it in enumerate(items):
             # One log position can hold two items (a merge): only the last carries the id, so a
@@ -213,10 +213,10 @@ async def incident_stream(
             yield ServerSentEvent(data=it, id=it["cursor"] if last_of_seq else None, event="incident")
         position = reached
         if reached >= service.state.version:
-            await app.state.feed.changed(STREAM_WAKE_S)
+            await app.state.backend.feed.changed(STREAM_WAKE_S)
             if await request.is_disconnected():
                 return
             try:
-                await identify(request, app.state.keys)
+                await identify(request, app.state.backend.keys)
             except Denied:  # the key was revoked meanwhile: the stream ends here
                 return

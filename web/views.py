@@ -1,7 +1,9 @@
 """How calls and incidents look on the wire: the JSON shapes the API, map and feeds share."""
 
+from datetime import UTC, datetime
 from typing import Any
 
+from dispatch.mutual_aid import MutualAidRequest
 from dispatch.plans import ResponsePlans
 from dispatch.roads import RoadRestriction
 from dispatch.state import Call, CorridorState, DispatchState, Incident
@@ -45,11 +47,17 @@ def incident_view(
         "hotlines": sorted({state.calls[c].hotline for c in inc.call_ids}),
         "tasks": {a: {"status": t.status.value, "reason": t.reason} for a, t in inc.tasks.items()},
         "merged_into": inc.merged_into,
+        # who is coming, how far they are, and where a patient is taken: what a receiving
+        # hospital's board or another centre's screen needs of the incident
+        "units": [responding_view(state, uid) for uid in dict.fromkeys(inc.unit_ids)
+                  if state.units[uid].incident_id == inc.incident_id],
     }
     if detail:
         out["corridors"] = [corridor_view(c) for c in state.corridors.values()
                             if c.incident_id == inc.incident_id]
         out["calls"] = [call_view(state.calls[c]) for c in inc.call_ids]
+        out["mutual_aid"] = [mutual_aid_view(r) for r in state.mutual_aid.values()
+                             if r.incident_id == inc.incident_id]
         out["timeline"] = [
             {"seq": t.seq, "at": t.at.isoformat(), "type": t.type, "summary": t.summary}
             for t in inc.timeline
@@ -102,3 +110,37 @@ def restriction_view(r: RoadRestriction) -> dict[str, Any]:
             "speed_kmh": r.speed_kmh, "reason": r.reason, "by": r.by, "by_agency": r.by_agency,
             "since": r.since.isoformat(),
             "reopened_at": r.reopened_at.isoformat() if r.reopened_at else None}
+
+
+def responding_view(state: DispatchState, unit_id: str) -> dict[str, Any]:
+    """One unit on an incident: its status, its route's ETA and destination, its green wave."""
+    unit = state.units[unit_id]
+    route = state.routes.get(unit_id)
+    corridor = state.corridors.get(unit_id)
+    out: dict[str, Any] = {"unit_id": unit.unit_id, "call_sign": unit.call_sign, "agency": unit.agency,
+                           "kind": unit.kind, "status": unit.status.value,
+                           "status_at": unit.status_at.isoformat() if unit.status_at else None,
+                           "route": None, "green_wave": None}
+    if route is not None:
+        # an ETA is a moment, not a duration: a screen counts down to it whenever it looks
+        arrive = route.given_at.timestamp() + (route.plan.eta_green_s if corridor is not None
+                                               and corridor.incident_id == route.incident_id
+                                               else route.plan.eta_s)
+        out["route"] = {"purpose": route.purpose.value, "hospital_id": route.hospital_id,
+                        "destination": list(route.destination), "eta_s": route.plan.eta_s,
+                        "eta_green_s": route.plan.eta_green_s, "length_m": route.plan.length_m,
+                        "arrive_by": datetime.fromtimestamp(arrive, UTC).isoformat(),
+                        "given_at": route.given_at.isoformat()}
+    if corridor is not None and corridor.incident_id == unit.incident_id:
+        view = corridor_view(corridor)
+        out["green_wave"] = {k: view[k] for k in ("active", "degraded", "saved_s", "uncovered")}
+    return out
+
+
+def mutual_aid_view(r: MutualAidRequest) -> dict[str, Any]:
+    return {"request_id": r.request_id, "incident_id": r.incident_id, "from_agency": r.from_agency,
+            "to_agency": r.to_agency, "by": r.by, "reason": r.reason,
+            "requested_at": r.requested_at.isoformat(),
+            "state": "pending" if r.accepted is None else "accepted" if r.accepted else "declined",
+            "answered_by": r.answered_by,
+            "answered_at": r.answered_at.isoformat() if r.answered_at else None}

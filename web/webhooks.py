@@ -249,7 +249,7 @@ class WebhookDeliveries:
 
 
 def _deliveries(request: Request) -> WebhookDeliveries:
-    return request.app.state.webhooks  # type: ignore[no-any-return]
+    return request.app.state.backend.webhooks  # type: ignore[no-any-return]
 
 
 async def _own(request: Request, webhook_id: str) -> Webhook:
@@ -265,7 +265,7 @@ async def _own(request: Request, webhook_id: str) -> Webhook:
 async def register_webhook(body: WebhookIn, request: Request) -> dict[str, Any]:
     """Deliver your agency's feed items to `url`, signed with `secret`."""
     key: ApiKey = request.state.identity
-    service = request.app.state.service
+    service = request.app.state.backend.service
     await service.catch_up()
     cursor = parse_cursor(body.cursor, service.state.version) if body.cursor is not None \
         else service.state.version

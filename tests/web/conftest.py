@@ -42,7 +42,7 @@ MakeKey = Callable[..., str]
 def key_maker(c: TestClient) -> MakeKey:
     def make(agency: str = "120", *roles: Role, unit_id: str | None = None, rate: str | None = None,
              client_id: str = "test") -> str:
-        plain, _ = c.portal.call(lambda: c.app.state.keys.create(  # type: ignore[union-attr]
+        plain, _ = c.portal.call(lambda: c.app.state.backend.keys.create(  # type: ignore[union-attr]
             client_id, agency, list(roles or [Role.SUPERVISOR]), datetime.now(UTC), unit_id, rate))
         return plain
 

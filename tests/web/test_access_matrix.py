@@ -18,7 +18,7 @@ NOPE = "I-nope"
 def device_units(c: TestClient) -> dict[str, str]:
     """One unit per agency for the vehicle-device keys; the 120 one is the requests' subject."""
     out: dict[str, str] = {}
-    for u in sorted(c.app.state.service.state.units.values(), key=lambda u: u.unit_id):  # type: ignore[union-attr]
+    for u in sorted(c.app.state.backend.service.state.units.values(), key=lambda u: u.unit_id):  # type: ignore[union-attr]
         out.setdefault(u.agency, u.unit_id)
     return out
 
@@ -47,6 +47,10 @@ def requests_for(unit: str, lon: float, lat: float) -> dict[str, tuple[str, str,
         "GET /v1/incidents/{incident_id}/recommendation": (
             "GET", f"/v1/incidents/{NOPE}/recommendation", None),
         "POST /v1/incidents/{incident_id}/assign": ("POST", f"/v1/incidents/{NOPE}/assign", {}),
+        "POST /v1/incidents/{incident_id}/mutual-aid": (
+            "POST", f"/v1/incidents/{NOPE}/mutual-aid", {"to_agency": "119", "reason": "x"}),
+        "POST /v1/mutual-aid/{request_id}/answer": (
+            "POST", "/v1/mutual-aid/MA-nope/answer", {"accepted": True}),
         "GET /v1/plans": ("GET", "/v1/plans", None),
         "GET /v1/map/roads": ("GET", "/v1/map/roads", None),
         "GET /v1/roads/restrictions": ("GET", "/v1/roads/restrictions", None),
@@ -166,7 +170,7 @@ def test_no_key_unknown_key_and_revoked_key_are_401_with_a_challenge(app_client,
     requests = requests_for("A-C-1", *centre)
     revoked = make_key("110", Role.SUPERVISOR)
     key_id = revoked.split("_")[1]
-    c.portal.call(lambda: c.app.state.keys.revoke(key_id, __import__("datetime").datetime.now()))  # type: ignore[union-attr]
+    c.portal.call(lambda: c.app.state.backend.keys.revoke(key_id, __import__("datetime").datetime.now()))  # type: ignore[union-attr]
     for endpoint, (method, url, body) in requests.items():
         for key, says in ((None, "API key is needed"), ("jd_00000000_" + "x" * 43, "unknown API key"),
                           (revoked, "revoked")):
@@ -227,7 +231,7 @@ def test_an_open_live_screen_is_closed_within_a_heartbeat_of_its_key_being_revok
     with c.websocket_connect(f"/v1/live?key={key}") as ws:
         assert ws.receive_json()["type"] == "snapshot"
         assert ws.receive_json()["type"] == "heartbeat"  # still allowed: kept open
-        c.portal.call(lambda: c.app.state.keys.revoke(key.split("_")[1], datetime.datetime.now()))  # type: ignore[union-attr]
+        c.portal.call(lambda: c.app.state.backend.keys.revoke(key.split("_")[1], datetime.datetime.now()))  # type: ignore[union-attr]
         with pytest.raises(WebSocketDisconnect) as closed:
             while True:
                 ws.receive_json()

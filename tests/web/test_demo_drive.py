@@ -6,7 +6,7 @@ from web.demo_drive import DemoDrive
 
 def test_demo_drive_moves_every_unit_and_brings_a_whistled_unit_on_scene(client, centre) -> None:
     app = client.app
-    drive = DemoDrive.on(app.state.fleetwork, app.state.network)
+    drive = DemoDrive.on(app.state.backend, app.state.backend.network)
     client.portal.call(drive.tick, 0.0)
     first = {u["unit_id"]: u["position"] for u in client.get("/v1/units").json()["units"]}
     assert all(first.values()), "every unit reports a position from the first tick"
@@ -30,7 +30,7 @@ def test_demo_drive_moves_every_unit_and_brings_a_whistled_unit_on_scene(client,
     unit = client.get(f"/v1/units/{uid}").json()
     assert unit["status"] == "on_scene"
     assert abs(unit["position"]["lon"] - lon) < 0.01 and abs(unit["position"]["lat"] - lat) < 0.01
-    client.portal.call(app.state.signal_priority.settle)
+    client.portal.call(app.state.backend.coordinator.priority.settle)
     corridor = next(c for c in client.get(f"/v1/incidents/{incident}").json()["corridors"]
                     if c["unit_id"] == uid)
     assert all(s["status"] in ("released", "refused") for s in corridor["signals"])

@@ -99,7 +99,7 @@ def test_live_websocket_applies_the_field_rules(app_client, make_key, centre) ->
 
 def test_a_device_posts_its_own_unit_and_nothing_else(app_client, make_key, centre) -> None:
     c = app_client
-    state = c.app.state.service.state  # type: ignore[union-attr]
+    state = c.app.state.backend.service.state  # type: ignore[union-attr]
     own = next(u for u in sorted(state.units) if state.units[u].agency == "120")
     other = next(u for u in sorted(state.units) if u != own)
     auth = {"Authorization": f"Bearer {make_key('120', Role.VEHICLE_DEVICE, unit_id=own)}"}
@@ -164,7 +164,7 @@ def test_the_window_slides_so_a_boundary_does_not_double_the_rate(app_client) ->
     from web.access import Denied
     from web.api_keys import ApiKey
 
-    limits = app_client.app.state.rate_limits  # type: ignore[union-attr]
+    limits = app_client.app.state.backend.rate_limits  # type: ignore[union-attr]
     key = ApiKey("slide", "c", "120", (Role.FEED_READER,), "2026-01-01", rate="10/minute")
     start = 1_800_000_000 - 1_800_000_000 % 60 + 50  # 50 s into a minute
 

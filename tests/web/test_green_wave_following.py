@@ -76,9 +76,10 @@ def test_leaving_the_route_releases_the_corridor_and_asks_along_the_new_one(clie
     types = _until(lambda: (t := _log_types(client, incident)).count("green_wave_requested") >= 2 and t,
                    timeout_s=10)
     assert types, _log_types(client, incident)
-    assert "unit_rerouted" in types and "green_wave_released" in types
+    assert types.count("unit_routed") >= 2 and "green_wave_released" in types
     timeline = client.get(f"/v1/incidents/{incident}").json()["timeline"]
-    assert any("left its route" in t["summary"] for t in timeline)
+    assert any("re-routed" in t["summary"] and "off its route" in t["summary"] for t in timeline)
+    assert any("green wave" in t["summary"] and "released" in t["summary"] for t in timeline)
     new_ids = {s["request_id"] for s in _corridor(client, incident, uid)["signals"]}
     assert not new_ids & old_ids  # a new corridor, asked afresh
 
@@ -97,8 +98,8 @@ def test_losing_a_junction_to_a_more_urgent_unit_shows_the_revised_window_in_the
     incident's unit keeps the junction, the other is answered again with a later window, and
     that answer is in the other unit's corridor (its dispatcher sees it) and in the log."""
     app = client.app
-    priority = app.state.signal_priority
-    service = app.state.service
+    priority = app.state.backend.coordinator.priority
+    service = app.state.backend.service
     lon, lat = centre
     minor = client.post("/v1/calls", json={"hotline": "110", "kind": "fight", "text": "x",
                                             "location": {"lon": lon, "lat": lat}}).json()["incident_id"]

@@ -43,18 +43,17 @@ def test_a_closed_road_reroutes_the_units_driving_it_and_reopens(client, centre)
     assert closed["state"] == "closed" and closed["both_ways"]
     # the stretch under the point, by its ends (the route as drawn is rounded to 6 places)
     assert sorted([round(x, 6) for x in p] for p in closed["road"]) == sorted([a, b])
-    index = app.state.fleetwork.road.index
-    u, v = (app.state.road_restrictions._node_at[tuple(p)] for p in closed["road"])
+    index = app.state.backend.coordinator.router.index
+    u, v = (app.state.backend.coordinator.restrictions._node_at[tuple(p)] for p in closed["road"])
     assert index.closed[index.edge_id[(u, v)]] and index.closed[index.edge_id[(v, u)]]
 
-    client.portal.call(app.state.road_restrictions.settle)
     route = client.get("/v1/routes").json()[uid]
     assert not _drives(route["coords"], a, b)
     timeline = client.get(f"/v1/incidents/{inc}").json()["timeline"]
-    assert any(t["type"] == "unit_rerouted" and closed["restriction_id"] in t["summary"] for t in timeline)
+    assert any(t["type"] == "unit_routed" and closed["restriction_id"] in t["summary"] for t in timeline)
     assert [r["restriction_id"] for r in client.get("/v1/roads/restrictions").json()["restrictions"]] \
         == [closed["restriction_id"]]
-    assert app.state.hub.snapshot()["roads"][0]["restriction_id"] == closed["restriction_id"]
+    assert app.state.backend.hub.snapshot()["roads"][0]["restriction_id"] == closed["restriction_id"]
 
     reopened = client.post(f"/v1/roads/restrictions/{closed['restriction_id']}/reopen", json={}).json()
     assert reopened["reopened_at"] is not None
@@ -68,11 +67,11 @@ def test_a_slowed_road_keeps_the_slowest_speed_and_never_speeds_a_road_up(client
     app = client.app
     _, _, coords = _send_unit(client, *centre)
     a, b = _stretch(coords)
-    index = app.state.fleetwork.road.index
+    index = app.state.backend.coordinator.router.index
     first = _close(client, a, b, speed_kmh=20, both_ways=False)
-    u, v = (app.state.road_restrictions._node_at[tuple(p)] for p in first["road"])
+    u, v = (app.state.backend.coordinator.restrictions._node_at[tuple(p)] for p in first["road"])
     edge = index.edge_id[(u, v)]
-    own = app.state.network.graph.edges[u, v]["speed_kmh"]
+    own = app.state.backend.network.graph.edges[u, v]["speed_kmh"]
     assert first["state"] == "slowed" and index.free_kmh[edge] == 20
     if (v, u) in index.edge_id:  # one way only: the other direction keeps its speed
         assert index.free_kmh[index.edge_id[(v, u)]] == own
@@ -92,8 +91,8 @@ def test_a_restart_replays_standing_closures_into_the_router(client, settings, s
     a, b = _stretch(coords)
     closed = _close(client, a, b)
     with TestClient(create_app(settings, network=small_city)) as again:
-        roads = again.app.state.road_restrictions
-        index = again.app.state.fleetwork.road.index
+        roads = again.app.state.backend.coordinator.restrictions
+        index = again.app.state.backend.coordinator.router.index
         u, v = (roads._node_at[tuple(p)] for p in closed["road"])
         assert index.closed[index.edge_id[(u, v)]]
 

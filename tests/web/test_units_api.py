@@ -153,11 +153,12 @@ def test_a_unit_off_its_route_is_rerouted_and_the_timeline_says_so(client, centr
 
 def test_one_search_ranking_agrees_with_a_route_per_unit(client, centre) -> None:
     """Brute force: route every ambulance on its own; the one-search ETAs must match."""
-    fw = client.app.state.fleetwork
-    units = {u: p for u, p in fw.places([fw.service.state.units[f"A-C-{i}"] for i in range(1, 6)]
-                                         + [fw.service.state.units["A-S-1"]], {}).items()}
-    one_search = fw.road.drive_times(centre, units, "ambulance")
-    brute = {u: fw.road.route(p, centre, "ambulance").eta_green_s for u, p in units.items()}
+    coordinator = client.app.state.backend.coordinator
+    ids = [f"A-C-{i}" for i in range(1, 6)] + ["A-S-1"]
+    units = client.portal.call(coordinator.whereabouts.places, ids)
+    road = coordinator.router
+    one_search = road.drive_times(centre, units, "ambulance")
+    brute = {u: road.route(p, centre, "ambulance").eta_green_s for u, p in units.items()}
     assert one_search.keys() == brute.keys()
     for u in brute:
         assert abs(one_search[u] - brute[u]) < 0.05  # the CCH engine weighs whole milliseconds

@@ -74,8 +74,9 @@ def test_whistle_asks_the_signals_for_a_green_wave_and_release_gives_them_back(c
     assert waves and set(waves) == set(body["routes"])
     with_signals = {u: w for u, w in waves.items() if w["signals"]}
     assert with_signals, "no assigned route crossed a signal"
-    for w in with_signals.values():
-        assert w["eta_green_s"] < w["eta_s"] and w["granted"] >= 1
+    for w in with_signals.values():  # two units crossing one junction: the later one may be queued
+        assert w["eta_green_s"] < w["eta_s"] and w["granted"] + w["queued"] >= 1
+    assert any(w["granted"] >= 1 for w in with_signals.values())
     detail = client.get(f"/v1/incidents/{incident}").json()
     corridors = {c["unit_id"]: c for c in detail["corridors"]}
     uid = next(iter(with_signals))

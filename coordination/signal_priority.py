@@ -1,5 +1,8 @@
-"""Asking the 122 centre's signal system for green waves on assigned units' routes, and following
-each unit along its corridor.
+"""The signal-priority adapter: asks the 122 centre's signal system for green waves on units'
+routes, and follows each unit along its corridor.
+
+When a corridor is asked for and when it is given back is decided by the joint-response
+workflows (coordination.workflows); this module carries it out.
 
 The corridor (which signals, in what order, each window) is planned by the greenwave package and
 followed by its CorridorTracker: as positions arrive, ETAs are refreshed and windows re-sent when
@@ -18,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from coordination.unit_routes import OFF_ROUTE_M
 from dispatch import events as ev
 from dispatch.decide import (
     RecordGreenWave,
@@ -29,7 +33,6 @@ from dispatch.rejection import Rejected
 from dispatch.router import RoutePlan
 from dispatch.service import DispatchService
 from dispatch.state import DispatchState
-from dispatch.units import COMMITTED, UnitStatus
 from greenwave.corridor import CorridorSettings, plan_corridor
 from greenwave.corridor_tracker import CorridorActions, CorridorTracker, TrackedSignal, carry_out
 from greenwave.gateway import SignalGateway
@@ -38,7 +41,6 @@ from greenwave.network_plans import plan_book_for
 from greenwave.route_progress import RouteProgress
 from greenwave.simulated_controller import SimulatedController
 from routing.network import RoadNetwork
-from web.units_api import OFF_ROUTE_M
 
 ROLE_OF_AGENCY = {"110": VehicleRole.POLICE, "122": VehicleRole.POLICE, "119": VehicleRole.FIRE,
                   "120": VehicleRole.AMBULANCE}
@@ -112,6 +114,9 @@ class SignalPriority:
             return await self._request(unit_id, plan, whistle_id)
 
     async def _request(self, unit_id: str, plan: RoutePlan, whistle_id: str | None) -> dict[str, Any]:
+        old = self.following.get(unit_id)
+        if old is not None and not old.tracker.done():  # a new route: the old corridor goes back first
+            await self._record(unit_id, old, old.tracker.release_all(), "given a new route")
         state = self.service.state
         unit = state.units[unit_id]
         inc = state.incidents[unit.incident_id or ""]
@@ -204,20 +209,6 @@ class SignalPriority:
                                            else RecordGreenWaveAnswers(unit_id, said))
         await self._tell_others(unit_id, answers)
 
-    async def rerouted(self, unit_id: str, plan: RoutePlan) -> None:
-        """The unit left its route and was given a new one: give back the old corridor's
-        junctions and ask along the new route, for as long as the incident is whistled."""
-        async with self._lock(unit_id):
-            follow = self.following.get(unit_id)
-            if follow is None:
-                return
-            if not follow.tracker.done():
-                await self._record(unit_id, follow, follow.tracker.release_all(), "left its route")
-            corridor = self.service.state.corridors.get(unit_id)
-            unit = self.service.state.units.get(unit_id)
-            if corridor is not None and unit is not None and unit.incident_id == follow.incident_id:
-                await self._request(unit_id, plan, corridor.whistle_id)
-
     async def release(self, unit_id: str, reason: str, only: Following | None = None) -> None:
         """Give every junction still held for this unit back to its plan (`only`: if the corridor
         followed is still that one, so a late release never touches a newer corridor)."""
@@ -241,26 +232,17 @@ class SignalPriority:
             with contextlib.suppress(Rejected):
                 await self.service.execute(RecordGreenWaveRelease(unit_id, tuple(s for s, _ in held), reason))
 
-    # --- the log tells us when a task ends --------------------------------------------------------
+    # --- the log tells this process when a corridor it follows was given back elsewhere -------
 
     def _on_event(self, seq: int, e: ev.Event, state: DispatchState) -> None:
-        match e:
-            case ev.UnitStatusChanged() if UnitStatus(e.status) not in COMMITTED or \
-                    e.status == UnitStatus.ON_SCENE:
-                self._release_later(e.unit_id, f"unit {e.status}")
-            case ev.UnitAssigned():
-                follow = self.following.get(e.unit_id)
-                if follow is not None and follow.incident_id != e.incident_id:
-                    self._release_later(e.unit_id, f"reassigned to {e.incident_id}")
-            case ev.IncidentStatusChanged() if e.status == "closed":
-                for uid, follow in self.following.items():
-                    if follow.incident_id == e.incident_id:
-                        self._release_later(uid, "incident closed")
-
-    def _release_later(self, unit_id: str, reason: str) -> None:
-        follow = self.following.get(unit_id)
-        if follow is not None and not follow.tracker.done():
-            self._spawn(self.release(unit_id, reason, only=follow))
+        if not isinstance(e, ev.GreenWaveReleased):
+            return
+        follow = self.following.get(e.unit_id)
+        corridor = state.corridors.get(e.unit_id)
+        if follow is None or follow.tracker.done() or corridor is None:
+            return
+        if all(sg["status"] in ("released", "refused") for sg in corridor.signals.values()):
+            follow.tracker.release_all()  # another process gave them back; stop following here
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.get_running_loop().create_task(work)

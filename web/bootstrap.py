@@ -1,0 +1,132 @@
+"""Building the live server's collaborators, once, in order, each handed what it needs.
+
+`Backend.start` builds everything the endpoints use from the settings, a Redis URL and the road
+network, starts the background loops, and `stop` ends them; the app keeps one Backend. Nothing
+is patched onto an object after it is made."""
+
+import asyncio
+import contextlib
+import gc
+from dataclasses import dataclass, field
+
+import redis.asyncio as aioredis
+
+from coordination.coordinator import Coordinator
+from coordination.road_router import RoadRouter
+from coordination.signal_priority import SignalPriority, signal_places
+from coordination.whereabouts import FleetWhereabouts
+from coordination.whistle_clock import escalation_clock
+from dispatch.clock import Clock
+from dispatch.decide import RegisterUnit, Rules
+from dispatch.fleet import Fleet
+from dispatch.merging import MergeRules
+from dispatch.plans import ResponsePlans
+from dispatch.rejection import Rejected
+from dispatch.roster import RosterRules
+from dispatch.service import DispatchService
+from dispatch.store import EventStore
+from dispatch.telemetry import Position, PositionStore
+from greenwave.http_gateway import HttpSignalGateway
+from routing.network import RoadNetwork
+from web.api_keys import KeyRing
+from web.audit import AuditLog
+from web.feeds import FeedIndex
+from web.live import LiveHub
+from web.rate_limits import RateLimits
+from web.settings import Settings
+from web.webhooks import WebhookDeliveries
+
+
+def rules_from(settings: Settings, plans: ResponsePlans) -> Rules:
+    return Rules(plans=plans, merge=MergeRules(settings.merge_radius_m, settings.merge_window_min),
+                 roster=RosterRules.load(settings.roster_file), ack_deadline_s=settings.ack_deadline_s)
+
+
+@dataclass
+class Backend:
+    settings: Settings
+    plans: ResponsePlans
+    redis: aioredis.Redis
+    service: DispatchService
+    coordinator: Coordinator
+    positions: PositionStore
+    fleet: Fleet
+    network: RoadNetwork
+    keys: KeyRing
+    rate_limits: RateLimits
+    audit: AuditLog
+    feed: FeedIndex
+    webhooks: WebhookDeliveries
+    hub: LiveHub
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    roads_json: bytes | None = None  # the map's road layer, drawn once when first asked
+
+    @classmethod
+    async def start(cls, settings: Settings, network: RoadNetwork, clock: Clock, redis_url: str) -> "Backend":
+        plans = ResponsePlans.load(settings.plans_file)
+        fleet = Fleet.load(settings.fleet_file)
+        client = aioredis.Redis.from_url(redis_url)
+        ns = settings.namespace
+        service = DispatchService(EventStore(client, ns), rules_from(settings, plans), clock)
+        audit = AuditLog(client, ns, clock)
+        feed = FeedIndex(plans)
+        service.subscribe(feed.on_event)  # before start: the replay of the log builds the feed
+        router = await asyncio.to_thread(RoadRouter, network, settings.snap_max_m)
+        await asyncio.to_thread(network.contains, 0.0, 0.0)  # builds the served area now, not on a call
+        positions = PositionStore(client, ns)
+        if settings.signal_controller_url:
+            priority = SignalPriority(service, HttpSignalGateway(settings.signal_controller_url),
+                                      signal_places(network), settings.corridor_settings())
+        else:
+            priority = SignalPriority.simulated(service, network, settings.corridor_settings())
+        whereabouts = FleetWhereabouts(positions, fleet, service)
+        coordinator = Coordinator.assemble(service, router, whereabouts, fleet, priority,
+                                           stale_after_s=settings.stale_after_s)
+        await service.start()
+        hub = LiveHub(service, plans)
+        hub.fix_listeners.append(priority.on_fix)
+        keys = KeyRing(client, settings.keys_namespace or ns)
+        webhooks = WebhookDeliveries(client, ns, feed, audit, settings.webhook_backoff_s,
+                                     settings.webhook_timeout_s)
+        backend = cls(settings, plans, client, service, coordinator, positions, fleet, network, keys,
+                      RateLimits(client, ns, settings.rate_limit), audit, feed, webhooks, hub)
+        await backend.register_fleet()
+        # The road network is millions of long-lived objects; left to the cyclic collector they
+        # cost half-second pauses under load. Freeze what start-up built out of its sight.
+        gc.collect()
+        gc.freeze()
+        backend.tasks = [asyncio.create_task(escalation_clock(service)),
+                         asyncio.create_task(hub.follow_positions(client, positions.channel)),
+                         asyncio.create_task(backend.webhooks.run(lambda: service.state.version))]
+        if settings.drives_demo_fleet:
+            from web.demo_drive import DemoDrive
+
+            drive = DemoDrive.on(backend, network, settings.demo_pace)
+            backend.tasks.append(asyncio.create_task(drive.run()))
+        return backend
+
+    async def register_fleet(self) -> None:
+        """Put the fleet file's units in the log once; the log then owns them."""
+        for spec in self.fleet.units:
+            if spec.unit_id not in self.service.state.units:
+                # Another process starting on the same Redis may register it first: that is fine.
+                with contextlib.suppress(Rejected):
+                    await self.service.execute(RegisterUnit(
+                        spec.unit_id, spec.agency, spec.kind, spec.call_sign, spec.station_id,
+                        spec.crew, spec.capabilities))
+
+    async def ingest(self, fixes: list[Position]) -> None:
+        """Every fix, from a vehicle or the demo drive, goes this one way: stored, fanned out to
+        the screens (and every process's corridor following), and checked against its route."""
+        await self.positions.record(fixes)
+        await self.coordinator.took_fixes(fixes)
+
+    async def stop(self) -> None:
+        self.webhooks.closing()
+        for task in self.tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.webhooks.stop()
+        await self.service.stop()
+        await self.redis.aclose()

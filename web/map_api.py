@@ -1,0 +1,65 @@
+"""The shared screen's endpoints: the page, the road layer, the live websocket; and the two a
+client asks first (who am I, is the server up)."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+from fastapi.responses import FileResponse, Response
+
+from web.access import Denied, identify
+from web.audit import origin_of
+from web.deps import BackendDep, IdentityDep
+
+STATIC = Path(__file__).with_name("static")
+router = APIRouter()
+
+
+@router.get("/v1/whoami")
+async def whoami(key: IdentityDep, backend: BackendDep) -> dict[str, Any]:
+    """The key's client, agency and roles, and the rate it is held to."""
+    return {**key.public(), "rate_limit": str(backend.rate_limits.limit_of(key))}
+
+
+@router.get("/healthz")
+async def healthz(backend: BackendDep) -> dict[str, Any]:
+    await backend.redis.ping()
+    return {"status": "ok", "log_version": backend.service.state.version}
+
+
+@router.get("/v1/map/roads")
+async def map_roads(backend: BackendDep) -> Response:
+    """The served road network as drawn on the map (computed once, then cached)."""
+    if backend.roads_json is None:
+        net = backend.network
+        backend.roads_json = json.dumps(
+            {"bounds": net.bounds(), "roads": net.road_lines(), "signals": net.signals()},
+            separators=(",", ":")).encode()
+    return Response(backend.roads_json, media_type="application/json")
+
+
+@router.websocket("/v1/live")
+async def live(ws: WebSocket, backend: BackendDep, since: int | None = None) -> None:
+    viewer = ws.state.identity
+
+    async def as_viewer_sees(msg: dict[str, Any]) -> dict[str, Any]:
+        event = msg.get("event")
+        if msg.get("type") != "event" or not event or event.get("type") != "call_received":
+            return msg
+        [call] = await backend.audit.disclose([event], viewer, origin_of(ws.scope), "WS /v1/live")
+        return {**msg, "event": call}
+
+    async def key_still_valid() -> bool:
+        try:
+            await identify(ws, backend.keys)
+        except Denied:
+            return False
+        return True
+
+    await backend.hub.serve(ws, since, redact=as_viewer_sees, still_allowed=key_still_valid)
+
+
+@router.get("/", include_in_schema=False)
+async def index() -> FileResponse:
+    return FileResponse(STATIC / "index.html")
