@@ -52,9 +52,9 @@ def needs(state: DispatchState, incident: Incident, plans: ResponsePlans) -> lis
         for agency, unit_kinds in plan.units.items():
             if agency in incident.tasks:
                 out += [(str(agency), k) for k in unit_kinds if (str(agency), k) not in out]
-    for agency in incident.tasks:  # a task the plan gave no unit kind still needs someone
-        if not any(a == agency for a, _ in out):
-            out.append((agency, ""))
+    for tasked in incident.tasks:  # a task the plan gave no unit kind still needs someone
+        if not any(a == tasked for a, _ in out):
+            out.append((tasked, ""))
     return out
 
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from dispatch import events as ev
 from dispatch import mutual_aid, roads, routes
@@ -67,7 +68,7 @@ class Call:
     text: str
     idempotency_key: str | None
     fingerprint: str | None
-    details: dict
+    details: dict[str, Any]
     incident_id: str | None = None
     merged: bool = False
     reason: str = ""
@@ -124,7 +125,7 @@ class CorridorState:
     whistle_id: str | None
     eta_s: float
     eta_green_s: float
-    signals: dict[str, dict]  # signal id -> request fields + status, reason
+    signals: dict[str, dict[str, Any]]  # signal id -> request fields + status, reason
 
     @property
     def saved_s(self) -> float:
@@ -259,9 +260,9 @@ def apply(state: DispatchState, e: ev.Event) -> DispatchState:
             unit.history.append((e.at, UnitStatus.DISPATCHED.value))
             inc = state.incidents[e.incident_id]
             inc.unit_ids.append(e.unit_id)
-            task = inc.tasks.get(e.agency)
-            if task is not None and task.status == TaskStatus.PENDING:
-                task.status, task.changed_at = TaskStatus.DISPATCHED, e.at
+            pending = inc.tasks.get(e.agency)
+            if pending is not None and pending.status == TaskStatus.PENDING:
+                pending.status, pending.changed_at = TaskStatus.DISPATCHED, e.at
             if inc.status == IncidentStatus.OPEN:
                 inc.status = IncidentStatus.DISPATCHED
             eta = f", ETA {e.eta_s / 60:.1f} min" if e.eta_s is not None else ""
@@ -271,11 +272,11 @@ def apply(state: DispatchState, e: ev.Event) -> DispatchState:
             unit = state.units[e.unit_id]
             unit.status, unit.status_at = UnitStatus(e.status), e.at
             unit.history.append((e.at, e.status))
-            inc = state.incidents.get(unit.incident_id or "")
-            if inc is not None:
-                _note(inc, seq, e, f"{unit.call_sign} {e.status}")
-                if unit.status == UnitStatus.ON_SCENE and inc.status == IncidentStatus.DISPATCHED:
-                    inc.status = IncidentStatus.ON_SCENE
+            on = state.incidents.get(unit.incident_id or "")
+            if on is not None:
+                _note(on, seq, e, f"{unit.call_sign} {e.status}")
+                if unit.status == UnitStatus.ON_SCENE and on.status == IncidentStatus.DISPATCHED:
+                    on.status = IncidentStatus.ON_SCENE
             if unit.status not in COMMITTED:
                 unit.incident_id = None
         case ev.UnitRerouted():

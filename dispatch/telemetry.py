@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 import redis.asyncio as aioredis
 from pydantic_core import to_json
@@ -65,8 +66,9 @@ class PositionStore:
 
     async def latest(self, unit_ids: Sequence[str] | None = None) -> dict[str, Position]:
         if unit_ids is None:
-            raw = await self.redis.hgetall(self.meta_key)
-            items = [(k.decode(), v) for k, v in raw.items()]
+            # redis-py's replies are typed as every shape a reply can take; these are the ones we get
+            raw = cast(dict[bytes, bytes], await self.redis.hgetall(self.meta_key))
+            items: list[tuple[str, bytes | str]] = [(k.decode(), v) for k, v in raw.items()]
         else:
             values = await self.redis.hmget(self.meta_key, list(unit_ids)) if unit_ids else []
             items = [(u, v) for u, v in zip(unit_ids, values, strict=True) if v is not None]
@@ -74,14 +76,16 @@ class PositionStore:
 
     async def near(self, lon: float, lat: float, radius_m: float) -> list[tuple[str, float]]:
         """Units within a radius, nearest first, with their straight-line distance in metres."""
-        rows = await self.redis.geosearch(self.geo_key, longitude=lon, latitude=lat,
-                                          radius=radius_m, unit="m", sort="ASC", withdist=True)
+        rows = cast(list[tuple[bytes, float]], await self.redis.geosearch(
+            self.geo_key, longitude=lon, latitude=lat, radius=radius_m, unit="m", sort="ASC", withdist=True))
         return [(u.decode(), float(d)) for u, d in rows]
 
     async def track(self, unit_id: str, count: int = 50) -> list[Position]:
         """The unit's recent positions, newest first, from the bounded stream."""
         out: list[Position] = []
-        for _id, fields in await self.redis.xrevrange(self.track_key, count=count * 50):
+        rows = cast(list[tuple[bytes, dict[bytes, bytes]]],
+                    await self.redis.xrevrange(self.track_key, count=count * 50))
+        for _id, fields in rows:
             for row in reversed(json.loads(fields[b"b"])):
                 if row["unit_id"] == unit_id:
                     out.append(_position(row))

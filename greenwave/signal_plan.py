@@ -206,7 +206,8 @@ def group_by_bearing(bearings: Mapping[str, float]) -> list[list[str]]:
     if not names:
         return []
     axis = bearings[names[0]] % 180
-    main, cross = [], []
+    main: list[str] = []
+    cross: list[str] = []
     for n in names:
         diff = abs((bearings[n] % 180) - axis)
         (main if min(diff, 180 - diff) < 45 else cross).append(n)
