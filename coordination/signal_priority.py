@@ -23,7 +23,7 @@ from typing import Any
 
 from coordination.unit_routes import OFF_ROUTE_M
 from dispatch import events as ev
-from dispatch.decide import (
+from dispatch.green_wave import (
     RecordGreenWave,
     RecordGreenWaveAnswers,
     RecordGreenWaveRelease,
@@ -32,6 +32,7 @@ from dispatch.decide import (
 from dispatch.rejection import Rejected
 from dispatch.router import RoutePlan
 from dispatch.service import DispatchService
+from dispatch.signal_windows import SignalAnswer, SignalState, SignalWindow
 from dispatch.state import DispatchState
 from greenwave.corridor import CorridorSettings, plan_corridor
 from greenwave.corridor_tracker import CorridorActions, CorridorTracker, TrackedSignal, carry_out
@@ -52,16 +53,27 @@ def signal_places(network: RoadNetwork) -> dict[str, LonLat]:
     return {s["id"]: (s["lon"], s["lat"]) for s in network.signals()}
 
 
-def _answer_view(a: PriorityAnswer) -> dict[str, Any]:
-    return {"signal_id": a.junction_id, "request_id": a.request_id, "status": a.status.value,
-            "reason": a.reason.value, "window_start": a.window_start, "window_end": a.window_end,
-            "degraded": a.degraded}
+def _answer(a: PriorityAnswer) -> SignalAnswer:
+    return SignalAnswer(signal_id=a.junction_id, request_id=a.request_id, status=SignalState(a.status.value),
+                        reason=a.reason.value, window_start=a.window_start, window_end=a.window_end,
+                        degraded=a.degraded)
 
 
-def _window_view(t: TrackedSignal, settings: CorridorSettings) -> dict[str, Any]:
-    return {"signal_id": t.signal.signal_id, "eta": round(t.eta, 1),
-            "window_start": round(t.eta - settings.lead_s, 1),
-            "window_end": round(t.eta + settings.clearance_s, 1)}
+def _asked(t: TrackedSignal) -> SignalWindow:
+    """The window first asked at a junction, with where it lies on the route."""
+    return SignalWindow(signal_id=t.signal.signal_id, request_id=t.request_id, order=t.signal.order,
+                        approach=t.signal.approach, eta=round(t.signal.eta_s, 1),
+                        eta_without=round(t.signal.eta_without_s, 1),
+                        window_start=round(t.signal.window_start, 1),
+                        window_end=round(t.signal.window_end, 1),
+                        saved_s=round(t.signal.expected_delay_s, 1))
+
+
+def _moved(t: TrackedSignal, settings: CorridorSettings) -> SignalWindow:
+    """The window re-sent as the unit's ETA at the junction moved."""
+    return SignalWindow(signal_id=t.signal.signal_id, eta=round(t.eta, 1),
+                        window_start=round(t.eta - settings.lead_s, 1),
+                        window_end=round(t.eta + settings.clearance_s, 1))
 
 
 @dataclass
@@ -131,17 +143,12 @@ class SignalPriority:
         for t in tracker.signals:
             self.owner[t.request_id] = unit_id
         answers = await self._carry(tracker, tracker.start())
-        signals = [{"signal_id": t.signal.signal_id, "request_id": t.request_id, "order": t.signal.order,
-                    "approach": t.signal.approach, "eta": round(t.signal.eta_s, 1),
-                    "eta_without": round(t.signal.eta_without_s, 1),
-                    "window_start": round(t.signal.window_start, 1),
-                    "window_end": round(t.signal.window_end, 1),
-                    "saved_s": round(t.signal.expected_delay_s, 1)} for t in tracker.signals]
-        own = [_answer_view(a) for a in answers]
+        signals = tuple(_asked(t) for t in tracker.signals)
+        own = tuple(_answer(a) for a in answers)
         await self.service.execute(RecordGreenWave(unit_id, whistle_id, plan.eta_s, plan.eta_green_s,
-                                                   tuple(signals), tuple(own)))
+                                                   signals, own))
         await self._tell_others(unit_id, answers)
-        return {"signals": len(signals), "granted": sum(a["status"] == "granted" for a in own),
+        return {"signals": len(signals), "granted": sum(a.status == SignalState.GRANTED for a in own),
                 "eta_s": round(plan.eta_s, 1), "eta_green_s": round(plan.eta_green_s, 1)}
 
     async def _tell_others(self, unit_id: str, answers: list[PriorityAnswer]) -> None:
@@ -159,7 +166,7 @@ class SignalPriority:
                 for r in revised:
                     follow.tracker.record(r)
             with contextlib.suppress(Rejected):
-                await self.service.execute(RecordGreenWaveAnswers(other, tuple(map(_answer_view, revised))))
+                await self.service.execute(RecordGreenWaveAnswers(other, tuple(map(_answer, revised))))
 
     # --- following ----------------------------------------------------------------------------------
 
@@ -199,10 +206,10 @@ class SignalPriority:
             if actions.send:
                 recorded = self.service.state.corridors.get(unit_id)
                 held = recorded.signals if recorded is not None else {}
-                moved = tuple(w for w in (_window_view(t, self.settings) for t in follow.tracker.signals
+                moved = tuple(w for w in (_moved(t, self.settings) for t in follow.tracker.signals
                                           if t.request_id in sent)
-                              if held.get(w["signal_id"], {}).get("eta") != w["eta"])
-                said = tuple(_answer_view(a) for a in answers if a.request_id in sent)
+                              if w.signal_id not in held or held[w.signal_id].asked.eta != w.eta)
+                said = tuple(_answer(a) for a in answers if a.request_id in sent)
                 # A window that moved is a retime; the same window asked again (a controller
                 # back from an outage) is only news in its answer.
                 await self.service.execute(RecordGreenWaveRetime(unit_id, moved, said) if moved
@@ -224,8 +231,8 @@ class SignalPriority:
             corridor = self.service.state.corridors.get(unit_id)
             if corridor is None:
                 return
-            held = [(sid, s.get("request_id") or f"{corridor.incident_id}-{unit_id}-{sid}")
-                    for sid, s in corridor.signals.items() if s["status"] not in ("released", "refused")]
+            held = [(w.signal_id, w.request_id or f"{corridor.incident_id}-{unit_id}-{w.signal_id}")
+                    for w in (sg.asked for sg in corridor.held())]
             async with self._gateway_lock:
                 for sid, rid in held:
                     await asyncio.to_thread(self.gateway.cancel, rid, sid)
@@ -241,7 +248,7 @@ class SignalPriority:
         corridor = state.corridors.get(e.unit_id)
         if follow is None or follow.tracker.done() or corridor is None:
             return
-        if all(sg["status"] in ("released", "refused") for sg in corridor.signals.values()):
+        if corridor.finished:
             follow.tracker.release_all()  # another process gave them back; stop following here
 
     def _spawn(self, work: Any) -> None:

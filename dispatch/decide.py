@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from dispatch import events as ev
-from dispatch import mutual_aid, roads, routes, whistle
+from dispatch import green_wave, mutual_aid, roads, routes, whistle
 from dispatch.agencies import Agency
 from dispatch.merging import MergeRules, NewCall, find_match
 from dispatch.plans import ResponsePlans
@@ -103,42 +103,6 @@ class Assignment:
 
 
 @dataclass(frozen=True)
-class RecordGreenWave:
-    """The edge asked the signal system; the request and its answers go in the log together."""
-
-    unit_id: str
-    whistle_id: str | None
-    eta_s: float
-    eta_green_s: float
-    signals: tuple[dict[str, Any], ...]
-    answers: tuple[dict[str, Any], ...]
-
-
-@dataclass(frozen=True)
-class RecordGreenWaveRetime:
-    """Windows re-sent as the unit's ETA drifted, with what the signal system answered."""
-
-    unit_id: str
-    signals: tuple[dict[str, Any], ...]
-    answers: tuple[dict[str, Any], ...]
-
-
-@dataclass(frozen=True)
-class RecordGreenWaveAnswers:
-    """Answers that changed without this unit asking: another unit's request won a junction."""
-
-    unit_id: str
-    answers: tuple[dict[str, Any], ...]
-
-
-@dataclass(frozen=True)
-class RecordGreenWaveRelease:
-    unit_id: str
-    signal_ids: tuple[str, ...]
-    reason: str
-
-
-@dataclass(frozen=True)
 class AssignUnits:
     """Send units to an incident, all or none: one may not go if another was taken meanwhile.
 
@@ -155,8 +119,7 @@ class AssignUnits:
 
 Command = (
     ReceiveCall | SplitCall | MergeIncidents | ChangeIncidentStatus | ChangeTaskStatus
-    | RegisterUnit | ChangeUnitStatus | AssignUnits | routes.GiveRoute | RecordGreenWave
-    | RecordGreenWaveRelease | RecordGreenWaveRetime | RecordGreenWaveAnswers
+    | RegisterUnit | ChangeUnitStatus | AssignUnits | routes.GiveRoute | green_wave.GreenWaveCommand
     | whistle.BlowWhistle | whistle.AcknowledgeSummons | whistle.CheckDeadlines | whistle.PlanRosterDay
     | roads.CloseRoad | roads.ReopenRoad | mutual_aid.RequestMutualAid | mutual_aid.AnswerMutualAid
 )
@@ -209,38 +172,9 @@ def decide(state: DispatchState, command: Command, rules: Rules, now: datetime) 
             return mutual_aid.request(state, command, now)
         case mutual_aid.AnswerMutualAid():
             return mutual_aid.answer(state, command, now)
-        case RecordGreenWave():
-            unit = state.units.get(command.unit_id)
-            if unit is None or unit.incident_id is None:
-                raise Rejected(409, "unit_id", f"{command.unit_id} is not on its way to an incident")
-            return [
-                ev.GreenWaveRequested(at=now, unit_id=unit.unit_id, incident_id=unit.incident_id,
-                                      whistle_id=command.whistle_id, eta_s=round(command.eta_s, 1),
-                                      eta_green_s=round(command.eta_green_s, 1),
-                                      signals=list(command.signals)),
-                ev.GreenWaveAnswered(at=now, unit_id=unit.unit_id, incident_id=unit.incident_id,
-                                     answers=list(command.answers)),
-            ]
-        case RecordGreenWaveRetime():
-            held = state.corridors.get(command.unit_id)
-            if held is None or not command.signals:
-                return []
-            return [ev.GreenWaveRetimed(at=now, unit_id=command.unit_id, incident_id=held.incident_id,
-                                        signals=list(command.signals)),
-                    *([ev.GreenWaveAnswered(at=now, unit_id=command.unit_id, incident_id=held.incident_id,
-                                            answers=list(command.answers))] if command.answers else [])]
-        case RecordGreenWaveAnswers():
-            held = state.corridors.get(command.unit_id)
-            if held is None or not command.answers:
-                return []
-            return [ev.GreenWaveAnswered(at=now, unit_id=command.unit_id, incident_id=held.incident_id,
-                                         answers=list(command.answers))]
-        case RecordGreenWaveRelease():
-            held = state.corridors.get(command.unit_id)
-            if held is None or not command.signal_ids:
-                return []
-            return [ev.GreenWaveReleased(at=now, unit_id=command.unit_id, incident_id=held.incident_id,
-                                         signal_ids=list(command.signal_ids), reason=command.reason)]
+        case green_wave.RecordGreenWave() | green_wave.RecordGreenWaveRetime() | \
+                green_wave.RecordGreenWaveAnswers() | green_wave.RecordGreenWaveRelease():
+            return green_wave.decide(state, command, now)
         case roads.CloseRoad():
             return roads.close(state, command, now)
         case roads.ReopenRoad():

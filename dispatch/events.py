@@ -1,10 +1,18 @@
 """The events of the joint-dispatch log: every input and every decision, and how they serialise."""
 
 import dataclasses
+import functools
 import json
+import types
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, ClassVar
+
+from dispatch.router import SignalPassage
+from dispatch.signal_windows import SignalAnswer, SignalWindow
 
 
 @dataclass(frozen=True)
@@ -131,6 +139,10 @@ class TaskStatusChanged(Event):
 def _encode(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [_encode(v) for v in value]
     return value
 
 
@@ -143,18 +155,50 @@ def to_json(e: Event) -> str:
     return json.dumps(to_record(e), separators=(",", ":"), ensure_ascii=False)
 
 
+Decoder = Callable[[Any], Any]
+
+
+def _decoder(hint: Any) -> Decoder | None:
+    """How a JSON value becomes the field's type; None where JSON already gives it. Worked out
+    once per class: long logs are read back event by event."""
+    if hint is datetime:
+        return lambda v: datetime.fromisoformat(v) if isinstance(v, str) else v
+    if isinstance(hint, type) and issubclass(hint, StrEnum):
+        return hint
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        return _record_decoder(hint)
+    if typing.get_origin(hint) is tuple:
+        inner = _decoder(typing.get_args(hint)[0])
+        return (lambda v: tuple(inner(x) for x in v)) if inner else tuple
+    if typing.get_origin(hint) in (types.UnionType, typing.Union):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        inner = _decoder(options[0]) if len(options) == 1 else None
+        return (lambda v: None if v is None else inner(v)) if inner else None
+    return None
+
+
+@functools.cache
+def _fields_of(cls: type) -> tuple[tuple[str, Decoder | None], ...]:
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, _decoder(hints[f.name])) for f in dataclasses.fields(cls) if f.init)
+
+
+def _record_decoder(cls: type) -> Decoder:
+    def build(record: dict[str, Any]) -> Any:
+        kwargs: dict[str, Any] = {}
+        for name, decode in _fields_of(cls):
+            if name in record:
+                value = record[name]
+                kwargs[name] = decode(value) if decode is not None else value
+        return cls(**kwargs)
+    return build
+
+
 def from_record(record: dict[str, Any]) -> Event:
     record = dict(record)
     cls = EVENT_TYPES[record.pop("type")]
-    kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name not in record:
-            continue
-        value = record[f.name]
-        if f.type is datetime and isinstance(value, str):
-            value = datetime.fromisoformat(value)
-        kwargs[f.name] = value
-    return cls(**kwargs)
+    event: Event = _record_decoder(cls)(record)
+    return event
 
 
 def from_json(text: str | bytes) -> Event:
@@ -317,7 +361,7 @@ class GreenWaveRequested(Event):
     whistle_id: str | None
     eta_s: float  # the route's ETA with expected red waiting
     eta_green_s: float  # and with every signal green
-    signals: list[dict[str, Any]]  # signal_id, approach, eta, window_start, window_end (epoch s)
+    signals: tuple[SignalWindow, ...]
 
 
 @event
@@ -327,7 +371,7 @@ class GreenWaveAnswered(Event):
 
     unit_id: str
     incident_id: str
-    answers: list[dict[str, Any]]
+    answers: tuple[SignalAnswer, ...]
 
 
 @event
@@ -337,7 +381,7 @@ class GreenWaveRetimed(Event):
 
     unit_id: str
     incident_id: str
-    signals: list[dict[str, Any]]  # signal_id, eta, window_start, window_end (epoch s)
+    signals: tuple[SignalWindow, ...]  # only the moment and the window are re-sent
 
 
 @event
@@ -367,7 +411,7 @@ class UnitRouted(Event):
     eta_green_s: float
     length_m: float
     polyline: str
-    signals: list[dict[str, Any]]  # signal_id, approach, eta_s, expected_delay_s
+    signals: tuple[SignalPassage, ...]
     reason: str
     hospital_id: str | None = None
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from dispatch import events as ev
 from dispatch.agencies import Agency
+from dispatch.incidents import note
 from dispatch.rejection import Rejected
 
 if TYPE_CHECKING:
@@ -95,11 +96,13 @@ def permits(state: "DispatchState", incident_id: str, from_agency: str, to_agenc
                and r.accepted for r in state.mutual_aid.values())
 
 
-def fold(state: "DispatchState", e: ev.Event) -> None:
+def fold(state: "DispatchState", seq: int, e: ev.Event) -> None:
     match e:
         case ev.MutualAidRequested():
             state.mutual_aid[e.request_id] = MutualAidRequest(
                 e.request_id, e.incident_id, e.from_agency, e.to_agency, e.by, e.reason, e.at)
+            note(state.incidents[e.incident_id], seq, e)
         case ev.MutualAidAnswered():
             req = state.mutual_aid[e.request_id]
             req.accepted, req.answered_by, req.answered_at = e.accepted, e.by, e.at
+            note(state.incidents[e.incident_id], seq, e)

@@ -78,7 +78,7 @@ def reopen(state: "DispatchState", cmd: ReopenRoad, now: datetime) -> list[ev.Ev
     return [ev.RoadReopened(at=now, restriction_id=cmd.restriction_id, by=cmd.by)]
 
 
-def fold(state: "DispatchState", e: ev.Event) -> None:
+def fold(state: "DispatchState", seq: int, e: ev.Event) -> None:
     match e:
         case ev.RoadClosed() | ev.RoadSlowed():
             (alon, alat), (blon, blat) = e.road

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import polyline
 
 from dispatch import events as ev
+from dispatch.incidents import note
 from dispatch.rejection import Rejected
 from dispatch.router import LonLat, RoutePlan, SignalPassage
 from dispatch.units import UnitStatus
@@ -74,21 +75,21 @@ def give(state: "DispatchState", cmd: GiveRoute, now: datetime) -> list[ev.Event
         destination=[round(cmd.destination[0], 7), round(cmd.destination[1], 7)],
         eta_s=round(p.eta_s, 1), eta_green_s=round(p.eta_green_s, 1), length_m=round(p.length_m, 1),
         polyline=encode(p.coords),
-        signals=[{"signal_id": s.signal_id, "approach": s.approach, "eta_s": round(s.eta_s, 2),
-                  "expected_delay_s": round(s.expected_delay_s, 2)} for s in p.signals],
+        signals=tuple(SignalPassage(s.signal_id, s.approach, round(s.eta_s, 2), round(s.expected_delay_s, 2))
+                      for s in p.signals),
         reason=cmd.reason, hospital_id=cmd.hospital_id)]
 
 
-def fold(state: "DispatchState", e: ev.Event) -> None:
+def fold(state: "DispatchState", seq: int, e: ev.Event) -> None:
     match e:
         case ev.UnitRouted():
             before = state.routes.get(e.unit_id)
-            plan = RoutePlan(
-                eta_s=e.eta_s, eta_green_s=e.eta_green_s, length_m=e.length_m, coords=decode(e.polyline),
-                signals=[SignalPassage(s["signal_id"], s["approach"], s["eta_s"], s["expected_delay_s"])
-                         for s in e.signals])
+            plan = RoutePlan(eta_s=e.eta_s, eta_green_s=e.eta_green_s, length_m=e.length_m,
+                             coords=decode(e.polyline), signals=list(e.signals))
             same_trip = before is not None and before.incident_id == e.incident_id \
                 and before.purpose == e.purpose
+            note(state.incidents[e.incident_id], seq, e, call_sign=state.units[e.unit_id].call_sign,
+                 again=same_trip)
             state.routes[e.unit_id] = UnitRoute(
                 unit_id=e.unit_id, incident_id=e.incident_id, purpose=RoutePurpose(e.purpose),
                 destination=(e.destination[0], e.destination[1]), plan=plan, given_at=e.at,

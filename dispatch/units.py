@@ -3,6 +3,13 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from dispatch import events as ev
+from dispatch.incidents import IncidentStatus, TaskStatus, note
+
+if TYPE_CHECKING:
+    from dispatch.state import DispatchState
 
 
 class UnitStatus(StrEnum):
@@ -46,3 +53,41 @@ class Unit:
     incident_id: str | None = None
     status_at: datetime | None = None
     history: list[tuple[datetime, str]] = field(default_factory=list)
+
+
+def fold(state: "DispatchState", seq: int, e: ev.Event) -> None:
+    """A unit's own record, and what its moves mean for the incident it serves."""
+    match e:
+        case ev.UnitRegistered():
+            state.units[e.unit_id] = Unit(
+                unit_id=e.unit_id, agency=e.agency, kind=e.kind, call_sign=e.call_sign,
+                station_id=e.station_id, crew=e.crew, capabilities=tuple(e.capabilities),
+                status_at=e.at,
+            )
+        case ev.UnitAssigned():
+            unit = state.units[e.unit_id]
+            unit.status, unit.incident_id, unit.status_at = UnitStatus.DISPATCHED, e.incident_id, e.at
+            unit.history.append((e.at, UnitStatus.DISPATCHED.value))
+            inc = state.incidents[e.incident_id]
+            inc.unit_ids.append(e.unit_id)
+            pending = inc.tasks.get(e.agency)
+            if pending is not None and pending.status == TaskStatus.PENDING:
+                pending.status, pending.changed_at = TaskStatus.DISPATCHED, e.at
+            if inc.status == IncidentStatus.OPEN:
+                inc.status = IncidentStatus.DISPATCHED
+            note(inc, seq, e, call_sign=unit.call_sign, unit_kind=unit.kind)
+        case ev.UnitStatusChanged():
+            unit = state.units[e.unit_id]
+            unit.status, unit.status_at = UnitStatus(e.status), e.at
+            unit.history.append((e.at, e.status))
+            on = state.incidents.get(unit.incident_id or "")
+            if on is not None:
+                note(on, seq, e, call_sign=unit.call_sign)
+                if unit.status == UnitStatus.ON_SCENE and on.status == IncidentStatus.DISPATCHED:
+                    on.status = IncidentStatus.ON_SCENE
+            if unit.status not in COMMITTED:
+                unit.incident_id = None
+        case ev.UnitRerouted():
+            unit = state.units[e.unit_id]
+            if e.incident_id in state.incidents:
+                note(state.incidents[e.incident_id], seq, e, call_sign=unit.call_sign)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from dispatch import events as ev
 from dispatch.agencies import WHISTLE_CENTRES, Agency
+from dispatch.incidents import note
 from dispatch.rejection import Rejected
 from dispatch.roster import ESCALATION, Duty, Person, RosterDay, RosterRules
 
@@ -193,3 +194,37 @@ def plan_day(cmd: PlanRosterDay, now: datetime) -> list[ev.Event]:
                 raise Rejected(422, f"duties.{agency}.{level}.name", "a name is required")
     return [ev.RosterDayPlanned(at=now, day=cmd.day.isoformat(), lead=lead, duties=cmd.duties,
                                 by=cmd.by)]
+
+
+def fold(state: "DispatchState", seq: int, e: ev.Event) -> None:
+    match e:
+        case ev.RosterDayPlanned():
+            day = roster_day_from_event(e)
+            state.roster_plans[day.day] = day
+            state.roster_history.append(e)
+        case ev.WhistleBlown():
+            state.whistles[e.whistle_id] = Whistle(
+                whistle_id=e.whistle_id, incident_id=e.incident_id, by=e.by, by_agency=e.by_agency,
+                blown_at=e.at, roster_day=e.roster_day, lead=e.lead, override_reason=e.override_reason)
+            note(state.incidents[e.incident_id], seq, e)
+        case ev.ConvenerSummoned():
+            w = state.whistles[e.whistle_id]
+            old = w.summons.get(e.agency)
+            s = Summons(agency=e.agency, level=e.level, name=e.name, channel=e.channel,
+                        summoned_at=old.summoned_at if old else e.at, deadline=e.deadline,
+                        steps=[*(old.steps if old else []), (e.at, e.level, e.name)])
+            w.summons[e.agency] = s
+            note(state.incidents[w.incident_id], seq, e, escalated=old is not None)
+        case ev.SummonsAcknowledged():
+            w = state.whistles[e.whistle_id]
+            s = w.summons[e.agency]
+            s.acknowledged_at, s.acknowledged_by = e.at, e.name
+            note(state.incidents[w.incident_id], seq, e)
+        case ev.SummonsUnanswered():
+            w = state.whistles[e.whistle_id]
+            w.summons[e.agency].unanswered = True
+            note(state.incidents[w.incident_id], seq, e)
+        case ev.WhistleEnded():
+            w = state.whistles[e.whistle_id]
+            w.ended_at, w.end_reason = e.at, e.reason
+            note(state.incidents[w.incident_id], seq, e)

@@ -6,9 +6,10 @@ from typing import Any
 from dispatch.mutual_aid import MutualAidRequest
 from dispatch.plans import ResponsePlans
 from dispatch.roads import RoadRestriction
-from dispatch.state import Call, CorridorState, DispatchState, Incident
+from dispatch.state import Call, CorridorSignal, CorridorState, DispatchState, Incident
 from dispatch.telemetry import Position
 from dispatch.units import Unit
+from web.timeline_text import describe
 
 
 def call_view(call: Call) -> dict[str, Any]:
@@ -59,7 +60,7 @@ def incident_view(
         out["mutual_aid"] = [mutual_aid_view(r) for r in state.mutual_aid.values()
                              if r.incident_id == inc.incident_id]
         out["timeline"] = [
-            {"seq": t.seq, "at": t.at.isoformat(), "type": t.type, "summary": t.summary}
+            {"seq": t.seq, "at": t.at.isoformat(), "type": t.type, "summary": describe(t)}
             for t in inc.timeline
         ]
     return out
@@ -92,16 +93,24 @@ def unit_view(unit: Unit, position: Position | None, stale: bool) -> dict[str, A
 def corridor_view(c: CorridorState) -> dict[str, Any]:
     """A unit's green wave signal by signal, with what is not covered (refused, or the controller
     unreachable) and the ETA with and without it."""
-    signals = sorted(c.signals.values(), key=lambda s: (s.get("order", 0), s.get("eta", 0)))
-    uncovered = [s["signal_id"] for s in signals
-                 if s["status"] != "released" and (s.get("degraded") or s["status"] == "refused")]
+    signals = c.in_order()
     return {"unit_id": c.unit_id, "incident_id": c.incident_id, "whistle_id": c.whistle_id,
             "eta_s": c.eta_s, "eta_green_s": c.eta_green_s, "saved_s": round(c.saved_s, 1),
             # Live until every signal is given back; a degraded signal is still owed an answer.
-            "active": any(s["status"] != "released" and (s["status"] != "refused" or s.get("degraded"))
-                          for s in signals),
-            "degraded": any(s.get("degraded") and s["status"] != "released" for s in signals),
-            "uncovered": uncovered, "signals": signals}
+            "active": any(s.status != "released" and (s.status != "refused" or s.degraded) for s in signals),
+            "degraded": any(s.degraded and s.status != "released" for s in signals),
+            "uncovered": [s.asked.signal_id for s in signals if s.uncovered],
+            "signals": [corridor_signal_view(s) for s in signals]}
+
+
+def corridor_signal_view(s: CorridorSignal) -> dict[str, Any]:
+    """One junction: the window asked (request_id, order, approach, eta, window, saved_s), the
+    controller's answer and the window it will serve."""
+    w = s.asked
+    return {"signal_id": w.signal_id, "request_id": w.request_id, "order": w.order, "approach": w.approach,
+            "eta": w.eta, "eta_without": w.eta_without, "window_start": w.window_start,
+            "window_end": w.window_end, "saved_s": w.saved_s, "status": s.status.value, "reason": s.reason,
+            "degraded": s.degraded, "served_start": s.served_start, "served_end": s.served_end}
 
 
 def restriction_view(r: RoadRestriction) -> dict[str, Any]:

@@ -66,7 +66,7 @@ async def blow_whistle(incident_id: str, body: BlowIn, coordinator: CoordinatorD
 def green_wave_summary(c: CorridorState) -> dict[str, Any]:
     """The corridor as it stands now: a later unit's request may already have moved this one's
     window at a junction both cross (queued behind it)."""
-    statuses = [s["status"] for s in c.signals.values()]
+    statuses = [s.status for s in c.signals.values()]
     return {"signals": len(statuses), "granted": statuses.count("granted"),
             "queued": statuses.count("queued"), "eta_s": c.eta_s, "eta_green_s": c.eta_green_s}
 

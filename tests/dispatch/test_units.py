@@ -20,6 +20,7 @@ from dispatch.decide import (
 from dispatch.plans import ResponsePlans
 from dispatch.state import DispatchState, apply
 from dispatch.units import UNIT_TRANSITIONS, UnitStatus
+from web.timeline_text import describe
 
 T0 = datetime(2026, 5, 1, tzinfo=UTC)
 RULES = Rules(plans=ResponsePlans.load())
@@ -47,7 +48,9 @@ def test_assignment_dispatches_unit_task_and_incident() -> None:
     unit, inc = state.units["A1"], state.incidents["I000001"]
     assert unit.status == "dispatched" and unit.incident_id == "I000001"
     assert inc.status == "dispatched" and inc.tasks["120"].status == "dispatched"
-    assert "ETA 5.0 min" in inc.timeline[-1].summary
+    told = inc.timeline[-1]
+    assert told.type == "unit_assigned" and told.facts["call_sign"] == unit.call_sign
+    assert "ETA 5.0 min" in describe(told)
 
 
 def test_a_unit_is_never_given_to_two_incidents() -> None:

@@ -132,4 +132,4 @@ def test_losing_a_junction_to_a_more_urgent_unit_shows_the_revised_window_in_the
     answered = [t for t in client.get(f"/v1/incidents/{minor}").json()["timeline"]
                 if t["type"] == "green_wave_answered"]
     assert len(answered) == 2  # the first answer, then the revision the other unit caused
-    assert service.state.corridors[sent[minor]].signals[sid]["status"] == revised["status"]
+    assert service.state.corridors[sent[minor]].signals[sid].status == revised["status"]
