@@ -168,12 +168,16 @@ def _decoder(hint: Any) -> Decoder | None:
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
         return _record_decoder(hint)
     if typing.get_origin(hint) is tuple:
-        inner = _decoder(typing.get_args(hint)[0])
-        return (lambda v: tuple(inner(x) for x in v)) if inner else tuple
+        item = _decoder(typing.get_args(hint)[0])
+        if item is None:
+            return tuple
+        return lambda v: tuple(item(x) for x in v)
     if typing.get_origin(hint) in (types.UnionType, typing.Union):
         options = [a for a in typing.get_args(hint) if a is not type(None)]
-        inner = _decoder(options[0]) if len(options) == 1 else None
-        return (lambda v: None if v is None else inner(v)) if inner else None
+        present = _decoder(options[0]) if len(options) == 1 else None
+        if present is None:
+            return None
+        return lambda v: None if v is None else present(v)
     return None
 
 
