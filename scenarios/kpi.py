@@ -8,6 +8,7 @@ joint incident. An agency the event needed that never arrived counts as missed."
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -35,211 +36,252 @@ def stats(values: list[float]) -> dict[str, float | int | None]:
     }
 
 
+@dataclass
+class LogFacts:
+    """What the replay's log says, read once: calls and where they went, assignments, arrivals,
+    how long each unit was busy, whistles and the saving each green wave expected."""
+
+    start: datetime
+    calls: dict[str, ev.CallReceived] = field(default_factory=dict)
+    incident_of: dict[str, str] = field(default_factory=dict)
+    repeat: int = 0
+    assigned: dict[str, list[tuple[float, str, str]]] = field(
+        default_factory=lambda: defaultdict(list))  # unit -> (t, incident, agency)
+    arrivals: list[tuple[float, str, str]] = field(default_factory=list)  # (t, unit, incident)
+    unit_agency: dict[str, str] = field(default_factory=dict)
+    busy_since: dict[str, float] = field(default_factory=dict)
+    busy: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    whistles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    expected_saved: list[float] = field(default_factory=list)
+
+    def off(self, t: datetime) -> float:
+        return (t - self.start).total_seconds()
+
+    def read(self, e: ev.Event) -> None:
+        off = self.off
+        match e:
+            case ev.CallReceived():
+                self.calls[e.call_id] = e
+            case ev.IncidentOpened():
+                self.incident_of[e.call_id] = e.incident_id
+            case ev.CallMerged():
+                self.incident_of[e.call_id] = e.incident_id
+                self.repeat += e.repeat
+            case ev.CallSplit():
+                self.incident_of.pop(e.call_id, None)
+            case ev.UnitRegistered():
+                self.unit_agency[e.unit_id] = e.agency
+            case ev.UnitAssigned():
+                self.assigned[e.unit_id].append((off(e.at), e.incident_id, e.agency))
+                self.busy_since.setdefault(e.unit_id, off(e.at))
+            case ev.UnitStatusChanged():
+                if e.status == UnitStatus.ON_SCENE and e.incident_id:
+                    self.arrivals.append((off(e.at), e.unit_id, e.incident_id))
+                freed = e.status in (UnitStatus.AVAILABLE, UnitStatus.OUT_OF_SERVICE)
+                if freed and e.unit_id in self.busy_since:
+                    self.busy[e.unit_id] += off(e.at) - self.busy_since.pop(e.unit_id)
+            case ev.WhistleBlown():
+                self.whistles[e.whistle_id] = {"incident_id": e.incident_id, "blown_s": off(e.at),
+                                               "summoned": {}, "acknowledged": {}, "escalations": 0,
+                                               "unanswered": []}
+            case ev.ConvenerSummoned():
+                w = self.whistles[e.whistle_id]
+                if e.agency in w["summoned"]:
+                    w["escalations"] += 1
+                else:
+                    w["summoned"][e.agency] = off(e.at)
+            case ev.SummonsAcknowledged():
+                w = self.whistles[e.whistle_id]
+                w["acknowledged"][e.agency] = off(e.at) - w["summoned"][e.agency]
+            case ev.SummonsUnanswered():
+                self.whistles[e.whistle_id]["unanswered"].append(e.agency)
+            case ev.GreenWaveRequested():
+                self.expected_saved.append(e.eta_s - e.eta_green_s)
+
+    def close_busy(self, end_s: float) -> None:
+        """Units still busy at the end count as busy until then."""
+        for unit_id, since in self.busy_since.items():
+            self.busy[unit_id] += end_s - since
+        self.busy_since.clear()
+
+
+@dataclass
+class Responses:
+    """Response per real-world event and agency, and the per-agency lists they add up to."""
+
+    per_agency: dict[str, dict[str, list[float]]] = field(
+        default_factory=lambda: {a: defaultdict(list) for a in AGENCIES})
+    missed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    within: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    per_event: list[dict[str, Any]] = field(default_factory=list)
+    first_any: list[float] = field(default_factory=list)
+    needed: dict[str, list[str]] = field(default_factory=dict)  # event -> agencies it needed
+
+
 def compute_kpis(scenario: LoadedScenario, result: ReplayResult) -> dict[str, Any]:
-    start = result.start
-    end_s = result.end_s
-
-    def off(t: datetime) -> float:
-        return (t - start).total_seconds()
-
-    calls: dict[str, ev.CallReceived] = {}
-    incident_of: dict[str, str] = {}
-    repeat = 0
-    assigned: dict[str, list[tuple[float, str, str]]] = defaultdict(list)  # unit -> (t, incident, agency)
-    arrivals: list[tuple[float, str, str]] = []  # (t, unit, incident)
-    unit_agency: dict[str, str] = {}
-    busy_since: dict[str, float] = {}
-    busy: dict[str, float] = defaultdict(float)
-    whistles: dict[str, dict[str, Any]] = {}
-    expected_saved: list[float] = []
+    facts = LogFacts(result.start)
     for r in result.records:
-        e = r.event
-        if isinstance(e, ev.CallReceived):
-            calls[e.call_id] = e
-        elif isinstance(e, ev.IncidentOpened):
-            incident_of[e.call_id] = e.incident_id
-        elif isinstance(e, ev.CallMerged):
-            incident_of[e.call_id] = e.incident_id
-            repeat += e.repeat
-        elif isinstance(e, ev.CallSplit):
-            incident_of.pop(e.call_id, None)
-        elif isinstance(e, ev.UnitRegistered):
-            unit_agency[e.unit_id] = e.agency
-        elif isinstance(e, ev.UnitAssigned):
-            assigned[e.unit_id].append((off(e.at), e.incident_id, e.agency))
-            busy_since.setdefault(e.unit_id, off(e.at))
-        elif isinstance(e, ev.UnitStatusChanged):
-            if e.status == UnitStatus.ON_SCENE and e.incident_id:
-                arrivals.append((off(e.at), e.unit_id, e.incident_id))
-            if e.status in (UnitStatus.AVAILABLE, UnitStatus.OUT_OF_SERVICE) and e.unit_id in busy_since:
-                busy[e.unit_id] += off(e.at) - busy_since.pop(e.unit_id)
-        elif isinstance(e, ev.WhistleBlown):
-            whistles[e.whistle_id] = {
-                "incident_id": e.incident_id,
-                "blown_s": off(e.at),
-                "summoned": {},
-                "acknowledged": {},
-                "escalations": 0,
-                "unanswered": [],
-            }
-        elif isinstance(e, ev.ConvenerSummoned):
-            w = whistles[e.whistle_id]
-            if e.agency in w["summoned"]:
-                w["escalations"] += 1
-            else:
-                w["summoned"][e.agency] = off(e.at)
-        elif isinstance(e, ev.SummonsAcknowledged):
-            w = whistles[e.whistle_id]
-            w["acknowledged"][e.agency] = off(e.at) - w["summoned"][e.agency]
-        elif isinstance(e, ev.SummonsUnanswered):
-            whistles[e.whistle_id]["unanswered"].append(e.agency)
-        elif isinstance(e, ev.GreenWaveRequested):
-            expected_saved.append(e.eta_s - e.eta_green_s)
-    for unit_id, since in busy_since.items():
-        busy[unit_id] += end_s - since
+        facts.read(r.event)
+    facts.close_busy(result.end_s)
+    responses = _responses(scenario, facts)
+    out: dict[str, Any] = {
+        "calls": len(facts.calls),
+        "events": len(responses.needed),
+        "incidents": len(set(facts.incident_of.values())),
+        "repeat_call_rate": round(facts.repeat / len(facts.calls), 3) if facts.calls else 0.0,
+        "response_all_s": stats([t for a in AGENCIES for t in responses.per_agency[a]["response"]]),
+        "first_on_scene_s": stats(responses.first_any),
+        "missed": sum(responses.missed.values()),
+        "agencies": _agencies(scenario, responses),
+        "green_wave": _green_wave(result, facts),
+        "whistles": _whistles(facts),
+        "utilisation": _utilisation(facts, result.end_s),
+        "trips": _trips(result),
+        "per_event": responses.per_event,
+    }
+    out["expectations"] = _expectations(scenario, out, facts.whistles, facts.calls, facts.incident_of,
+                                        facts.off)
+    return out
 
+
+def _responses(scenario: LoadedScenario, facts: LogFacts) -> Responses:
+    calls, off = facts.calls, facts.off
     # the real-world events behind the calls, and what each needed
     event_calls: dict[str, list[str]] = defaultdict(list)
     for call_id, c in calls.items():
         event_calls[str(c.details.get("event", call_id))].append(call_id)
     incidents_of_event = {
-        e: {incident_of[c] for c in cs if c in incident_of} for e, cs in event_calls.items()
+        e: {facts.incident_of[c] for c in cs if c in facts.incident_of} for e, cs in event_calls.items()
     }
     first_call = {e: min(off(calls[c].received_at) for c in cs) for e, cs in event_calls.items()}
-    needed = {
+    out = Responses(needed={
         e: sorted({str(a) for c in cs for a in scenario.plans[calls[c].kind].agencies})
         for e, cs in event_calls.items()
-    }
-
+    })
     first_assign: dict[tuple[str, str], float] = {}  # (incident, agency)
-    for items in assigned.values():
+    for items in facts.assigned.values():
         for t, inc, agency in items:
             key = (inc, agency)
             first_assign[key] = min(first_assign.get(key, t), t)
     first_arrival: dict[tuple[str, str], tuple[float, str]] = {}
-    for t, unit_id, inc in sorted(arrivals):
-        first_arrival.setdefault((inc, unit_agency[unit_id]), (t, unit_id))
+    for t, unit_id, inc in sorted(facts.arrivals):
+        first_arrival.setdefault((inc, facts.unit_agency[unit_id]), (t, unit_id))
 
     def assigned_before(unit_id: str, inc: str, t: float) -> float:
-        return max(a for a, i, _ in assigned[unit_id] if i == inc and a <= t)
+        return max(a for a, i, _ in facts.assigned[unit_id] if i == inc and a <= t)
 
-    per_agency: dict[str, dict[str, list[float]]] = {a: defaultdict(list) for a in AGENCIES}
-    missed: dict[str, int] = defaultdict(int)
     targets = scenario.spec.targets
-    within: dict[str, int] = defaultdict(int)
-    per_event: list[dict[str, Any]] = []
-    first_any: list[float] = []
-    for event, agencies in sorted(needed.items()):
+    for event, agencies in sorted(out.needed.items()):
         t0 = first_call[event]
+        incs = incidents_of_event[event]
         row: dict[str, Any] = {
             "event": event,
             "kinds": sorted({calls[c].kind for c in event_calls[event]}),
             "calls": len(event_calls[event]),
             "first_call_s": round(t0, 1),
-            "incidents": sorted(incidents_of_event[event]),
+            "incidents": sorted(incs),
             "agencies": {},
         }
         arrived_any: list[float] = []
         for agency in agencies:
-            incs = incidents_of_event[event]
+            lists = out.per_agency[agency]
             dispatched = [first_assign[(i, agency)] for i in incs if (i, agency) in first_assign]
             came = sorted(first_arrival[(i, agency)] for i in incs if (i, agency) in first_arrival)
             a_row: dict[str, Any] = {"dispatch_s": None, "travel_s": None, "response_s": None}
             if dispatched:
                 a_row["dispatch_s"] = round(min(dispatched) - t0, 1)
-                per_agency[agency]["call_to_dispatch"].append(min(dispatched) - t0)
-            if came:
-                t, unit_id = came[0]
-                # a unit already there on an incident this call joined: the response is immediate
-                t = max(t, t0)
-                for i in incs:
-                    if (i, agency) in first_arrival and first_arrival[(i, agency)] == (t, unit_id):
-                        a_row["travel_s"] = round(t - assigned_before(unit_id, i, t), 1)
-                        per_agency[agency]["travel"].append(t - assigned_before(unit_id, i, t))
-                a_row["response_s"] = round(t - t0, 1)
-                a_row["unit"] = unit_id
-                per_agency[agency]["response"].append(t - t0)
-                arrived_any.append(t - t0)
-                if agency in targets and t - t0 <= targets[agency]:  # type: ignore[operator]
-                    within[agency] += 1
-            else:
-                missed[agency] += 1
+                lists["call_to_dispatch"].append(min(dispatched) - t0)
+            if not came:
+                out.missed[agency] += 1
+                row["agencies"][agency] = a_row
+                continue
+            t, unit_id = came[0]
+            # a unit already there on an incident this call joined: the response is immediate
+            t = max(t, t0)
+            for i in incs:
+                if (i, agency) in first_arrival and first_arrival[(i, agency)] == (t, unit_id):
+                    a_row["travel_s"] = round(t - assigned_before(unit_id, i, t), 1)
+                    lists["travel"].append(t - assigned_before(unit_id, i, t))
+            a_row["response_s"] = round(t - t0, 1)
+            a_row["unit"] = unit_id
+            lists["response"].append(t - t0)
+            arrived_any.append(t - t0)
+            target = targets.get(agency)  # type: ignore[call-overload]
+            if target is not None and t - t0 <= target:
+                out.within[agency] += 1
             row["agencies"][agency] = a_row
         if arrived_any:
-            first_any.append(min(arrived_any))
+            out.first_any.append(min(arrived_any))
             row["first_on_scene_s"] = round(min(arrived_any), 1)
-        per_event.append(row)
+        out.per_event.append(row)
+    return out
 
-    agencies_out = {}
+
+def _agencies(scenario: LoadedScenario, responses: Responses) -> dict[str, Any]:
+    targets = scenario.spec.targets
+    out = {}
     for agency in AGENCIES:
-        d = per_agency[agency]
-        n_needed = sum(agency in a for a in needed.values())
+        d = responses.per_agency[agency]
+        n_needed = sum(agency in a for a in responses.needed.values())
         if not n_needed:
             continue
-        agencies_out[agency] = {
+        out[agency] = {
             "needed": n_needed,
             "served": len(d["response"]),
-            "missed": missed[agency],
+            "missed": responses.missed[agency],
             "call_to_dispatch_s": stats(d["call_to_dispatch"]),
             "travel_s": stats(d["travel"]),
             "response_s": stats(d["response"]),
             "target_s": targets.get(agency),  # type: ignore[call-overload]
-            "within_target_share": round(within[agency] / n_needed, 3),
+            "within_target_share": round(responses.within[agency] / n_needed, 3),
         }
-    all_responses = [t for a in AGENCIES for t in per_agency[a]["response"]]
+    return out
 
+
+def _green_wave(result: ReplayResult, facts: LogFacts) -> dict[str, Any]:
     gw = [t for t in result.trips if t.green_wave and t.arrive_s is not None and t.without_priority_s]
-    saved = [t.without_priority_s - t.duration_s for t in gw]  # type: ignore[operator]
+    saved = [(t.without_priority_s or 0.0) - (t.duration_s or 0.0) for t in gw]
+    return {
+        "trips": len(gw),
+        "saved_s": stats(saved),
+        "saved_total_s": round(sum(saved), 1),
+        "expected_saved_s": stats(facts.expected_saved),
+        "per_trip": [{"unit_id": t.unit_id, "incident_id": t.incident_id,
+                      "with_s": round(t.duration_s or 0, 1), "without_s": round(t.without_priority_s or 0, 1)}
+                     for t in gw],
+    }
+
+
+def _whistles(facts: LogFacts) -> dict[str, Any]:
     acks: dict[str, list[float]] = defaultdict(list)
-    for w in whistles.values():
+    for w in facts.whistles.values():
         for agency, t in w["acknowledged"].items():
             acks[agency].append(t)
-    units_by_agency: dict[str, list[float]] = defaultdict(list)
-    for unit_id, agency in unit_agency.items():
-        units_by_agency[agency].append(busy.get(unit_id, 0.0) / end_s if end_s > 0 else 0.0)
-    trips_done = [t for t in result.trips if t.arrive_s is not None]
-
-    out: dict[str, Any] = {
-        "calls": len(calls),
-        "events": len(event_calls),
-        "incidents": len({i for i in incident_of.values()}),
-        "repeat_call_rate": round(repeat / len(calls), 3) if calls else 0.0,
-        "response_all_s": stats(all_responses),
-        "first_on_scene_s": stats(first_any),
-        "missed": sum(missed.values()),
-        "agencies": agencies_out,
-        "green_wave": {
-            "trips": len(gw),
-            "saved_s": stats(saved),
-            "saved_total_s": round(sum(saved), 1),
-            "expected_saved_s": stats(expected_saved),
-            "per_trip": [
-                {
-                    "unit_id": t.unit_id,
-                    "incident_id": t.incident_id,
-                    "with_s": round(t.duration_s or 0, 1),
-                    "without_s": round(t.without_priority_s or 0, 1),
-                }
-                for t in gw
-            ],
-        },
-        "whistles": {
-            "count": len(whistles),
-            "blown_after_first_call_s": stats(_whistle_delays(whistles, calls, incident_of, off)),
-            "ack_s": {a: stats(v) for a, v in sorted(acks.items())},
-            "escalations": sum(w["escalations"] for w in whistles.values()),
-            "unanswered": sum(len(w["unanswered"]) for w in whistles.values()),
-        },
-        "utilisation": {a: round(float(np.mean(v)), 3) for a, v in sorted(units_by_agency.items())},
-        "trips": {
-            "count": len(trips_done),
-            "signal_wait_s": stats([t.signal_wait_s for t in trips_done]),
-            "to_scene_s": stats([t.duration_s for t in trips_done if t.purpose == "to_scene"]),
-        },  # type: ignore[misc]
-        "per_event": per_event,
+    return {
+        "count": len(facts.whistles),
+        "blown_after_first_call_s": stats(_whistle_delays(facts.whistles, facts.calls, facts.incident_of,
+                                                          facts.off)),
+        "ack_s": {a: stats(v) for a, v in sorted(acks.items())},
+        "escalations": sum(w["escalations"] for w in facts.whistles.values()),
+        "unanswered": sum(len(w["unanswered"]) for w in facts.whistles.values()),
     }
-    out["expectations"] = _expectations(scenario, out, whistles, calls, incident_of, off)
-    return out
+
+
+def _utilisation(facts: LogFacts, end_s: float) -> dict[str, float]:
+    units_by_agency: dict[str, list[float]] = defaultdict(list)
+    for unit_id, agency in facts.unit_agency.items():
+        units_by_agency[agency].append(facts.busy.get(unit_id, 0.0) / end_s if end_s > 0 else 0.0)
+    return {a: round(float(np.mean(v)), 3) for a, v in sorted(units_by_agency.items())}
+
+
+def _trips(result: ReplayResult) -> dict[str, Any]:
+    done = [t for t in result.trips if t.arrive_s is not None]
+    return {
+        "count": len(done),
+        "signal_wait_s": stats([t.signal_wait_s for t in done]),
+        "to_scene_s": stats([t.duration_s for t in done
+                             if t.purpose == "to_scene" and t.duration_s is not None]),
+    }
 
 
 def _whistle_delays(
