@@ -17,10 +17,11 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from dispatch.decide import Rules
+from dispatch.event_log import Recorded
 from dispatch.merging import MergeRules
 from dispatch.roster import RosterRules
 from dispatch.service import DispatchService
-from dispatch.store import EventStore, Recorded
+from dispatch.store import RedisEventStore
 from dispatch.telemetry import PositionStore
 from scenarios.engine import ReplayEngine
 from scenarios.kpi import compute_kpis
@@ -94,7 +95,7 @@ class Replay:
         )
         self.positions = PositionStore(redis, self.namespace)
         self.engine = ReplayEngine(spec.start, speed, self._tick if show_positions else None)
-        self.store = EventStore(redis, self.namespace)
+        self.store = RedisEventStore(redis, self.namespace)
         self.service = DispatchService(self.store, rules, self.engine.clock)
         self.world = World(scenario, self.strategy, city, self.service, self.engine, self.seed)
         self.engine.settle = self.world.priority.settle
