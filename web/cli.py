@@ -239,6 +239,10 @@ def replay(
                                         "namespace (use with --speed 1).")] = False,
     host: Annotated[str | None, typer.Option(help="Map server address (with --serve).")] = None,
     port: Annotated[int | None, typer.Option(help="Map server port (with --serve).")] = None,
+    on_redis: Annotated[bool, typer.Option("--redis", help="Keep the run in its training namespace on "
+                                           "Redis (REDIS_URL, else a private redis-server) for other "
+                                           "processes to read; --serve implies it. Without it the "
+                                           "run is in memory.")] = False,
     traffic: Annotated[str, typer.Option(help="model (the replay's own traffic model) or sumo: drive "
                                          "the green-wave trips again in Eclipse SUMO, paired runs "
                                          "(needs the sumo extra: pip install -e '.\\[sumo]').")] = "model",
@@ -277,14 +281,16 @@ def replay(
         raise typer.Exit(2)
     settings = Settings()
     server = None
-    url = settings.redis_url
-    if url is None:  # a private Redis for the training run; nothing durable is at stake
-        server = RedisServer((settings.data_dir / "redis-training").resolve(), fsync="everysec").start()
-        url = server.url
+    url = None
+    if on_redis or serve:  # the map server reads the run from Redis
+        url = settings.redis_url
+        if url is None:  # a private Redis for the training run; nothing durable is at stake
+            server = RedisServer((settings.data_dir / "redis-training").resolve(), fsync="everysec").start()
+            url = server.url
     out_dir = out or settings.data_dir / "replays" / scenario.name
 
     async def main() -> None:
-        client = aioredis.Redis.from_url(url)
+        client = None if url is None else aioredis.Redis.from_url(url)
         on_ready = None
         stop_map: list[object] = []
         if serve:
@@ -309,7 +315,8 @@ def replay(
                 console.print("[bold]The map stays up; Ctrl-C to stop.[/bold]")
                 await asyncio.Event().wait()
         finally:
-            await client.aclose()
+            if client is not None:
+                await client.aclose()
 
     def stop(*_: object) -> None:  # a terminated run still stops the Redis it started
         raise KeyboardInterrupt
