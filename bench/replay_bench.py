@@ -1,8 +1,9 @@
 """Replay figures: wall time to replay the district day (about 1,000 calls, 150 units) as fast as
-possible, per strategy, on a Redis set up as `jointdispatch replay` starts it (fsync every
-second), and the heaviest strategy again with fsync on every write as live; and the measured
-targets of the scenarios issue (green wave on the taxi rollover, the district day's mean arrival
-joint with green wave against agencies alone). `run()` returns the figures for bench/run.py."""
+possible, per strategy, on a Redis set up as `jointdispatch replay --redis` starts it (fsync every
+second), the heaviest strategy again on the in-memory log (`replay` without `--redis`) and with
+fsync on every write as live; and the measured targets of the scenarios issue (green wave on the
+taxi rollover, the district day's mean arrival joint with green wave against agencies alone).
+`run()` returns the figures for bench/run.py."""
 
 from __future__ import annotations
 
@@ -33,6 +34,10 @@ async def _figures(url: str) -> dict[str, float]:
         out["replay_district_day_alone_wall_s"] = round(alone.wall_s, 2)
         out["replay_district_day_joint_wall_s"] = round(joint.wall_s, 2)
         out["replay_district_day_wall_s"] = round(green.wall_s, 2)  # the heaviest: with green waves
+        # The same scenario, seed and strategy on the two logs: what the store costs a replay.
+        in_memory = await Replay(day, "joint_green_wave", city).run()
+        out["replay_s_memory"] = round(in_memory.wall_s, 2)
+        out["replay_s_redis"] = out["replay_district_day_wall_s"]
         out["replay_district_day_first_on_scene_alone_mean_s"] = alone.kpis["first_on_scene_s"]["mean"]
         out["replay_district_day_first_on_scene_joint_gw_mean_s"] = green.kpis["first_on_scene_s"]["mean"]
         out["replay_district_day_response_alone_mean_s"] = alone.kpis["response_all_s"]["mean"]

@@ -19,9 +19,9 @@ from collections.abc import Awaitable, Callable
 from dispatch import events as ev
 from dispatch.clock import Clock
 from dispatch.decide import Command, Rules, decide
+from dispatch.event_log import EventLog, Recorded, VersionConflict
 from dispatch.rejection import Rejected
 from dispatch.state import DispatchState, apply
-from dispatch.store import EventStore, Recorded, VersionConflict
 
 Listener = Callable[[int, ev.Event, DispatchState], None]
 Reaction = Callable[[list[ev.Event]], Awaitable[None]]
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 class DispatchService:
     MAX_ATTEMPTS = 20
 
-    def __init__(self, store: EventStore, rules: Rules, clock: Clock) -> None:
+    def __init__(self, store: EventLog, rules: Rules, clock: Clock) -> None:
         self.store, self.rules, self.clock = store, rules, clock
         self.state = DispatchState()
         self._lock = asyncio.Lock()
@@ -130,7 +130,7 @@ class DispatchService:
                 records = await self.store.wait(after=self.state.version)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a Redis hiccup must not end following; try again shortly
+            except Exception:  # a store hiccup must not end following; try again shortly
                 if not stopping():
                     await asyncio.sleep(0.5)
                 continue

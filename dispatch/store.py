@@ -1,14 +1,18 @@
 """The durable event log on Redis Streams, appended with optimistic concurrency.
 
-Each event's stream id is `<seq>-0`, so the sequence number is the id: readers resume from any
+Each event's stream id is `<seq>-1`, so the sequence number is the id: readers resume from any
 sequence without a lookup, and the websocket and feeds can say exactly what a client missed."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import cast
 
 import redis.asyncio as aioredis
 
 from dispatch import events as ev
+from dispatch.event_log import Recorded, VersionConflict
+
+# A page of stream entries as redis-py returns them: (id, {field: value}).
+_Rows = list[tuple[bytes, dict[bytes, bytes]]]
 
 # Checks the log's last sequence against the one the events were decided on, and appends all of
 # them in one atomic step; a mismatch appends nothing and tells the caller the current version.
@@ -24,20 +28,9 @@ return {1, version + #ARGV - 1}
 """
 
 
-class VersionConflict(Exception):
-    def __init__(self, expected: int, actual: int) -> None:
-        super().__init__(f"log is at {actual}, decision was made at {expected}")
-        self.expected, self.actual = expected, actual
-
-
-@dataclass(frozen=True)
-class Recorded:
-    seq: int
-    event: ev.Event
-
-
-class EventStore:
-    """One ordered log per namespace (live, or a training run), in one Redis stream."""
+class RedisEventStore:
+    """One ordered log per namespace (live, or a training run), in one Redis stream; fills the
+    `dispatch.event_log.EventLog` port for every process sharing that Redis."""
 
     def __init__(self, redis: aioredis.Redis, namespace: str = "jd") -> None:
         self.redis = redis
@@ -60,9 +53,9 @@ class EventStore:
         out: list[Recorded] = []
         start = f"({after}-1" if after else "-"
         while True:
-            rows = await self.redis.xrange(self.key, min=start, max="+", count=batch)
-            for stream_id, fields in rows:
-                out.append(Recorded(_seq(stream_id), ev.from_json(fields[b"e"])))
+            # redis-py's replies are typed as every shape a reply can take; this is the one we get
+            rows = cast(_Rows, await self.redis.xrange(self.key, min=start, max="+", count=batch))
+            out.extend(_recorded(rows))
             if len(rows) < batch:
                 return out
             start = "(" + _text(rows[-1][0])
@@ -70,16 +63,20 @@ class EventStore:
     async def wait(self, after: int, block_ms: int = 5000) -> list[Recorded]:
         """Block until events above `after` exist (or the timeout passes) and return them."""
         start = f"{after}-1" if after else "0-0"
-        reply = await self.redis.xread({self.key: start}, block=block_ms, count=5000)
-        out: list[Recorded] = []
-        for _key, rows in reply or []:
-            for stream_id, fields in rows:
-                out.append(Recorded(_seq(stream_id), ev.from_json(fields[b"e"])))
-        return out
+        reply = cast(list[tuple[bytes, _Rows]] | None,
+                     await self.redis.xread({self.key: start}, block=block_ms, count=5000))
+        return [r for _key, rows in reply or [] for r in _recorded(rows)]
 
     async def version(self) -> int:
-        last = await self.redis.xrevrange(self.key, count=1)
+        last = cast(_Rows, await self.redis.xrevrange(self.key, count=1))
         return _seq(last[0][0]) if last else 0
+
+    async def ping(self) -> None:
+        await self.redis.ping()
+
+
+def _recorded(rows: _Rows) -> list[Recorded]:
+    return [Recorded(_seq(stream_id), ev.from_json(fields[b"e"])) for stream_id, fields in rows]
 
 
 def _text(stream_id: bytes | str) -> str:

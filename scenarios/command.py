@@ -1,5 +1,6 @@
 """The work behind `jointdispatch replay`: find the scenario, build its city once, replay one
-strategy or compare them all with a progress bar, and write the report.
+strategy or compare them all with a progress bar, and write the report. Runs are in memory
+unless given a Redis (`redis` None).
 
 A map server for a live exercise is the web package's business; it plugs in through `on_ready`,
 called once the training namespace is prepared and before the first call arrives."""
@@ -56,7 +57,7 @@ class ReplayRun:
     files: dict[str, Path]
 
 
-async def replay_command(scenario: LoadedScenario, redis: aioredis.Redis, out_dir: Path, *,
+async def replay_command(scenario: LoadedScenario, redis: aioredis.Redis | None, out_dir: Path, *,
                          compare: bool, strategy: str, speed: float | None, seed: int | None,
                          console: Console, city: City | None = None,
                          on_ready: Callable[[Replay, City], Awaitable[None]] | None = None) -> ReplayRun:
@@ -72,8 +73,10 @@ async def replay_command(scenario: LoadedScenario, redis: aioredis.Redis, out_di
                   TimeElapsedColumn(), console=console) as bar:
         for name in names:
             task = bar.add_task(STRATEGIES[name].label, total=total, clock="")
+            # A paced run on Redis moves the units for whoever watches its namespace; in memory
+            # nobody can, so its positions are not worked out at all.
             replay = Replay(scenario, name, city, redis, seed=seed, speed=speed,
-                            show_positions=speed is not None)
+                            show_positions=speed is not None and redis is not None)
             if on_ready is not None:
                 await replay.prepare()
                 await on_ready(replay, city)

@@ -1,10 +1,10 @@
-"""Replaying a scenario under one strategy: a training namespace of its own in Redis, the
-dispatch service on the replay's simulated clock, the world driving it; and the comparison of
-strategies on the same calls.
+"""Replaying a scenario under one strategy: a log of its own, the dispatch service on the
+replay's simulated clock, the world driving it; and the comparison of strategies on the same calls.
 
-The namespace (`training:<scenario>:<strategy>` unless given) holds the run's event log and unit
-positions apart from live incidents; it is emptied when a run starts, so a replay never mixes
-with anything before it."""
+A replay's log is in memory unless it is given a Redis: then its training namespace there
+(`training:<scenario>:<strategy>` unless given) holds the run's event log and unit positions
+apart from live incidents, for a map server or a trainer to read; it is emptied when a run
+starts, so a replay never mixes with anything before it."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from dispatch.decide import Rules
+from dispatch.event_log import EventLog, Recorded
+from dispatch.memory_store import MemoryEventStore
 from dispatch.merging import MergeRules
 from dispatch.roster import RosterRules
 from dispatch.service import DispatchService
-from dispatch.store import EventStore, Recorded
+from dispatch.store import RedisEventStore
 from dispatch.telemetry import PositionStore
 from scenarios.engine import ReplayEngine
 from scenarios.kpi import compute_kpis
@@ -74,7 +76,7 @@ class Replay:
         scenario: LoadedScenario,
         strategy: Strategy | str,
         city: City,
-        redis: aioredis.Redis,
+        redis: aioredis.Redis | None = None,
         seed: int | None = None,
         speed: float | None = None,
         namespace: str | None = None,
@@ -92,9 +94,17 @@ class Replay:
             roster=RosterRules.load(scenario.roster_file),
             ack_deadline_s=spec.roster.ack_deadline_s,
         )
-        self.positions = PositionStore(redis, self.namespace)
-        self.engine = ReplayEngine(spec.start, speed, self._tick if show_positions else None)
-        self.store = EventStore(redis, self.namespace)
+        # Positions are recorded only for a map to show, and a map reads them from Redis: a run
+        # in memory has no one to show them to, so it needs no position store at all.
+        self.store: EventLog = MemoryEventStore()
+        self.positions: PositionStore | None = None
+        if redis is not None:
+            self.store = RedisEventStore(redis, self.namespace)
+            if show_positions:
+                self.positions = PositionStore(redis, self.namespace)
+        elif show_positions:
+            raise ValueError("showing positions needs the replay on Redis, where a map can read them")
+        self.engine = ReplayEngine(spec.start, speed, None if self.positions is None else self._tick)
         self.service = DispatchService(self.store, rules, self.engine.clock)
         self.world = World(scenario, self.strategy, city, self.service, self.engine, self.seed)
         self.engine.settle = self.world.priority.settle
@@ -102,6 +112,7 @@ class Replay:
 
     async def _tick(self, _now_s: float) -> None:
         """Move the units on the map: through the same position store live devices feed."""
+        assert self.positions is not None  # the engine ticks only when there are positions to show
         await self.positions.record(self.world.positions(self.engine.clock.now()))
 
     async def prepare(self) -> None:
@@ -110,7 +121,8 @@ class Replay:
         if self._prepared:
             return
         self._prepared = True
-        await clear_namespace(self.redis, self.namespace)
+        if self.redis is not None:
+            await clear_namespace(self.redis, self.namespace)
         await self.service.start(follow=False)
         await self.world.register_fleet()
         if self.engine.tick is not None:
@@ -148,7 +160,7 @@ class Replay:
 async def compare(
     scenario: LoadedScenario,
     city: City,
-    redis: aioredis.Redis,
+    redis: aioredis.Redis | None = None,
     strategies: Sequence[str] = tuple(STRATEGIES),
     seed: int | None = None,
     progress: Callable[[str, float], None] | None = None,

@@ -24,7 +24,7 @@ from dispatch.plans import ResponsePlans
 from dispatch.rejection import Rejected
 from dispatch.roster import RosterRules
 from dispatch.service import DispatchService
-from dispatch.store import EventStore
+from dispatch.store import RedisEventStore
 from dispatch.telemetry import Position, PositionStore
 from greenwave.http_gateway import HttpSignalGateway
 from routing.network import RoadNetwork
@@ -67,7 +67,7 @@ class Backend:
         fleet = Fleet.load(settings.fleet_file)
         client = aioredis.Redis.from_url(redis_url)
         ns = settings.namespace
-        service = DispatchService(EventStore(client, ns), rules_from(settings, plans), clock)
+        service = DispatchService(RedisEventStore(client, ns), rules_from(settings, plans), clock)
         audit = AuditLog(client, ns, clock)
         feed = FeedIndex(plans)
         service.subscribe(feed.on_event)  # before start: the replay of the log builds the feed

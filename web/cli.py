@@ -5,10 +5,13 @@ import asyncio
 import contextlib
 import getpass
 import json
+import signal
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,10 +20,54 @@ from rich.table import Table
 from web.api_keys import AGENCIES, KeyRing, Role
 from web.settings import Settings
 
+if TYPE_CHECKING:
+    from web.redis_server import RedisServer
+
 app = typer.Typer(help="Joint police-medical-fire dispatch coordinator.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 console = Console()
+
+
+@contextlib.contextmanager
+def _unwound_by_signals() -> Iterator[None]:
+    """SIGTERM (systemd, `kill`) and SIGINT (Ctrl-C) unwind the command like an exception, so
+    every `finally` runs and the Redis it started is stopped; then the process ends by that same
+    signal, as whoever sent it expects. uvicorn serves with handlers of its own and, once it has
+    shut down gracefully, raises the signal again: that lands here too."""
+    caught: list[int] = []
+
+    def unwind(signum: int, _frame: FrameType | None) -> None:
+        caught.append(signum)
+        if len(caught) == 1:  # a second signal must not cut the clean-up short
+            raise KeyboardInterrupt
+
+    previous = {s: signal.signal(s, unwind) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    except KeyboardInterrupt:
+        if not caught:
+            raise
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if caught:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        signal.signal(caught[0], signal.SIG_DFL)
+        signal.raise_signal(caught[0])
+
+
+def _private_redis(data_dir: Path, port: int | None = None, fsync: str = "always") -> "RedisServer":
+    """Start the Redis that keeps its data in `data_dir`, or, if one still runs there, say whose
+    it is in one line and exit 2: two servers on one folder would corrupt it."""
+    from web.redis_server import DataFolderInUse, RedisServer
+
+    try:
+        return RedisServer(data_dir, port=port, fsync=fsync).start()
+    except DataFolderInUse as e:
+        typer.echo(f"{e}; stop it or set JD_DATA_DIR", err=True)
+        raise typer.Exit(2) from None
 
 
 def _serving_file(settings: Settings) -> Path:
@@ -37,8 +84,6 @@ def _redis_url(settings: Settings) -> Iterator[str]:
         return
     import redis
 
-    from web.redis_server import RedisServer
-
     info = _serving_file(settings)
     if info.exists():
         url = json.loads(info.read_text())["redis_url"]
@@ -46,8 +91,11 @@ def _redis_url(settings: Settings) -> Iterator[str]:
             redis.Redis.from_url(url).ping()
             yield url
             return
-    with RedisServer(settings.data_dir / "redis", port=settings.redis_port) as server:
+    server = _private_redis(settings.data_dir / "redis", port=settings.redis_port)
+    try:
         yield server.url
+    finally:
+        server.stop()
 
 
 def _run(coro_fn):  # type: ignore[no-untyped-def]
@@ -169,48 +217,47 @@ def serve(
     import uvicorn
 
     from web.app import create_app
-    from web.redis_server import RedisServer
 
     settings = Settings()
     host, port = host or settings.host, port or settings.port
-    server = None
-    url = settings.redis_url
-    if url is None:
-        server = RedisServer(settings.data_dir / "redis", port=settings.redis_port)
-        server.start()
-        url = server.url
-        console.print(f"[dim]Redis started on {url}, data in {server.data_dir}[/dim]")
-    serving = _serving_file(settings)
-    try:
-        if server is not None:
-            serving.write_text(json.dumps({"redis_url": url}))
-        page = f"http://{host}:{port}/"
-        if settings.demo_supervisor:
-            page += f"#key={asyncio.run(_demo_key(url, settings))}"
-        console.print("[dim]Loading the road network…[/dim]")
-        network = None
-        if settings.osm_cache is not None:  # a missing or stale cache is said plainly, not as a traceback
-            from routing.cache import CacheFormatError, load_cached
+    with _unwound_by_signals():
+        server = None
+        url = settings.redis_url
+        if url is None:
+            server = _private_redis(settings.data_dir / "redis", port=settings.redis_port)
+            url = server.url
+            console.print(f"[dim]Redis started on {url}, data in {server.data_dir}[/dim]")
+        serving = _serving_file(settings)
+        try:
+            if server is not None:
+                serving.write_text(json.dumps({"redis_url": url}))
+            page = f"http://{host}:{port}/"
+            if settings.demo_supervisor:
+                page += f"#key={asyncio.run(_demo_key(url, settings))}"
+            console.print("[dim]Loading the road network…[/dim]")
+            network = None
+            if settings.osm_cache is not None:  # a missing or stale cache is said plainly, not as a traceback
+                from routing.cache import CacheFormatError, load_cached
 
-            try:
-                network = load_cached(settings.osm_cache)
-            except FileNotFoundError:
-                console.print(f"[red]no network cache at {settings.osm_cache}: make one with "
-                              "`jointdispatch import-osm EXTRACT` and point JD_OSM_CACHE at it[/red]")
-                raise typer.Exit(2) from None
-            except (CacheFormatError, OSError) as e:
-                console.print(f"[red]{e}[/red]")
-                raise typer.Exit(2) from None
-        application = create_app(settings, network=network, redis_url=url)
-        console.print(f"[bold green]Joint dispatch is up:[/bold green] {page}  "
-                      f"(API docs: http://{host}:{port}/docs)", soft_wrap=True)
-        # No per-message deflate on the websocket: each screen would compress the same position
-        # frames on its own, which costs more CPU than the whole fan-out; control rooms are on a LAN.
-        uvicorn.run(application, host=host, port=port, log_level="warning", ws_per_message_deflate=False)
-    finally:
-        if server is not None:
-            serving.unlink(missing_ok=True)
-            server.stop()
+                try:
+                    network = load_cached(settings.osm_cache)
+                except FileNotFoundError:
+                    console.print(f"[red]no network cache at {settings.osm_cache}: make one with "
+                                  "`jointdispatch import-osm EXTRACT` and point JD_OSM_CACHE at it[/red]")
+                    raise typer.Exit(2) from None
+                except (CacheFormatError, OSError) as e:
+                    console.print(f"[red]{e}[/red]")
+                    raise typer.Exit(2) from None
+            application = create_app(settings, network=network, redis_url=url)
+            console.print(f"[bold green]Joint dispatch is up:[/bold green] {page}  "
+                          f"(API docs: http://{host}:{port}/docs)", soft_wrap=True)
+            # No per-message deflate on the websocket: each screen would compress the same position
+            # frames on its own, which costs more CPU than the whole fan-out; control rooms are on a LAN.
+            uvicorn.run(application, host=host, port=port, log_level="warning", ws_per_message_deflate=False)
+        finally:
+            if server is not None:
+                serving.unlink(missing_ok=True)
+                server.stop()
 
 
 @app.command("import-osm")
@@ -239,6 +286,10 @@ def replay(
                                         "namespace (use with --speed 1).")] = False,
     host: Annotated[str | None, typer.Option(help="Map server address (with --serve).")] = None,
     port: Annotated[int | None, typer.Option(help="Map server port (with --serve).")] = None,
+    on_redis: Annotated[bool, typer.Option("--redis", help="Keep the run in its training namespace on "
+                                           "Redis (REDIS_URL, else a private redis-server) for other "
+                                           "processes to read; --serve implies it. Without it the "
+                                           "run is in memory.")] = False,
     traffic: Annotated[str, typer.Option(help="model (the replay's own traffic model) or sumo: drive "
                                          "the green-wave trips again in Eclipse SUMO, paired runs "
                                          "(needs the sumo extra: pip install -e '.\\[sumo]').")] = "model",
@@ -248,16 +299,12 @@ def replay(
     = None,
 ) -> None:
     """Replay a training scenario on a simulated clock and write its KPI report (JSON and HTML)."""
-    import asyncio
-    import signal
-
     import redis.asyncio as aioredis
     from rich.markup import escape
 
     from scenarios.command import find_scenario, parse_speed, print_summary, replay_command
     from scenarios.source import ScenarioError
     from scenarios.world import STRATEGIES
-    from web.redis_server import RedisServer
 
     try:
         scenario = find_scenario(file)
@@ -276,15 +323,12 @@ def replay(
                       "use --strategy joint_green_wave[/red]")
         raise typer.Exit(2)
     settings = Settings()
-    server = None
-    url = settings.redis_url
-    if url is None:  # a private Redis for the training run; nothing durable is at stake
-        server = RedisServer((settings.data_dir / "redis-training").resolve(), fsync="everysec").start()
-        url = server.url
     out_dir = out or settings.data_dir / "replays" / scenario.name
+    server = None
+    url = None
 
     async def main() -> None:
-        client = aioredis.Redis.from_url(url)
+        client = None if url is None else aioredis.Redis.from_url(url)
         on_ready = None
         stop_map: list[object] = []
         if serve:
@@ -309,19 +353,20 @@ def replay(
                 console.print("[bold]The map stays up; Ctrl-C to stop.[/bold]")
                 await asyncio.Event().wait()
         finally:
-            await client.aclose()
+            if client is not None:
+                await client.aclose()
 
-    def stop(*_: object) -> None:  # a terminated run still stops the Redis it started
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if server is not None:
-            server.stop()
+    with _unwound_by_signals():  # a terminated run still stops the Redis it started
+        if on_redis or serve:  # the map server reads the run from Redis
+            url = settings.redis_url
+            if url is None:  # a private Redis for the training run; nothing durable is at stake
+                server = _private_redis(settings.data_dir / "redis-training", fsync="everysec")
+                url = server.url
+        try:
+            asyncio.run(main())
+        finally:
+            if server is not None:
+                server.stop()
 
 
 def _sumo_evaluation(run, city, out: Path, seeds: int, departures: int,  # type: ignore[no-untyped-def]

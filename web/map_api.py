@@ -24,7 +24,7 @@ async def whoami(key: IdentityDep, backend: BackendDep) -> dict[str, Any]:
 
 @router.get("/healthz")
 async def healthz(backend: BackendDep) -> dict[str, Any]:
-    await backend.redis.ping()
+    await backend.service.store.ping()
     return {"status": "ok", "log_version": backend.service.state.version}
 
 
