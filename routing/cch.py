@@ -11,8 +11,13 @@ import threading
 
 import numpy as np
 
+from typing import Any
+
+rk: Any  # the module, or None where it is not installed
 try:
-    import routingkit_cch as rk
+    import routingkit_cch as _routingkit
+
+    rk = _routingkit
 except ImportError:  # the scipy engine carries on alone
     rk = None
 
@@ -26,7 +31,8 @@ def available() -> bool:
 def to_ms(seconds: np.ndarray) -> list[int]:
     ms = np.rint(seconds * 1000.0)
     ms[~np.isfinite(ms) | (ms >= INF_MS)] = INF_MS
-    return ms.astype(np.int64).tolist()
+    out: list[int] = ms.astype(np.int64).tolist()
+    return out
 
 
 def compute_order(n: int, tail: np.ndarray, head: np.ndarray, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -68,7 +74,7 @@ class CCHEngine:
             for profile, seconds in seconds_by_profile.items():
                 self.pending[profile][arc] = to_ms(np.array([seconds]))[0]
 
-    def _metric(self, profile: str) -> object:
+    def _metric(self, profile: str) -> Any:
         with self._pending_lock:
             updates, self.pending[profile] = self.pending[profile], {}
         if updates:

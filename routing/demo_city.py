@@ -76,7 +76,7 @@ def build_demo_city(seed: int = 7, scale: float = 1.0, street_detail: bool = Fal
                        x=x, y=y, **({"signal_id": f"S{r:03d}{c:03d}"} if signal else {}))
 
     def add_point(x: float, y: float) -> int:
-        n = g.number_of_nodes()
+        n: int = g.number_of_nodes()
         g.add_node(n, lon=CENTRE[0] + (x - width / 2) / mx, lat=CENTRE[1] + (y - height / 2) / my,
                    x=x, y=y)
         return n

@@ -301,7 +301,7 @@ class RoutingIndex:
         starts = [(n, int(round(sec * 1000))) for n, sec in self._ends(a, w, leaving=True)]
         ends = [(n, int(round(sec * 1000))) for n, sec in self._ends(b, w, leaving=False)]
         direct = self._same_edge(a, b, w)
-        total, nodes = np.inf, []
+        total, nodes = np.inf, list[int]()
         if starts and ends:
             with self._lock:
                 ms, nodes = self.cch.path(profile, starts, ends)

@@ -37,4 +37,5 @@ def speeds_kmh(profile: str, arterial: np.ndarray, free_flow_kmh: np.ndarray) ->
     """`speed_kmh` for every edge at once; `arterial` marks edges whose class is in ARTERIAL."""
     p = PROFILES[profile]
     factor = np.where(arterial, p.arterial_factor, p.local_factor)
-    return np.minimum(free_flow_kmh * factor, p.cap_kmh)
+    speeds: np.ndarray = np.minimum(free_flow_kmh * factor, p.cap_kmh)
+    return speeds
