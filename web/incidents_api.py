@@ -80,10 +80,11 @@ class MutualAidAnswerIn(BaseModel):
     by: str = Field("dispatcher", min_length=1, max_length=64)
 
 
-async def shown(request: Request, backend: BackendDep, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def shown(request: Request, backend: BackendDep, viewer: IdentityDep,
+                calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Calls as the caller's key may see them (field rules), their sensitive reads audited."""
     route = request.scope.get("route")
-    return await backend.audit.disclose(calls, request.state.identity, origin_of(request.scope),
+    return await backend.audit.disclose(calls, viewer, origin_of(request.scope),
                                         f"GET {getattr(route, 'path', request.url.path)}")
 
 
@@ -118,11 +119,12 @@ async def post_call(
 
 
 @router.get("/v1/calls/{call_id}")
-async def get_call(call_id: str, request: Request, backend: BackendDep) -> dict[str, Any]:
+async def get_call(call_id: str, request: Request, backend: BackendDep,
+                   viewer: IdentityDep) -> dict[str, Any]:
     state = backend.service.state
     if call_id not in state.calls:
         raise Rejected(404, "call_id", f"no call {call_id}")
-    return (await shown(request, backend, [call_view(state.calls[call_id])]))[0]
+    return (await shown(request, backend, viewer, [call_view(state.calls[call_id])]))[0]
 
 
 @router.get("/v1/incidents")
@@ -152,28 +154,30 @@ async def list_incidents(
             "incidents": [incident_view(i, state, backend.plans) for i in found[:limit]]}
 
 
-async def _detail(incident_id: str, request: Request, backend: BackendDep) -> dict[str, Any]:
+async def _detail(incident_id: str, request: Request, backend: BackendDep,
+                  viewer: IdentityDep) -> dict[str, Any]:
     state = backend.service.state
     inc = state.incidents.get(incident_id)
     if inc is None:
         raise Rejected(404, "incident_id", f"no incident {incident_id}")
     view = incident_view(inc, state, backend.plans, detail=True)
-    view["calls"] = await shown(request, backend, view["calls"])
+    view["calls"] = await shown(request, backend, viewer, view["calls"])
     return view
 
 
 @router.get("/v1/incidents/{incident_id}")
-async def get_incident(incident_id: str, request: Request, backend: BackendDep) -> dict[str, Any]:
+async def get_incident(incident_id: str, request: Request, backend: BackendDep,
+                       viewer: IdentityDep) -> dict[str, Any]:
     await backend.service.catch_up()
-    return await _detail(incident_id, request, backend)
+    return await _detail(incident_id, request, backend, viewer)
 
 
 @router.post("/v1/incidents/{incident_id}/merge")
 async def merge_incidents(incident_id: str, body: MergeIn, request: Request,
-                          backend: BackendDep) -> dict[str, Any]:
+                          backend: BackendDep, viewer: IdentityDep) -> dict[str, Any]:
     """Fold `source_id` into this incident: its calls and tasks move here."""
     await backend.service.execute(MergeIncidents(incident_id, body.source_id, body.reason, body.by))
-    return await _detail(incident_id, request, backend)
+    return await _detail(incident_id, request, backend, viewer)
 
 
 @router.post("/v1/calls/{call_id}/split")

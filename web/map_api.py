@@ -40,9 +40,7 @@ async def map_roads(backend: BackendDep) -> Response:
 
 
 @router.websocket("/v1/live")
-async def live(ws: WebSocket, backend: BackendDep, since: int | None = None) -> None:
-    viewer = ws.state.identity
-
+async def live(ws: WebSocket, backend: BackendDep, viewer: IdentityDep, since: int | None = None) -> None:
     async def as_viewer_sees(msg: dict[str, Any]) -> dict[str, Any]:
         event = msg.get("event")
         if msg.get("type") != "event" or not event or event.get("type") != "call_received":
