@@ -18,8 +18,10 @@ from dispatch.clock import Clock
 from web.api_keys import ApiKey
 from web.deps import BackendDep, started_backend
 from web.field_rules import disclose
+from web.schemas import ViewRoute
+from web.schemas_feeds import AuditPage
 
-router = APIRouter()
+router = APIRouter(route_class=ViewRoute)
 TELEMETRY_SUFFIXES = ("/position", "/positions")
 AUDIT_MAXLEN = 5_000_000  # a bound so a runaway client cannot fill the disk; years of a city's load
 
@@ -103,7 +105,7 @@ class AuditChanges:
                                    status=status)
 
 
-@router.get("/v1/audit")
+@router.get("/v1/audit", response_model=AuditPage)
 async def read_audit(
     backend: BackendDep,
     after: Annotated[str | None, Query(pattern=r"^\d+-\d+$", description="last entry id seen")] = None,

@@ -30,9 +30,11 @@ from web.audit import AuditLog, origin_of
 from web.cap import atom_feed
 from web.deps import BackendDep, IdentityDep, ServiceDep
 from web.live import _incident_ids
+from web.schemas import ViewRoute, schema_ref
+from web.schemas_feeds import FeedPage, GeoFeed, feed_stream_event
 from web.views import call_view, incident_view
 
-router = APIRouter()
+router = APIRouter(route_class=ViewRoute)
 STREAM_BATCH = 200
 STREAM_WAKE_S = 15.0  # also how soon a revoked key's open stream is ended
 
@@ -143,7 +145,13 @@ def parse_cursor(raw: str | None, version: int) -> int:
     return cursor
 
 
-@router.get("/v1/feeds/incidents")
+# One answer, three media types (`format=`): each is declared, since FastAPI files one model.
+@router.get("/v1/feeds/incidents", responses={200: {"content": {
+    "application/json": {"schema": schema_ref(FeedPage)},
+    "application/geo+json": {"schema": schema_ref(GeoFeed)},
+    "application/atom+xml": {"schema": {
+        "type": "string", "contentMediaType": "application/atom+xml",
+        "description": "An Atom feed, one entry per item, each holding its OASIS CAP 1.2 alert."}}}}})
 async def incident_feed(
     request: Request, backend: BackendDep, viewer: IdentityDep,
     cursor: Annotated[str | None, Query(max_length=20, description="next_cursor of the last page")] = None,
@@ -189,7 +197,8 @@ async def stream_start(
     return parse_cursor(last_event_id or cursor, service.state.version)
 
 
-@router.get("/v1/feeds/incidents/stream", response_class=EventSourceResponse)
+@router.get("/v1/feeds/incidents/stream", response_class=EventSourceResponse, responses={200: {
+    "content": {"text/event-stream": {"x-itemSchema": feed_stream_event()}}}})
 async def incident_stream(
     request: Request, backend: BackendDep, viewer: IdentityDep,
     start: Annotated[int, Depends(stream_start)],

@@ -16,9 +16,11 @@ from dispatch.roads import CloseRoad, ReopenRoad
 from dispatch.router import RoutePlan
 from routing.snap import OffRoad
 from web.deps import CoordinatorDep, IdentityDep
+from web.schemas import ViewRoute, refusals
+from web.schemas_map import RestrictionList, RestrictionView
 from web.views import restriction_view
 
-router = APIRouter()
+router = APIRouter(route_class=ViewRoute)
 
 Edge = tuple[int, int]
 Reroute = Callable[[str, Callable[[RoutePlan], bool]], Awaitable[None]]
@@ -49,7 +51,7 @@ def road_restrictions(coordinator: CoordinatorDep) -> RoadRestrictions:
 RestrictionsDep = Annotated[RoadRestrictions, Depends(road_restrictions)]
 
 
-@router.post("/v1/roads/restrictions", status_code=201)
+@router.post("/v1/roads/restrictions", status_code=201, response_model=RestrictionView)
 async def restrict_road(body: RestrictionIn, roads: RestrictionsDep, key: IdentityDep) -> dict[str, Any]:
     """Close (or slow) the road at a place; routing avoids it from the next question on."""
     try:
@@ -62,13 +64,14 @@ async def restrict_road(body: RestrictionIn, roads: RestrictionsDep, key: Identi
     return restriction_view(held)
 
 
-@router.post("/v1/roads/restrictions/{restriction_id}/reopen")
+@router.post("/v1/roads/restrictions/{restriction_id}/reopen", response_model=RestrictionView,
+             responses=refusals(404, 409))
 async def reopen_road(restriction_id: str, body: ReopenIn, roads: RestrictionsDep) -> dict[str, Any]:
     await roads.service.execute(ReopenRoad(restriction_id, body.by))
     return restriction_view(roads.service.state.roads[restriction_id])
 
 
-@router.get("/v1/roads/restrictions")
+@router.get("/v1/roads/restrictions", response_model=RestrictionList)
 async def list_restrictions(
     roads: RestrictionsDep,
     include_reopened: Annotated[bool, Query(description="Also those lifted since.")] = False,

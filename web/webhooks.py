@@ -31,8 +31,10 @@ from web.api_keys import ApiKey, Role
 from web.audit import AuditLog
 from web.deps import BackendDep, IdentityDep
 from web.feeds import FeedIndex, disclosed_items, parse_cursor
+from web.schemas import ViewRoute, refusals
+from web.schemas_feeds import DeadLetters, WebhookCreated, WebhookList
 
-router = APIRouter()
+router = APIRouter(route_class=ViewRoute)
 MAX_IN_FLIGHT = 32
 LEASE_MS = 10_000
 
@@ -261,7 +263,7 @@ async def own_hook(webhook_id: Annotated[str, Path(max_length=64)], backend: Bac
 OwnHookDep = Annotated[Webhook, Depends(own_hook)]
 
 
-@router.post("/v1/webhooks", status_code=201)
+@router.post("/v1/webhooks", status_code=201, response_model=WebhookCreated)
 async def register_webhook(body: WebhookIn, backend: BackendDep, key: IdentityDep) -> dict[str, Any]:
     """Deliver your agency's feed items to `url`, signed with `secret`."""
     service = backend.service
@@ -273,18 +275,19 @@ async def register_webhook(body: WebhookIn, backend: BackendDep, key: IdentityDe
     return {**hook.public(), "cursor": str(cursor)}
 
 
-@router.get("/v1/webhooks")
+@router.get("/v1/webhooks", response_model=WebhookList)
 async def list_webhooks(backend: BackendDep, key: IdentityDep) -> dict[str, Any]:
     hooks = [h.public() for h in await backend.webhooks.hooks() if h.agency == key.agency]
     return {"count": len(hooks), "webhooks": hooks}
 
 
-@router.delete("/v1/webhooks/{webhook_id}", status_code=204)
+@router.delete("/v1/webhooks/{webhook_id}", status_code=204, responses=refusals(404))
 async def remove_webhook(hook: OwnHookDep, backend: BackendDep) -> None:
     await backend.webhooks.remove(hook.webhook_id)
 
 
-@router.get("/v1/webhooks/{webhook_id}/dead-letters")
+@router.get("/v1/webhooks/{webhook_id}/dead-letters", response_model=DeadLetters,
+            responses=refusals(404))
 async def dead_letters(hook: OwnHookDep, backend: BackendDep) -> dict[str, Any]:
     """Deliveries that failed every attempt, oldest first, with the last error and the body."""
     dead = await backend.webhooks.dead_letters(hook.webhook_id)
