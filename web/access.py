@@ -14,6 +14,7 @@ from fastapi.requests import HTTPConnection
 from fastapi.responses import JSONResponse
 
 from web.api_keys import ApiKey, KeyRing, Role
+from web.deps import backend
 
 R = Role
 
@@ -278,7 +279,7 @@ def values_at(body: dict[str, Any], name: str) -> list[str]:
 
 
 def _unit_agency(conn: HTTPConnection) -> UnitAgency:
-    units = conn.app.state.backend.service.state.units
+    units = backend(conn).service.state.units
 
     def agency(unit_id: str) -> str | None:
         unit = units.get(unit_id)
@@ -302,8 +303,8 @@ async def authorise(conn: HTTPConnection) -> None:
     if rules is not None and not rules:
         conn.state.identity = None
         return
-    state = conn.app.state.backend
-    key = await identify(conn, state.keys)
+    collaborators = backend(conn)
+    key = await identify(conn, collaborators.keys)
     conn.state.identity = key
-    await state.rate_limits.hit(key)
+    await collaborators.rate_limits.hit(key)
     conn.state.acting_as = permit(key, endpoint, await request_subjects(conn), _unit_agency(conn))

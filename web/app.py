@@ -22,6 +22,7 @@ from web.feeds import router as feeds_router
 from web.incidents_api import router as incidents_router
 from web.map_api import STATIC
 from web.map_api import router as map_router
+from web.openapi import DocumentedApp
 from web.road_restrictions import router as road_restrictions_router
 from web.settings import Settings
 from web.units_api import router as units_router
@@ -56,7 +57,7 @@ def create_app(
             await backend.stop()
 
     # Every route and websocket passes `authorise`: the access table in web/access.py decides.
-    app = FastAPI(title="Joint dispatch coordinator", version="0.1.0", lifespan=lifespan,
+    app = DocumentedApp(title="Joint dispatch coordinator", version="0.1.0", lifespan=lifespan,
                   description="One intake for the 110, 119 and 120 hotlines; joint incidents.",
                   dependencies=[Depends(authorise)])
     app.add_middleware(AuditChanges)

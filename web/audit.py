@@ -11,14 +11,17 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import redis.asyncio as aioredis
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispatch.clock import Clock
 from web.api_keys import ApiKey
+from web.deps import BackendDep, started_backend
 from web.field_rules import disclose
+from web.schemas import ViewRoute
+from web.schemas_feeds import AuditPage
 
-router = APIRouter()
+router = APIRouter(route_class=ViewRoute)
 TELEMETRY_SUFFIXES = ("/position", "/positions")
 AUDIT_MAXLEN = 5_000_000  # a bound so a runaway client cannot fill the disk; years of a city's load
 
@@ -92,9 +95,9 @@ class AuditChanges:
         try:
             await self.app(scope, receive, seen)
         finally:
-            backend = getattr(scope["app"].state, "backend", None)  # None before start-up ends
+            backend = started_backend(scope["app"])
             if backend is not None:
-                audit: AuditLog = backend.audit
+                audit = backend.audit
                 route = scope.get("route")
                 action = f"{scope['method']} {getattr(route, 'path', scope['path'])}"
                 key = scope.get("state", {}).get("identity")
@@ -102,17 +105,16 @@ class AuditChanges:
                                    status=status)
 
 
-@router.get("/v1/audit")
+@router.get("/v1/audit", response_model=AuditPage)
 async def read_audit(
-    request: Request,
+    backend: BackendDep,
     after: Annotated[str | None, Query(pattern=r"^\d+-\d+$", description="last entry id seen")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     client_id: Annotated[str | None, Query(max_length=128)] = None,
     kind: Annotated[str | None, Query(pattern="^(read|change|key)$")] = None,
 ) -> dict[str, Any]:
     """Audit entries in the order they were written; `after` pages on from the last id seen."""
-    audit: AuditLog = request.app.state.backend.audit
-    rows = await audit.entries(after, limit)
+    rows = await backend.audit.entries(after, limit)
     last = rows[-1]["id"] if rows else after
     found = [r for r in rows if (client_id is None or r["client_id"] == client_id)
              and (kind is None or r["kind"] == kind)]

@@ -28,10 +28,13 @@ from web.access import ALL_AGENCIES, Denied, identify
 from web.api_keys import ApiKey
 from web.audit import AuditLog, origin_of
 from web.cap import atom_feed
+from web.deps import BackendDep, IdentityDep, ServiceDep
 from web.live import _incident_ids
+from web.schemas import ViewRoute, schema_ref
+from web.schemas_feeds import FeedPage, GeoFeed, feed_stream_event
 from web.views import call_view, incident_view
 
-router = APIRouter()
+router = APIRouter(route_class=ViewRoute)
 STREAM_BATCH = 200
 STREAM_WAKE_S = 15.0  # also how soon a revoked key's open stream is ended
 
@@ -142,28 +145,32 @@ def parse_cursor(raw: str | None, version: int) -> int:
     return cursor
 
 
-@router.get("/v1/feeds/incidents")
+# One answer, three media types (`format=`): each is declared, since FastAPI files one model.
+@router.get("/v1/feeds/incidents", responses={200: {"content": {
+    "application/json": {"schema": schema_ref(FeedPage)},
+    "application/geo+json": {"schema": schema_ref(GeoFeed)},
+    "application/atom+xml": {"schema": {
+        "type": "string", "contentMediaType": "application/atom+xml",
+        "description": "An Atom feed, one entry per item, each holding its OASIS CAP 1.2 alert."}}}}})
 async def incident_feed(
-    request: Request,
+    request: Request, backend: BackendDep, viewer: IdentityDep,
     cursor: Annotated[str | None, Query(max_length=20, description="next_cursor of the last page")] = None,
     format: Annotated[Literal["json", "geojson", "cap"], Query()] = "json",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     """Changes to the incidents your agency is entitled to, oldest first, after `cursor`."""
-    service = request.app.state.backend.service
+    service = backend.service
     await service.catch_up()  # a cursor another process handed out is never ahead of this one
     version = service.state.version
     start = parse_cursor(cursor, version)
-    viewer: ApiKey = request.state.identity
-    feed: FeedIndex = request.app.state.backend.feed
-    entries, next_cursor = feed.after(start, viewer, limit, version)
-    items = await disclosed_items(entries, viewer, request.app.state.backend.audit, origin_of(request.scope),
+    entries, next_cursor = backend.feed.after(start, viewer, limit, version)
+    items = await disclosed_items(entries, viewer, backend.audit, origin_of(request.scope),
                                   "GET /v1/feeds/incidents")
     more = next_cursor < version
     next_url = str(request.url.include_query_params(cursor=str(next_cursor)))
     headers = {"X-Next-Cursor": str(next_cursor), "Link": f'<{next_url}>; rel="next"'}
     if format == "cap":
-        sender = request.app.state.backend.settings.cap_sender
+        sender = backend.settings.cap_sender
         every = any(r in ALL_AGENCIES for r in viewer.roles)
         audience = "all agencies" if every else f"agency {viewer.agency}"
         body = atom_feed(items, sender, audience, str(request.url), next_url, service.clock.now())
@@ -181,30 +188,29 @@ def _json(payload: Any, media_type: str, headers: dict[str, str]) -> Response:
 
 
 async def stream_start(
-    request: Request,
+    service: ServiceDep,
     cursor: Annotated[str | None, Query(max_length=20)] = None,
     last_event_id: Annotated[str | None, Header(max_length=20)] = None,
 ) -> int:
     """Where a stream starts: checked before the first byte, so a bad cursor is a clean 422."""
-    service = request.app.state.backend.service
     await service.catch_up()
     return parse_cursor(last_event_id or cursor, service.state.version)
 
 
-@router.get("/v1/feeds/incidents/stream", response_class=EventSourceResponse)
+@router.get("/v1/feeds/incidents/stream", response_class=EventSourceResponse, responses={200: {
+    "content": {"text/event-stream": {"x-itemSchema": feed_stream_event()}}}})
 async def incident_stream(
-    request: Request, start: Annotated[int, Depends(stream_start)],
+    request: Request, backend: BackendDep, viewer: IdentityDep,
+    start: Annotated[int, Depends(stream_start)],
 ) -> AsyncIterator[ServerSentEvent]:
     """The same items as the feed, pushed as they happen; each event's id is its cursor, so a
     reconnecting EventSource (Last-Event-ID) or `?cursor=` resumes with nothing lost."""
-    app = request.app
-    service = app.state.backend.service
-    viewer: ApiKey = request.state.identity
+    service = backend.service
     origin = origin_of(request.scope)
     position = start
     while True:
-        entries, reached = app.state.backend.feed.after(position, viewer, STREAM_BATCH, service.state.version)
-        items = await disclosed_items(entries, viewer, app.state.backend.audit, origin,
+        entries, reached = backend.feed.after(position, viewer, STREAM_BATCH, service.state.version)
+        items = await disclosed_items(entries, viewer, backend.audit, origin,
                                       "GET /v1/feeds/incidents/stream")
         for i, it in enumerate(items):
             # One log position can hold two items (a merge): only the last carries the id, so a
@@ -213,10 +219,10 @@ async def incident_stream(
             yield ServerSentEvent(data=it, id=it["cursor"] if last_of_seq else None, event="incident")
         position = reached
         if reached >= service.state.version:
-            await app.state.backend.feed.changed(STREAM_WAKE_S)
+            await backend.feed.changed(STREAM_WAKE_S)
             if await request.is_disconnected():
                 return
             try:
-                await identify(request, app.state.backend.keys)
+                await identify(request, backend.keys)
             except Denied:  # the key was revoked meanwhile: the stream ends here
                 return

@@ -19,9 +19,20 @@ from dispatch.mutual_aid import AnswerMutualAid, RequestMutualAid
 from dispatch.state import IncidentStatus
 from web.audit import origin_of
 from web.deps import BackendDep, IdentityDep, ServiceDep
+from web.schemas import ViewRoute, refusals
+from web.schemas_incidents import (
+    CallAccepted,
+    CallSplit,
+    CallView,
+    IncidentDetail,
+    IncidentList,
+    IncidentView,
+    MutualAidView,
+    PlanBook,
+)
 from web.views import call_view, incident_view, mutual_aid_view
 
-router = APIRouter()
+router = APIRouter(route_class=ViewRoute)
 AgencyCode = Literal["110", "119", "120", "122"]
 
 
@@ -80,14 +91,16 @@ class MutualAidAnswerIn(BaseModel):
     by: str = Field("dispatcher", min_length=1, max_length=64)
 
 
-async def shown(request: Request, backend: BackendDep, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def shown(request: Request, backend: BackendDep, viewer: IdentityDep,
+                calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Calls as the caller's key may see them (field rules), their sensitive reads audited."""
     route = request.scope.get("route")
-    return await backend.audit.disclose(calls, request.state.identity, origin_of(request.scope),
+    return await backend.audit.disclose(calls, viewer, origin_of(request.scope),
                                         f"GET {getattr(route, 'path', request.url.path)}")
 
 
-@router.post("/v1/calls", status_code=201)
+@router.post("/v1/calls", status_code=201, response_model=CallAccepted,
+             responses=refusals(409, said={409: "The Idempotency-Key came with another call before."}))
 async def post_call(
     body: CallIn, backend: BackendDep, response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
@@ -117,15 +130,16 @@ async def post_call(
             "reason": call.reason, "repeat": call.repeat}
 
 
-@router.get("/v1/calls/{call_id}")
-async def get_call(call_id: str, request: Request, backend: BackendDep) -> dict[str, Any]:
+@router.get("/v1/calls/{call_id}", response_model=CallView, responses=refusals(404))
+async def get_call(call_id: str, request: Request, backend: BackendDep,
+                   viewer: IdentityDep) -> dict[str, Any]:
     state = backend.service.state
     if call_id not in state.calls:
         raise Rejected(404, "call_id", f"no call {call_id}")
-    return (await shown(request, backend, [call_view(state.calls[call_id])]))[0]
+    return (await shown(request, backend, viewer, [call_view(state.calls[call_id])]))[0]
 
 
-@router.get("/v1/incidents")
+@router.get("/v1/incidents", response_model=IncidentList)
 async def list_incidents(
     backend: BackendDep,
     status: Annotated[list[IncidentStatus] | None, Query()] = None,
@@ -152,31 +166,33 @@ async def list_incidents(
             "incidents": [incident_view(i, state, backend.plans) for i in found[:limit]]}
 
 
-async def _detail(incident_id: str, request: Request, backend: BackendDep) -> dict[str, Any]:
+async def _detail(incident_id: str, request: Request, backend: BackendDep,
+                  viewer: IdentityDep) -> dict[str, Any]:
     state = backend.service.state
     inc = state.incidents.get(incident_id)
     if inc is None:
         raise Rejected(404, "incident_id", f"no incident {incident_id}")
     view = incident_view(inc, state, backend.plans, detail=True)
-    view["calls"] = await shown(request, backend, view["calls"])
+    view["calls"] = await shown(request, backend, viewer, view["calls"])
     return view
 
 
-@router.get("/v1/incidents/{incident_id}")
-async def get_incident(incident_id: str, request: Request, backend: BackendDep) -> dict[str, Any]:
+@router.get("/v1/incidents/{incident_id}", response_model=IncidentDetail, responses=refusals(404))
+async def get_incident(incident_id: str, request: Request, backend: BackendDep,
+                       viewer: IdentityDep) -> dict[str, Any]:
     await backend.service.catch_up()
-    return await _detail(incident_id, request, backend)
+    return await _detail(incident_id, request, backend, viewer)
 
 
-@router.post("/v1/incidents/{incident_id}/merge")
+@router.post("/v1/incidents/{incident_id}/merge", response_model=IncidentDetail, responses=refusals(404, 409))
 async def merge_incidents(incident_id: str, body: MergeIn, request: Request,
-                          backend: BackendDep) -> dict[str, Any]:
+                          backend: BackendDep, viewer: IdentityDep) -> dict[str, Any]:
     """Fold `source_id` into this incident: its calls and tasks move here."""
     await backend.service.execute(MergeIncidents(incident_id, body.source_id, body.reason, body.by))
-    return await _detail(incident_id, request, backend)
+    return await _detail(incident_id, request, backend, viewer)
 
 
-@router.post("/v1/calls/{call_id}/split")
+@router.post("/v1/calls/{call_id}/split", response_model=CallSplit, responses=refusals(404, 409))
 async def split_call(call_id: str, body: SplitIn, service: ServiceDep) -> dict[str, Any]:
     """Take a wrongly merged call out of its incident into a new one."""
     await service.execute(SplitCall(call_id, body.reason, body.by))
@@ -184,7 +200,8 @@ async def split_call(call_id: str, body: SplitIn, service: ServiceDep) -> dict[s
     return {"call_id": call_id, "incident_id": call.incident_id, "reason": call.reason}
 
 
-@router.post("/v1/incidents/{incident_id}/status")
+@router.post("/v1/incidents/{incident_id}/status", response_model=IncidentView,
+             responses=refusals(404, 409))
 async def change_status(incident_id: str, body: StatusIn, backend: BackendDep) -> dict[str, Any]:
     """Closing an incident closes its tasks, frees its units and gives back every green wave."""
     service = backend.service
@@ -192,7 +209,8 @@ async def change_status(incident_id: str, body: StatusIn, backend: BackendDep) -
     return incident_view(service.state.incidents[incident_id], service.state, backend.plans)
 
 
-@router.post("/v1/incidents/{incident_id}/tasks/{agency}/status")
+@router.post("/v1/incidents/{incident_id}/tasks/{agency}/status", response_model=IncidentView,
+             responses=refusals(404, 409))
 async def change_task_status(incident_id: str, agency: str, body: StatusIn,
                              backend: BackendDep) -> dict[str, Any]:
     service = backend.service
@@ -200,7 +218,8 @@ async def change_task_status(incident_id: str, agency: str, body: StatusIn,
     return incident_view(service.state.incidents[incident_id], service.state, backend.plans)
 
 
-@router.post("/v1/incidents/{incident_id}/mutual-aid", status_code=201)
+@router.post("/v1/incidents/{incident_id}/mutual-aid", status_code=201, response_model=MutualAidView,
+             responses=refusals(404, 409))
 async def request_mutual_aid(incident_id: str, body: MutualAidIn, service: ServiceDep,
                              key: IdentityDep) -> dict[str, Any]:
     """Ask another agency to lend its units to this incident; once it accepts, this agency's
@@ -210,7 +229,8 @@ async def request_mutual_aid(incident_id: str, body: MutualAidIn, service: Servi
     return mutual_aid_view(service.state.mutual_aid[events[0].request_id])  # type: ignore[attr-defined]
 
 
-@router.post("/v1/mutual-aid/{request_id}/answer")
+@router.post("/v1/mutual-aid/{request_id}/answer", response_model=MutualAidView,
+             responses=refusals(403, 404, 409))
 async def answer_mutual_aid(request_id: str, body: MutualAidAnswerIn, service: ServiceDep,
                             key: IdentityDep) -> dict[str, Any]:
     """The agency asked accepts (it gets a task in the incident) or declines."""
@@ -221,7 +241,7 @@ async def answer_mutual_aid(request_id: str, body: MutualAidAnswerIn, service: S
     return mutual_aid_view(service.state.mutual_aid[request_id])
 
 
-@router.get("/v1/plans")
+@router.get("/v1/plans", response_model=PlanBook)
 async def get_plans(backend: BackendDep) -> dict[str, Any]:
     return {k: {"agencies": list(p.agencies), "whistle": p.whistle, "severity": p.severity,
                 "label": {"en": p.label_en, "zh": p.label_zh}} for k, p in backend.plans.plans.items()}

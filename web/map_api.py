@@ -11,24 +11,27 @@ from fastapi.responses import FileResponse, Response
 from web.access import Denied, identify
 from web.audit import origin_of
 from web.deps import BackendDep, IdentityDep
+from web.schemas import ViewRoute
+from web.schemas_map import Health, RoadLayer, WhoAmI
 
 STATIC = Path(__file__).with_name("static")
-router = APIRouter()
+router = APIRouter(route_class=ViewRoute)
 
 
-@router.get("/v1/whoami")
+@router.get("/v1/whoami", response_model=WhoAmI)
 async def whoami(key: IdentityDep, backend: BackendDep) -> dict[str, Any]:
     """The key's client, agency and roles, and the rate it is held to."""
     return {**key.public(), "rate_limit": str(backend.rate_limits.limit_of(key))}
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=Health)
 async def healthz(backend: BackendDep) -> dict[str, Any]:
     await backend.service.store.ping()
     return {"status": "ok", "log_version": backend.service.state.version}
 
 
-@router.get("/v1/map/roads")
+# The layer is sent as the bytes drawn once (megabytes for a city), so the model only documents it.
+@router.get("/v1/map/roads", responses={200: {"model": RoadLayer}})
 async def map_roads(backend: BackendDep) -> Response:
     """The served road network as drawn on the map (computed once, then cached)."""
     if backend.roads_json is None:
@@ -40,9 +43,7 @@ async def map_roads(backend: BackendDep) -> Response:
 
 
 @router.websocket("/v1/live")
-async def live(ws: WebSocket, backend: BackendDep, since: int | None = None) -> None:
-    viewer = ws.state.identity
-
+async def live(ws: WebSocket, backend: BackendDep, viewer: IdentityDep, since: int | None = None) -> None:
     async def as_viewer_sees(msg: dict[str, Any]) -> dict[str, Any]:
         event = msg.get("event")
         if msg.get("type") != "event" or not event or event.get("type") != "call_received":

@@ -5,9 +5,9 @@ nearest stretch, and the restriction goes in the log; coordination.road_restrict
 every process's router from the log, and the workflows re-route the units it affects."""
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from coordination.road_restrictions import RoadRestrictions
@@ -15,10 +15,12 @@ from dispatch.rejection import Rejected
 from dispatch.roads import CloseRoad, ReopenRoad
 from dispatch.router import RoutePlan
 from routing.snap import OffRoad
-from web.api_keys import ApiKey
+from web.deps import CoordinatorDep, IdentityDep
+from web.schemas import ViewRoute, refusals
+from web.schemas_map import RestrictionList, RestrictionView
 from web.views import restriction_view
 
-router = APIRouter()
+router = APIRouter(route_class=ViewRoute)
 
 Edge = tuple[int, int]
 Reroute = Callable[[str, Callable[[RoutePlan], bool]], Awaitable[None]]
@@ -42,38 +44,39 @@ class ReopenIn(BaseModel):
     by: str = Field("dispatcher", min_length=1, max_length=64)
 
 
-def _restrictions(request: Request) -> RoadRestrictions:
-    restrictions: RoadRestrictions = request.app.state.backend.coordinator.restrictions
-    return restrictions
+def road_restrictions(coordinator: CoordinatorDep) -> RoadRestrictions:
+    return coordinator.restrictions
 
 
-@router.post("/v1/roads/restrictions", status_code=201)
-async def restrict_road(body: RestrictionIn, request: Request) -> dict[str, Any]:
+RestrictionsDep = Annotated[RoadRestrictions, Depends(road_restrictions)]
+
+
+@router.post("/v1/roads/restrictions", status_code=201, response_model=RestrictionView)
+async def restrict_road(body: RestrictionIn, roads: RestrictionsDep, key: IdentityDep) -> dict[str, Any]:
     """Close (or slow) the road at a place; routing avoids it from the next question on."""
-    roads = _restrictions(request)
     try:
         stretch = roads.stretch_at((body.location.lon, body.location.lat))
     except OffRoad as off:
         raise Rejected(422, "location", str(off)) from None
-    key: ApiKey = request.state.identity
     events = await roads.service.execute(CloseRoad(stretch, body.both_ways, body.reason, body.by, key.agency,
                                                    body.speed_kmh))
     held = roads.service.state.roads[events[0].restriction_id]  # type: ignore[attr-defined]
     return restriction_view(held)
 
 
-@router.post("/v1/roads/restrictions/{restriction_id}/reopen")
-async def reopen_road(restriction_id: str, body: ReopenIn, request: Request) -> dict[str, Any]:
-    roads = _restrictions(request)
+@router.post("/v1/roads/restrictions/{restriction_id}/reopen", response_model=RestrictionView,
+             responses=refusals(404, 409))
+async def reopen_road(restriction_id: str, body: ReopenIn, roads: RestrictionsDep) -> dict[str, Any]:
     await roads.service.execute(ReopenRoad(restriction_id, body.by))
     return restriction_view(roads.service.state.roads[restriction_id])
 
 
-@router.get("/v1/roads/restrictions")
+@router.get("/v1/roads/restrictions", response_model=RestrictionList)
 async def list_restrictions(
-    request: Request, include_reopened: bool = Query(False, description="Also those lifted since.")
+    roads: RestrictionsDep,
+    include_reopened: Annotated[bool, Query(description="Also those lifted since.")] = False,
 ) -> dict[str, Any]:
-    service = _restrictions(request).service
+    service = roads.service
     await service.catch_up()
     shown = [r for r in service.state.roads.values() if include_reopened or r.active]
     return {"restrictions": [restriction_view(r) for r in shown]}

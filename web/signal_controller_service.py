@@ -24,6 +24,17 @@ from greenwave.signal_plan import SignalPlan, default_plan, load_district_plans
 from greenwave.simulated_controller import SimulatedController
 
 
+class Health(BaseModel):
+    ok: bool
+    junctions: int
+    time: float = Field(description="The controller's clock, Unix seconds: windows are in it.")
+
+
+# An unknown junction or request is answered in the protocol's own shape, with its reason.
+UNKNOWN = {404: {"model": PriorityAnswer,
+                 "description": "Unknown junction or request (`reason` says which)."}}
+
+
 class Fault(BaseModel):
     """Test-only fault injection: make every protocol answer this slow."""
 
@@ -51,10 +62,10 @@ def create_app(plans: dict[str, SignalPlan], allow_faults: bool = False) -> Fast
         return JSONResponse(a.model_dump(mode="json"), status_code=code)
 
     @app.get("/v1/health")
-    def health() -> dict[str, object]:
-        return {"ok": True, "junctions": len(plans), "time": time.time()}
+    def health() -> Health:
+        return Health(ok=True, junctions=len(plans), time=time.time())
 
-    @app.post("/v1/junctions/{junction_id}/requests", response_model=PriorityAnswer)
+    @app.post("/v1/junctions/{junction_id}/requests", response_model=PriorityAnswer, responses=UNKNOWN)
     def post_request(junction_id: str, req: PriorityRequest) -> JSONResponse:
         slow()
         if req.junction_id != junction_id:
@@ -62,7 +73,8 @@ def create_app(plans: dict[str, SignalPlan], allow_faults: bool = False) -> Fast
         with lock:
             return answer(controller.request(req))
 
-    @app.put("/v1/junctions/{junction_id}/requests/{request_id}", response_model=PriorityAnswer)
+    @app.put("/v1/junctions/{junction_id}/requests/{request_id}", response_model=PriorityAnswer,
+             responses=UNKNOWN)
     def put_request(junction_id: str, request_id: str, req: PriorityRequest) -> JSONResponse:
         slow()
         if req.junction_id != junction_id or req.request_id != request_id:
@@ -72,13 +84,14 @@ def create_app(plans: dict[str, SignalPlan], allow_faults: bool = False) -> Fast
                 return answer(controller.cancel(request_id, junction_id))
             return answer(controller.update(req))
 
-    @app.delete("/v1/junctions/{junction_id}/requests/{request_id}", response_model=PriorityAnswer)
+    @app.delete("/v1/junctions/{junction_id}/requests/{request_id}", response_model=PriorityAnswer,
+                responses=UNKNOWN)
     def delete_request(junction_id: str, request_id: str) -> JSONResponse:
         slow()
         with lock:
             return answer(controller.cancel(request_id, junction_id))
 
-    @app.get("/v1/junctions/{junction_id}/status", response_model=SignalStatus)
+    @app.get("/v1/junctions/{junction_id}/status", response_model=SignalStatus, responses=UNKNOWN)
     def status(junction_id: str) -> JSONResponse:
         with lock:
             st = controller.status(junction_id)

@@ -17,6 +17,8 @@ from scenarios.model import Offset
 from scenarios.replay import Replay
 from scenarios.world import City
 from web.app import create_app
+from web.schemas import ViewRoute, refusals
+from web.schemas_map import TrainingState
 from web.settings import Settings
 
 
@@ -46,7 +48,7 @@ class SpeedIn(BaseModel):
 
 def training_controls(replay: Replay) -> APIRouter:
     """Pause, resume, jump and speed for the trainer running the exercise."""
-    router = APIRouter(prefix="/v1/training")
+    router = APIRouter(prefix="/v1/training", route_class=ViewRoute)
     engine = replay.engine
 
     def state() -> dict[str, Any]:
@@ -55,21 +57,22 @@ def training_controls(replay: Replay) -> APIRouter:
                 "elapsed_s": round(engine.now_s, 1), "speed": engine.speed, "paused": engine.paused,
                 "pending_actions": engine.pending}
 
-    @router.get("")
+    @router.get("", response_model=TrainingState)
     async def get_state() -> dict[str, Any]:
         return state()
 
-    @router.post("/pause")
+    @router.post("/pause", response_model=TrainingState)
     async def pause() -> dict[str, Any]:
         engine.pause()
         return state()
 
-    @router.post("/resume")
+    @router.post("/resume", response_model=TrainingState)
     async def resume() -> dict[str, Any]:
         engine.resume()
         return state()
 
-    @router.post("/jump")
+    @router.post("/jump", response_model=TrainingState,
+                 responses=refusals(409, said={409: "The clock never runs back: replay from the start."}))
     async def jump(body: JumpIn) -> dict[str, Any]:
         try:
             engine.jump(body.to)
@@ -77,7 +80,7 @@ def training_controls(replay: Replay) -> APIRouter:
             raise Rejected(409, "to", str(e)) from None
         return state()
 
-    @router.post("/speed")
+    @router.post("/speed", response_model=TrainingState)
     async def speed(body: SpeedIn) -> dict[str, Any]:
         engine.set_speed(body.speed)
         return state()

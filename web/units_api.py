@@ -18,9 +18,19 @@ from web.access import Denied, permit_message
 from web.api_keys import Role
 from web.bootstrap import Backend
 from web.deps import BackendDep, CoordinatorDep, IdentityDep, ServiceDep
+from web.schemas import ViewRoute, refusals
+from web.schemas_units import (
+    FleetPlaces,
+    PositionsAccepted,
+    Recommendation,
+    RoutesByUnit,
+    UnitList,
+    UnitsSent,
+    UnitView,
+)
 from web.views import unit_view
 
-router = APIRouter()
+router = APIRouter(route_class=ViewRoute)
 AgencyCode = Literal["110", "119", "120", "122"]
 MAX_BATCH = 10_000
 
@@ -75,7 +85,7 @@ def route_view(r: UnitRoute) -> dict[str, Any]:
             "signals": [s.__dict__ for s in p.signals]}
 
 
-@router.get("/v1/units")
+@router.get("/v1/units", response_model=UnitList)
 async def list_units(
     backend: BackendDep,
     agency: Annotated[AgencyCode | None, Query()] = None,
@@ -106,7 +116,7 @@ async def list_units(
     return {"count": len(out), "units": out}
 
 
-@router.get("/v1/fleet")
+@router.get("/v1/fleet", response_model=FleetPlaces)
 async def fleet_places(backend: BackendDep) -> dict[str, Any]:
     """Stations and hospitals, for the map and for units that have not reported a position."""
     fleet = backend.fleet
@@ -116,14 +126,14 @@ async def fleet_places(backend: BackendDep) -> dict[str, Any]:
                            "takes": sorted(h.takes)} for h in fleet.hospitals.values()]}
 
 
-@router.get("/v1/routes")
+@router.get("/v1/routes", response_model=RoutesByUnit)
 async def current_routes(service: ServiceDep) -> dict[str, Any]:
     """The route each moving unit is following (as the log says), for the map."""
     await service.catch_up()
     return {uid: route_view(r) for uid, r in service.state.routes.items()}
 
 
-@router.get("/v1/units/{unit_id}")
+@router.get("/v1/units/{unit_id}", response_model=UnitView, responses=refusals(404))
 async def get_unit(unit_id: str, backend: BackendDep) -> dict[str, Any]:
     service = backend.service
     await service.catch_up()
@@ -137,14 +147,14 @@ async def get_unit(unit_id: str, backend: BackendDep) -> dict[str, Any]:
     return view
 
 
-@router.post("/v1/units", status_code=201)
+@router.post("/v1/units", status_code=201, response_model=UnitView, responses=refusals(409))
 async def register_unit(body: UnitIn, service: ServiceDep) -> dict[str, Any]:
     await service.execute(RegisterUnit(body.unit_id, body.agency, body.kind, body.call_sign,
                                        body.station_id, body.crew, tuple(body.capabilities)))
     return unit_view(service.state.units[body.unit_id], None, True)
 
 
-@router.post("/v1/units/{unit_id}/status")
+@router.post("/v1/units/{unit_id}/status", response_model=UnitView, responses=refusals(404, 409))
 async def change_unit_status(unit_id: str, body: UnitStatusIn, backend: BackendDep) -> dict[str, Any]:
     """A crew's button: en route, on scene, transporting (to `hospital_id`, or the recommended
     hospital), at hospital, returning, available, out of service."""
@@ -159,7 +169,7 @@ async def change_unit_status(unit_id: str, body: UnitStatusIn, backend: BackendD
     return view
 
 
-@router.post("/v1/units/{unit_id}/release")
+@router.post("/v1/units/{unit_id}/release", response_model=UnitView, responses=refusals(404, 409))
 async def release_unit(unit_id: str, body: UnitStatusIn, backend: BackendDep) -> dict[str, Any]:
     """Free a unit from its incident: it turns back (returning) and can be sent again."""
     return await change_unit_status(unit_id, UnitStatusIn(status="returning", reason=body.reason,
@@ -175,7 +185,8 @@ def _positions(backend: Backend, items: list[UnitPositionIn]) -> list[Position]:
     return [Position(p.unit_id, p.lon, p.lat, p.at or now, p.heading, p.speed_kmh) for p in items]
 
 
-@router.post("/v1/units/{unit_id}/position")
+@router.post("/v1/units/{unit_id}/position", response_model=PositionsAccepted,
+             responses=refusals(404))
 async def post_position(unit_id: str, body: PositionIn, backend: BackendDep) -> dict[str, Any]:
     if unit_id not in backend.service.state.units:
         raise Rejected(404, "unit_id", f"no unit {unit_id}")
@@ -184,7 +195,7 @@ async def post_position(unit_id: str, body: PositionIn, backend: BackendDep) -> 
     return {"accepted": 1}
 
 
-@router.post("/v1/positions")
+@router.post("/v1/positions", response_model=PositionsAccepted)
 async def post_positions(body: PositionBatchIn, backend: BackendDep) -> dict[str, Any]:
     """Many units at once, as a vehicle gateway sends them; all stored, or none."""
     fixes = _positions(backend, body.positions)
@@ -223,7 +234,8 @@ def _need_view(n: Need) -> dict[str, Any]:
             "candidates": [{**c.__dict__, "eta_s": round(c.eta_s, 1)} for c in n.candidates]}
 
 
-@router.get("/v1/incidents/{incident_id}/recommendation")
+@router.get("/v1/incidents/{incident_id}/recommendation", response_model=Recommendation,
+            responses=refusals(404, 409, said={409: "The incident has no coordinates to route to yet."}))
 async def get_recommendation(incident_id: str, coordinator: CoordinatorDep) -> dict[str, Any]:
     await coordinator.service.catch_up()
     needs = await coordinator.recommendation(incident_id)
@@ -233,7 +245,9 @@ async def get_recommendation(incident_id: str, coordinator: CoordinatorDep) -> d
             "computed_at": coordinator.service.clock.now().isoformat()}
 
 
-@router.post("/v1/incidents/{incident_id}/assign")
+@router.post("/v1/incidents/{incident_id}/assign", response_model=UnitsSent,
+             responses=refusals(403, 404, 409, said={
+                 403: "A unit of another agency, sent without a supervisor, the whistle or mutual aid."}))
 async def assign(incident_id: str, body: AssignIn, coordinator: CoordinatorDep,
                  key: IdentityDep) -> dict[str, Any]:
     """Confirm the recommendation, or send other units with a reason; each gets its route. A

@@ -23,15 +23,18 @@ from typing import Annotated, Any
 
 import httpx
 import redis.asyncio as aioredis
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path
 from pydantic import AnyHttpUrl, BaseModel, Field
 
 from dispatch.rejection import Rejected
 from web.api_keys import ApiKey, Role
 from web.audit import AuditLog
+from web.deps import BackendDep, IdentityDep
 from web.feeds import FeedIndex, disclosed_items, parse_cursor
+from web.schemas import ViewRoute, refusals
+from web.schemas_feeds import DeadLetters, WebhookCreated, WebhookList
 
-router = APIRouter()
+router = APIRouter(route_class=ViewRoute)
 MAX_IN_FLIGHT = 32
 LEASE_MS = 10_000
 
@@ -248,48 +251,44 @@ class WebhookDeliveries:
                 await self.redis.delete(self.lease_key)
 
 
-def _deliveries(request: Request) -> WebhookDeliveries:
-    return request.app.state.backend.webhooks  # type: ignore[no-any-return]
-
-
-async def _own(request: Request, webhook_id: str) -> Webhook:
+async def own_hook(webhook_id: Annotated[str, Path(max_length=64)], backend: BackendDep,
+                   key: IdentityDep) -> Webhook:
     """A hook of the caller's agency; another agency's hook does not exist for them."""
-    key: ApiKey = request.state.identity
-    for hook in await _deliveries(request).hooks():
+    for hook in await backend.webhooks.hooks():
         if hook.webhook_id == webhook_id and hook.agency == key.agency:
             return hook
     raise Rejected(404, "webhook_id", f"no webhook {webhook_id} for agency {key.agency}")
 
 
-@router.post("/v1/webhooks", status_code=201)
-async def register_webhook(body: WebhookIn, request: Request) -> dict[str, Any]:
+OwnHookDep = Annotated[Webhook, Depends(own_hook)]
+
+
+@router.post("/v1/webhooks", status_code=201, response_model=WebhookCreated)
+async def register_webhook(body: WebhookIn, backend: BackendDep, key: IdentityDep) -> dict[str, Any]:
     """Deliver your agency's feed items to `url`, signed with `secret`."""
-    key: ApiKey = request.state.identity
-    service = request.app.state.backend.service
+    service = backend.service
     await service.catch_up()
     cursor = parse_cursor(body.cursor, service.state.version) if body.cursor is not None \
         else service.state.version
-    hook = await _deliveries(request).register(key.agency, str(body.url), body.secret, key.client_id,
-                                               cursor, service.clock.now().isoformat())
+    hook = await backend.webhooks.register(key.agency, str(body.url), body.secret, key.client_id,
+                                           cursor, service.clock.now().isoformat())
     return {**hook.public(), "cursor": str(cursor)}
 
 
-@router.get("/v1/webhooks")
-async def list_webhooks(request: Request) -> dict[str, Any]:
-    key: ApiKey = request.state.identity
-    hooks = [h.public() for h in await _deliveries(request).hooks() if h.agency == key.agency]
+@router.get("/v1/webhooks", response_model=WebhookList)
+async def list_webhooks(backend: BackendDep, key: IdentityDep) -> dict[str, Any]:
+    hooks = [h.public() for h in await backend.webhooks.hooks() if h.agency == key.agency]
     return {"count": len(hooks), "webhooks": hooks}
 
 
-@router.delete("/v1/webhooks/{webhook_id}", status_code=204)
-async def remove_webhook(webhook_id: Annotated[str, Path(max_length=64)], request: Request) -> None:
-    hook = await _own(request, webhook_id)
-    await _deliveries(request).remove(hook.webhook_id)
+@router.delete("/v1/webhooks/{webhook_id}", status_code=204, responses=refusals(404))
+async def remove_webhook(hook: OwnHookDep, backend: BackendDep) -> None:
+    await backend.webhooks.remove(hook.webhook_id)
 
 
-@router.get("/v1/webhooks/{webhook_id}/dead-letters")
-async def dead_letters(webhook_id: Annotated[str, Path(max_length=64)], request: Request) -> dict[str, Any]:
+@router.get("/v1/webhooks/{webhook_id}/dead-letters", response_model=DeadLetters,
+            responses=refusals(404))
+async def dead_letters(hook: OwnHookDep, backend: BackendDep) -> dict[str, Any]:
     """Deliveries that failed every attempt, oldest first, with the last error and the body."""
-    hook = await _own(request, webhook_id)
-    dead = await _deliveries(request).dead_letters(hook.webhook_id)
+    dead = await backend.webhooks.dead_letters(hook.webhook_id)
     return {"count": len(dead), "dead_letters": dead}

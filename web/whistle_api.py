@@ -14,10 +14,12 @@ from dispatch.roster import ESCALATION
 from dispatch.state import CorridorState
 from dispatch.whistle import AcknowledgeSummons, PlanRosterDay, roster_for
 from web.deps import CoordinatorDep, ServiceDep
+from web.schemas import ViewRoute, refusals
+from web.schemas_whistle import RosterDayPlanned, RosterDayView, WhistleAnswer, WhistleList, WhistleView
 from web.units_api import sent_view
 from web.whistle_view import roster_view, whistle_view
 
-router = APIRouter()
+router = APIRouter(route_class=ViewRoute)
 AgencyCode = Literal["110", "119", "120", "122"]
 
 
@@ -50,7 +52,9 @@ class RosterDayIn(BaseModel):
     by: str = Field("supervisor", max_length=64)
 
 
-@router.post("/v1/incidents/{incident_id}/whistle", status_code=201)
+@router.post("/v1/incidents/{incident_id}/whistle", status_code=201, response_model=WhistleAnswer,
+             responses=refusals(403, 404, 409, said={
+                 403: "Only the 120 or 119 centre, or the day's lead agency, blows the whistle."}))
 async def blow_whistle(incident_id: str, body: BlowIn, coordinator: CoordinatorDep) -> dict[str, Any]:
     """Summon every agency's convener and send the recommended units; every unit of the incident,
     sent now or before, is routed and gets its green wave."""
@@ -71,20 +75,20 @@ def green_wave_summary(c: CorridorState) -> dict[str, Any]:
             "queued": statuses.count("queued"), "eta_s": c.eta_s, "eta_green_s": c.eta_green_s}
 
 
-@router.post("/v1/whistles/{whistle_id}/ack")
+@router.post("/v1/whistles/{whistle_id}/ack", response_model=WhistleView, responses=refusals(404, 409))
 async def acknowledge(whistle_id: str, body: AckIn, service: ServiceDep) -> dict[str, Any]:
     await service.execute(AcknowledgeSummons(whistle_id, body.agency, body.by))
     return whistle_view(service.state.whistles[whistle_id])
 
 
-@router.get("/v1/whistles")
+@router.get("/v1/whistles", response_model=WhistleList)
 async def list_whistles(service: ServiceDep, active: bool | None = None) -> dict[str, Any]:
     state = service.state
     found = [w for w in state.whistles.values() if active is None or w.active == active]
     return {"count": len(found), "whistles": [whistle_view(w) for w in found]}
 
 
-@router.get("/v1/whistles/{whistle_id}")
+@router.get("/v1/whistles/{whistle_id}", response_model=WhistleView, responses=refusals(404))
 async def get_whistle(whistle_id: str, service: ServiceDep) -> dict[str, Any]:
     w = service.state.whistles.get(whistle_id)
     if w is None:
@@ -92,14 +96,14 @@ async def get_whistle(whistle_id: str, service: ServiceDep) -> dict[str, Any]:
     return whistle_view(w)
 
 
-@router.get("/v1/roster")
+@router.get("/v1/roster", response_model=RosterDayView)
 async def today_roster(service: ServiceDep) -> dict[str, Any]:
     rules = service.rules.roster
     day = roster_for(service.state.roster_plans, rules, rules.duty_day(service.clock.now()))
     return roster_view(day)
 
 
-@router.get("/v1/roster/{day}")
+@router.get("/v1/roster/{day}", response_model=RosterDayPlanned)
 async def get_roster_day(day: Annotated[date, Path()], service: ServiceDep) -> dict[str, Any]:
     history = [{"at": e.at.isoformat(), "by": e.by, "lead": e.lead}
                for e in service.state.roster_history if e.day == day.isoformat()]
@@ -107,7 +111,7 @@ async def get_roster_day(day: Annotated[date, Path()], service: ServiceDep) -> d
             "history": history}
 
 
-@router.put("/v1/roster/{day}")
+@router.put("/v1/roster/{day}", response_model=RosterDayPlanned)
 async def put_roster_day(day: Annotated[date, Path()], body: RosterDayIn,
                          service: ServiceDep) -> dict[str, Any]:
     """A supervisor plans a duty day ahead: lead agency and every agency's three levels."""
