@@ -42,6 +42,7 @@ run: deps
 
 test: deps sumo-deps browser-deps
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q tests
 
 # wrk generates the HTTP load in C, so the client does not steal the server's CPU.
@@ -51,6 +52,7 @@ bench: deps sumo-deps
 
 lint: deps
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) var

@@ -8,10 +8,9 @@ re-customisation of the arcs it touches. Weights are whole milliseconds."""
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numpy as np
-
-from typing import Any
 
 rk: Any  # the module, or None where it is not installed
 try:

@@ -43,7 +43,7 @@ def oneway_direction(tags: dict[str, str], highway: str) -> int:
     return 0
 
 
-class _Collector(osmium.SimpleHandler):  # type: ignore[misc]
+class _Collector(osmium.SimpleHandler):
     def __init__(self) -> None:
         super().__init__()
         self.signals: set[int] = set()
@@ -81,7 +81,7 @@ def load_osm(path: Path | str) -> RoadNetwork:
                 continue
             for osm_id, lon, lat in ((a, alon, alat), (b, blon, blat)):
                 if osm_id not in g:
-                    attrs = {"lon": lon, "lat": lat, "osm_id": osm_id}
+                    attrs: dict[str, object] = {"lon": lon, "lat": lat, "osm_id": osm_id}
                     if osm_id in collector.signals:
                         attrs["signal_id"] = f"OSM{osm_id}"
                     g.add_node(osm_id, **attrs)
