@@ -118,6 +118,7 @@ class Incident:
 
 
 def fold(state: "DispatchState", seq: int, e: ev.Event) -> None:
+    # One case per event this module folds, read as a table; split, the cases would only scatter.
     match e:
         case ev.CallReceived():
             state.calls[e.call_id] = Call(

@@ -31,6 +31,8 @@ LOCAL = ("tertiary", "residential")
 def build_demo_city(seed: int = 7, scale: float = 1.0, street_detail: bool = False) -> RoadNetwork:
     """About 24,000 nodes at scale 1.0 (about 100,000 with `street_detail`); node count grows in
     proportion to `scale`."""
+    # One linear recipe (grid, river, bridges, arterials, signals) whose steps share the graph
+    # under construction; split, each step would take and return the same half-built city.
     rng = random.Random(seed)
     cols = max(24, int(round(160 * math.sqrt(scale))))
     rows = max(24, int(round(150 * math.sqrt(scale))))

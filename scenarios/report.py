@@ -238,6 +238,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def render_html(scenario: LoadedScenario, results: Sequence[ReplayResult]) -> str:
+    # One page written top to bottom; its sections are a template, not logic.
     spec = scenario.spec
     parts = [
         f"<h1>{html.escape(spec.title)}</h1>",

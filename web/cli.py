@@ -299,6 +299,7 @@ def replay(
     = None,
 ) -> None:
     """Replay a training scenario on a simulated clock and write its KPI report (JSON and HTML)."""
+    # The command's options are its interface (typer reads them from the signature); the body is short.
     import redis.asyncio as aioredis
     from rich.markup import escape
 

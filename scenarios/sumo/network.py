@@ -145,6 +145,7 @@ def netconvert_binary() -> str:
 
 def convert(network: RoadNetwork, plans: Mapping[str, SignalPlan], out: Path) -> SumoNetwork:
     """Write and build the SUMO network for `network` under `out`; report what is not mapped."""
+    # The netconvert call and its checks in the order SUMO needs them: one linear procedure.
     out.mkdir(parents=True, exist_ok=True)
     g = network.graph
     report = ConversionReport()

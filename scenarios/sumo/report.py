@@ -80,6 +80,7 @@ def _answers(t: TripEvaluation) -> dict[str, int]:
 
 
 def write_report(ev: Evaluation, out: Path, title: str = "Green wave in SUMO") -> Path:
+    # One report written top to bottom; its sections are a template, not logic.
     out.mkdir(parents=True, exist_ok=True)
     figures = [trip_figures(t) for t in ev.trips]
     (out / "sumo_evaluation.json").write_text(json.dumps({

@@ -137,6 +137,7 @@ def run(net: SumoNetwork, trip: UnitTrip, mode: Mode, vtypes: Path, trips: Path 
     With `settle_s`, the run stops that long after the unit arrived (the queues it left behind have
     cleared by then); `end_s` records where it stopped, for pairing with the run without it. With
     `warm`, the run starts from that saved warm-up state instead of an empty district."""
+    # One simulation loop with its set-up and tear-down around it (libsumo is process-global).
     settings = settings or CorridorSettings()
     cmd = _sumo_command(net, seed) + ["-a", str(vtypes), "--end", str(end_s)]
     if trips is not None and mode is not Mode.FREE_FLOW:
