@@ -43,6 +43,10 @@ return #fixes
 """
 
 
+# Redis GEO (and Web Mercator) stop here: a fix beyond it is refused at the edge, not half-stored.
+GEO_MAX_LAT = 85.05112878
+
+
 class PositionStore:
     TRACK_KEEP_S = 120  # the recent track: the map's trails and a re-route check look back this far
 

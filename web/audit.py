@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispatch.clock import Clock
+from dispatch.rejection import Rejected
 from web.api_keys import ApiKey
 from web.deps import BackendDep, started_backend
 from web.field_rules import disclose
@@ -114,6 +115,9 @@ async def read_audit(
     kind: Annotated[str | None, Query(pattern="^(read|change|key)$")] = None,
 ) -> dict[str, Any]:
     """Audit entries in the order they were written; `after` pages on from the last id seen."""
+    if after is not None and any(int(part) >= 2**64 for part in after.split("-")):
+        # a stream id is two 64-bit numbers; Redis refuses larger ones outright
+        raise Rejected(422, "after", f"{after} is not an audit entry id (each part below 2^64)")
     rows = await backend.audit.entries(after, limit)
     last = rows[-1]["id"] if rows else after
     found = [r for r in rows if (client_id is None or r["client_id"] == client_id)

@@ -137,7 +137,7 @@ def geojson(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def parse_cursor(raw: str | None, version: int) -> int:
     if raw is None or raw == "":
         return 0
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):  # "¹".isdigit() is true, and int() refuses it
         raise Rejected(422, "cursor", f"cursor must be a log position (a whole number), not {raw!r}")
     cursor = int(raw)
     if cursor > version:

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
 from dispatch.decide import (
     ChangeIncidentStatus,
@@ -19,6 +19,7 @@ from dispatch.mutual_aid import AnswerMutualAid, RequestMutualAid
 from dispatch.state import IncidentStatus
 from web.audit import origin_of
 from web.deps import BackendDep, IdentityDep, ServiceDep
+from web.plain_json import DETAILS_MAX_DEPTH, check_plain_json
 from web.schemas import ViewRoute, refusals
 from web.schemas_incidents import (
     CallAccepted,
@@ -58,8 +59,15 @@ class CallIn(BaseModel):
     location: LocationIn
     kind: str = Field(max_length=64)
     text: str = Field("", max_length=2000)
-    details: dict[str, Any] = Field(default_factory=dict)
+    details: dict[str, Any] = Field(default_factory=dict, description=(
+        f"Free-form facts of the call; at most {DETAILS_MAX_DEPTH} levels deep, numbers finite."))
     idempotency_key: str | None = Field(None, max_length=128)
+
+    @field_validator("details")
+    @classmethod
+    def _plain_json(cls, value: dict[str, Any]) -> dict[str, Any]:
+        check_plain_json(value)
+        return value
 
 
 class MergeIn(BaseModel):

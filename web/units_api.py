@@ -12,7 +12,7 @@ from coordination.coordinator import Coordinator, Sent
 from dispatch.decide import ChangeUnitStatus, RegisterUnit, Rejected
 from dispatch.recommend import Need
 from dispatch.routes import UnitRoute
-from dispatch.telemetry import Position, is_stale
+from dispatch.telemetry import GEO_MAX_LAT, Position, is_stale
 from dispatch.units import UnitStatus
 from web.access import Denied, permit_message
 from web.api_keys import Role
@@ -37,7 +37,8 @@ MAX_BATCH = 10_000
 
 class PositionIn(BaseModel):
     lon: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
+    lat: float = Field(ge=-GEO_MAX_LAT, le=GEO_MAX_LAT,
+                       description="Within ±85.05112878°, the geo index's limit.")
     at: AwareDatetime | None = Field(None, description="When the fix was taken; defaults to now.")
     heading: float | None = Field(None, ge=0, lt=360)
     speed_kmh: float | None = Field(None, ge=0, le=400)
@@ -102,6 +103,8 @@ async def list_units(
     distance: dict[str, float] = {}
     if near is not None:
         lon, lat = (float(x) for x in near.split(","))
+        if not (-180 <= lon <= 180 and -GEO_MAX_LAT <= lat <= GEO_MAX_LAT):
+            raise Rejected(422, "near", f"{near} is not a place: lon within ±180, lat within ±{GEO_MAX_LAT}")
         distance = dict(await backend.positions.near(lon, lat, radius_m))
         units = sorted((u for u in units if u.unit_id in distance), key=lambda u: distance[u.unit_id])
     latest = await backend.positions.latest([u.unit_id for u in units])
