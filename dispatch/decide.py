@@ -35,11 +35,15 @@ class ReceiveCall:
     address: str | None = None
     idempotency_key: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    # False when `received_at` is the server's own receipt time: a retry of the same request
+    # arrives later, and its different "now" must not make it a different call.
+    received_at_told: bool = True
 
     def fingerprint(self) -> str:
         """What makes two submissions the same call, to catch a reused idempotency key."""
-        body = [self.hotline, self.received_at.isoformat(), self.kind, self.text,
-                self.caller_number, self.lon, self.lat, self.address]
+        told = self.received_at.isoformat() if self.received_at_told else None
+        body = [self.hotline, told, self.kind, self.text, self.caller_number, self.lon, self.lat,
+                self.address]
         return hashlib.sha256(json.dumps(body).encode()).hexdigest()[:16]
 
 

@@ -127,6 +127,7 @@ async def post_call(
         hotline=body.hotline, received_at=body.received_at or service.clock.now(), kind=body.kind,
         text=body.text, caller_number=body.caller_number, lon=loc.lon, lat=loc.lat,
         address=loc.address, idempotency_key=key, details=body.details,
+        received_at_told=body.received_at is not None,
     )
     events = await service.execute(command)
     state = service.state

@@ -1,5 +1,7 @@
 """The joint intake API against a real Redis: calls become incidents, durably and exactly once."""
 
+import time
+
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import as_supervisor
@@ -40,6 +42,20 @@ def test_same_idempotency_key_gives_the_same_answer_and_one_call(client, centre)
     assert client.get("/healthz").json()["log_version"] == version  # nothing new in the log
     other = client.post("/v1/calls", json=body(centre, "120", "fire"), headers=headers)
     assert other.status_code == 409 and other.json()["field"] == "Idempotency-Key"
+
+
+def test_a_retry_without_received_at_gets_the_first_answer(client, centre) -> None:
+    """A client whose first try got an ambiguous answer re-sends it a moment later: the server's
+    own receipt time is not part of what makes it the same call."""
+    headers = {"Idempotency-Key": "hotline-110-000077"}
+    sent = {k: v for k, v in body(centre, "110", "theft").items() if k != "received_at"}
+    first = client.post("/v1/calls", json=sent, headers=headers)
+    time.sleep(0.01)
+    again = client.post("/v1/calls", json=sent, headers=headers)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json()["call_id"] == first.json()["call_id"]
+    changed = client.post("/v1/calls", json={**sent, "text": "a different call"}, headers=headers)
+    assert changed.status_code == 409
 
 
 def test_bad_input_names_the_field_and_loses_nothing(client, centre) -> None:
