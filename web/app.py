@@ -4,6 +4,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import redis.exceptions as redis
 import xstatic.pkg.leaflet as xleaflet
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -84,6 +85,15 @@ def create_app(
     @app.exception_handler(Rejected)
     async def _rejected(request: Request, exc: Rejected) -> JSONResponse:
         return JSONResponse(status_code=exc.code, content={"error": exc.message, "field": exc.field})
+
+    @app.exception_handler(redis.ConnectionError)
+    @app.exception_handler(redis.TimeoutError)
+    async def _log_unreachable(request: Request, exc: Exception) -> JSONResponse:
+        # The log is down (a restart, a failover): say so, and when to try again. Nothing was
+        # acknowledged, so a retry with the same Idempotency-Key is safe.
+        return JSONResponse(status_code=503, headers={"Retry-After": "1"}, content={
+            "error": f"the event log (Redis) cannot be reached: {exc}; nothing was recorded, retry",
+            "field": None})
 
     return app
 

@@ -7,10 +7,12 @@ call records leave the server. Vehicle positions are telemetry, not changes, and
 as they are left out of the incident log."""
 
 import json
+import logging
 from datetime import datetime
 from typing import Annotated, Any
 
 import redis.asyncio as aioredis
+import redis.exceptions as redis
 from fastapi import APIRouter, Query
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,6 +27,8 @@ from web.schemas_feeds import AuditPage
 router = APIRouter(route_class=ViewRoute)
 TELEMETRY_SUFFIXES = ("/position", "/positions")
 AUDIT_MAXLEN = 5_000_000  # a bound so a runaway client cannot fill the disk; years of a city's load
+
+log = logging.getLogger(__name__)
 
 
 def who(key: ApiKey | None) -> dict[str, Any]:
@@ -102,8 +106,14 @@ class AuditChanges:
                 route = scope.get("route")
                 action = f"{scope['method']} {getattr(route, 'path', scope['path'])}"
                 key = scope.get("state", {}).get("identity")
-                await audit.record("change", key, origin_of(scope), action, path=scope["path"],
-                                   status=status)
+                try:
+                    await audit.record("change", key, origin_of(scope), action, path=scope["path"],
+                                       status=status)
+                except (redis.ConnectionError, redis.TimeoutError) as e:
+                    # The answer has gone (a 503 while the log was down): the attempt is kept in
+                    # the server's own log instead, so the trail has no silent hole.
+                    log.warning("audit entry not written, Redis unreachable (%s): %s %s -> %s by %s",
+                                e, action, scope["path"], status, getattr(key, "key_id", None))
 
 
 @router.get("/v1/audit", response_model=AuditPage)
