@@ -3,17 +3,26 @@
 Drivable highway classes become edges with their speed (`maxspeed` when tagged, the class
 default otherwise); `oneway` and roundabouts are honoured; `highway=traffic_signals` nodes become
 signals with ids the green-wave package uses; only the largest strongly connected part is kept,
-so every place left can be reached from every other."""
+so every place left can be reached from every other.
+
+Access follows the OSM hierarchy for a motorcar (`access` -> `vehicle` -> `motor_vehicle` ->
+`motorcar`, the most specific tag present decides). A way closed to cars but open to buses, PSV or
+emergency vehicles is kept with `emergency_only=True` on its edges (see `EMERGENCY_MAY_USE_BUS_LANES`
+in routing.profiles); `area=yes` outlines are never roads. Where two ways share a segment, the road
+of the higher class keeps it (the first one read on a tie), so an overlapping way cannot overwrite a
+main road's class and speed."""
 
 import math
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 import networkx as nx
 import osmium
 from shapely import LineString
 
 from routing.network import DEFAULT_SPEED_KMH, RoadNetwork, metres_per_degree
+from routing.profiles import EMERGENCY_MAY_USE_BUS_LANES
 
 _SPEED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(mph|km/h|kmh|kph)?\s*$")
 
@@ -43,11 +52,73 @@ def oneway_direction(tags: dict[str, str], highway: str) -> int:
     return 0
 
 
+# The access keys that apply to a motorcar, most general first: a more specific key present on the
+# way overrides the ones before it (wiki: Key:access, "Transport mode restrictions").
+_CAR_ACCESS_KEYS = ("access", "vehicle", "motor_vehicle", "motorcar")
+# Values that shut a car out. `agricultural`/`forestry` (only those vehicles) and `psv`/`bus`/
+# `emergency` as values (`motor_vehicle=psv`: only those) also mean "not a private car", as in
+# OSRM's car profile; `destination`, `delivery`, `permissive`, `designated`, `yes` and the rest keep
+# the way (an ambulance going to an address in a "destination only" street is what it is for).
+_CLOSED = frozenset({"no", "private", "agricultural", "forestry", "psv", "bus", "emergency"})
+_OPEN_TO_SERVICE_VEHICLE = frozenset({"yes", "designated"})
+# Private parking aisles and driveways are someone's yard: dropped even when an emergency tag would
+# otherwise keep them (issue 16 wants them at most as the first or last stretch; not done yet).
+_PRIVATE_YARD = frozenset({"parking_aisle", "driveway"})
+# Rank of a highway class when two ways share a segment: the higher keeps it.
+_CLASS_RANK = {c: r for r, c in enumerate(reversed((
+    "motorway", "trunk", "primary", "secondary", "tertiary", "motorway_link", "trunk_link",
+    "primary_link", "secondary_link", "tertiary_link", "unclassified", "residential", "road",
+    "living_street", "service")))}
+
+
+def car_access(tags: dict[str, str]) -> str:
+    """The access value that applies to a motorcar: the most specific of the hierarchy's keys
+    present (`;`-lists and conditional tags are not read: their first value is taken)."""
+    value = "yes"
+    for key in _CAR_ACCESS_KEYS:
+        if key in tags:
+            value = tags[key].split(";")[0].strip()
+    return value
+
+
+def way_access(tags: dict[str, str]) -> str | None:
+    """'car' for a way cars may use, 'emergency' for one only emergency vehicles may (bus lanes,
+    PSV-only and `emergency=yes` ways), None for a way no road vehicle of ours may use."""
+    if tags.get("area") == "yes":  # the outline of a square or a car park, not a street
+        return None
+    if car_access(tags) not in _CLOSED:
+        return "car"
+    if tags.get("service") in _PRIVATE_YARD:
+        return None
+    if tags.get("emergency") in _OPEN_TO_SERVICE_VEHICLE:
+        return "emergency"
+    if EMERGENCY_MAY_USE_BUS_LANES and any(
+            tags.get(k) in _OPEN_TO_SERVICE_VEHICLE for k in ("psv", "bus")):
+        return "emergency"
+    return None
+
+
+class _Way(NamedTuple):
+    nodes: list[tuple[int, float, float]]  # (osm id, lon, lat)
+    highway: str
+    speed_kmh: float
+    oneway: int  # as `oneway_direction`
+    emergency_only: bool
+
+
+def _keeps(new: dict[str, object], old: dict[str, object]) -> bool:
+    """Whether `new` should replace `old` on a shared directed segment: a way open to cars beats an
+    emergency-only one, then the higher class wins; on a tie the first way read stays."""
+    def key(d: dict[str, object]) -> tuple[bool, int]:
+        return (not d["emergency_only"], _CLASS_RANK.get(str(d["road_class"]), -1))
+    return key(new) > key(old)
+
+
 class _Collector(osmium.SimpleHandler):
     def __init__(self) -> None:
         super().__init__()
         self.signals: set[int] = set()
-        self.ways: list[tuple[list[tuple[int, float, float]], str, float, int]] = []
+        self.ways: list[_Way] = []
 
     def node(self, n: osmium.osm.Node) -> None:
         if n.tags.get("highway") == "traffic_signals":
@@ -58,10 +129,14 @@ class _Collector(osmium.SimpleHandler):
         if highway not in DEFAULT_SPEED_KMH:
             return
         tags = {t.k: t.v for t in w.tags}
+        access = way_access(tags)
+        if access is None:
+            return
         speed = parse_maxspeed(tags.get("maxspeed")) or DEFAULT_SPEED_KMH[highway]
         nodes = [(n.ref, n.lon, n.lat) for n in w.nodes if n.location.valid()]
         if len(nodes) >= 2:
-            self.ways.append((nodes, highway, speed, oneway_direction(tags, highway)))
+            self.ways.append(_Way(nodes, highway, speed, oneway_direction(tags, highway),
+                                  access == "emergency"))
 
 
 def load_osm(path: Path | str) -> RoadNetwork:
@@ -73,9 +148,9 @@ def load_osm(path: Path | str) -> RoadNetwork:
     if not collector.ways:
         raise ValueError(f"{path}: no drivable roads (highway=*) found")
     g = nx.DiGraph()
-    mid_lat = collector.ways[0][0][0][2]
+    mid_lat = collector.ways[0].nodes[0][2]
     mx, my = metres_per_degree(mid_lat)
-    for nodes, highway, speed, oneway in collector.ways:
+    for nodes, highway, speed, oneway, emergency_only in collector.ways:
         for (a, alon, alat), (b, blon, blat) in zip(nodes, nodes[1:], strict=False):
             if a == b:
                 continue
@@ -87,10 +162,11 @@ def load_osm(path: Path | str) -> RoadNetwork:
                     g.add_node(osm_id, **attrs)
             length = math.hypot((blon - alon) * mx, (blat - alat) * my)
             edge = {"length_m": length, "road_class": highway, "speed_kmh": speed,
-                    "travel_time_s": length / (speed / 3.6), "oneway": oneway != 0}
-            if oneway >= 0:
+                    "travel_time_s": length / (speed / 3.6), "oneway": oneway != 0,
+                    "emergency_only": emergency_only}
+            if oneway >= 0 and (not g.has_edge(a, b) or _keeps(edge, g.edges[a, b])):
                 g.add_edge(a, b, geometry=LineString([(alon, alat), (blon, blat)]), **edge)
-            if oneway <= 0:
+            if oneway <= 0 and (not g.has_edge(b, a) or _keeps(edge, g.edges[b, a])):
                 g.add_edge(b, a, geometry=LineString([(blon, blat), (alon, alat)]), **edge)
     largest = max(nx.strongly_connected_components(g), key=len)
     g = nx.convert_node_labels_to_integers(g.subgraph(largest).copy(), ordering="sorted")
