@@ -5,7 +5,7 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from routing.network import RoadNetwork
+from routing.network import DEFAULT_SPEED_KMH, RoadNetwork
 from routing.osm import car_access, load_osm, way_access
 
 DATA = Path(__file__).parent / "data"
@@ -71,3 +71,11 @@ def test_shared_segments_keep_the_higher_class_and_ignore_area_outlines() -> Non
     assert edge(net, 3, 4)["road_class"] == "residential" and edge(net, 3, 4)["speed_kmh"] == 30.0
     assert edge(net, 4, 1)["road_class"] == "secondary" and edge(net, 1, 4)["road_class"] == "secondary"
     assert {d["road_class"] for *_, d in g.edges(data=True)} == {"primary", "residential", "secondary"}
+
+
+def test_highway_road_is_kept_at_the_unclassified_speed() -> None:
+    net = load_osm(DATA / "road.osm")
+    assert set(by_osm(net)) == {1, 2, 3, 4}
+    road = edge(net, 4, 1)
+    assert road["road_class"] == "road" and road["speed_kmh"] == DEFAULT_SPEED_KMH["unclassified"]
+    assert edge(net, 1, 4)["road_class"] == "road"
