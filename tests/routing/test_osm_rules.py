@@ -6,7 +6,7 @@ import networkx as nx
 import pytest
 
 from routing.network import DEFAULT_SPEED_KMH, RoadNetwork
-from routing.osm import car_access, load_osm, way_access
+from routing.osm import WALK_KMH, car_access, load_osm, parse_maxspeed, way_access, way_speeds
 
 DATA = Path(__file__).parent / "data"
 
@@ -79,3 +79,33 @@ def test_highway_road_is_kept_at_the_unclassified_speed() -> None:
     road = edge(net, 4, 1)
     assert road["road_class"] == "road" and road["speed_kmh"] == DEFAULT_SPEED_KMH["unclassified"]
     assert edge(net, 1, 4)["road_class"] == "road"
+
+
+@pytest.mark.parametrize(("raw", "kmh"), [
+    ("CN:urban", 50.0), ("cn:urban", 50.0), ("FI:urban", 50.0), ("DE:urban", 50.0),
+    ("DE:rural", 100.0), ("RU:urban", 60.0), ("DE:zone30", 30.0), ("GB:nsl_single", 96.56),
+    ("30 mph", 48.28), ("30mph", 48.28), ("walk", WALK_KMH), ("40;30", 40.0), ("10 knots", 18.52),
+    ("none", None), ("DE:motorway", None), ("XX:urban", None), ("signals", None), ("0", None),
+])
+def test_maxspeed_zone_codes_units_and_words(raw: str, kmh: float | None) -> None:
+    assert parse_maxspeed(raw) == (pytest.approx(kmh, rel=1e-3) if kmh else None)
+
+
+def test_way_speeds_per_direction_and_fallbacks() -> None:
+    assert way_speeds({"maxspeed:forward": "60", "maxspeed": "40"}, "primary") == (60.0, 40.0)
+    assert way_speeds({"maxspeed": "none"}, "motorway") == (DEFAULT_SPEED_KMH["motorway"],) * 2
+    assert way_speeds({"maxspeed:type": "FI:urban"}, "primary") == (50.0, 50.0)
+
+
+def test_maxspeed_cases_on_the_edges() -> None:
+    net = load_osm(DATA / "maxspeed.osm")
+    speed = {(a, b): edge(net, a, b)["speed_kmh"] for a, b in
+             ((1, 2), (2, 1), (2, 6), (6, 3), (3, 4), (4, 5), (5, 1), (1, 5))}
+    assert speed[1, 2] == speed[2, 1] == 50.0  # CN:urban
+    assert speed[2, 6] == 100.0  # source:maxspeed=DE:rural
+    assert speed[6, 3] == pytest.approx(25 * 1.609344)
+    assert speed[3, 4] == WALK_KMH
+    assert speed[4, 5] == DEFAULT_SPEED_KMH["trunk"]  # none: the class default (profiles cap it)
+    assert speed[5, 1] == 60.0 and speed[1, 5] == 30.0  # forward RU:urban, backward 30
+    e = edge(net, 1, 5)
+    assert e["travel_time_s"] == pytest.approx(float(str(e["length_m"])) / (30 / 3.6))
