@@ -109,3 +109,15 @@ def test_maxspeed_cases_on_the_edges() -> None:
     assert speed[5, 1] == 60.0 and speed[1, 5] == 30.0  # forward RU:urban, backward 30
     e = edge(net, 1, 5)
     assert e["travel_time_s"] == pytest.approx(float(str(e["length_m"])) / (30 / 3.6))
+
+
+def test_lengths_are_geodesic_at_a_high_latitude() -> None:
+    net = load_osm(DATA / "geodesic.osm")
+    north = sum(float(str(edge(net, a, a + 1)["length_m"])) for a in (1, 2, 3, 4))
+    # One degree of meridian centred on 60.5 N on WGS84, from the meridional radius of curvature
+    # M = a(1-e^2)/(1-e^2 sin^2 phi)^1.5: 111 421 m. The old flat scale gave 110 574 m.
+    assert north == pytest.approx(111_421.0, rel=2e-4)
+    # 0.01 deg along the 60 N parallel: N cos(phi) * 0.01 deg with N = a/sqrt(1-e^2 sin^2 phi)
+    # = 558.0 m (the old scale: 556.6 m).
+    assert float(str(edge(net, 1, 6)["length_m"])) == pytest.approx(558.0, abs=0.2)
+    assert edge(net, 2, 1)["length_m"] == edge(net, 1, 2)["length_m"]
