@@ -24,6 +24,9 @@ DEFAULT_SPEED_KMH = {
     "unclassified": 30.0, "residential": 30.0, "living_street": 15.0, "service": 20.0,
     "motorway_link": 60.0, "trunk_link": 50.0, "primary_link": 40.0, "secondary_link": 40.0,
     "tertiary_link": 30.0,
+    # `highway=road`: a road whose class the mapper did not know yet (wiki: Tag:highway=road).
+    # Routed like `unclassified`, the lowest class a through road has; OSRM does the same.
+    "road": 30.0,
 }
 
 

@@ -16,6 +16,12 @@ class SpeedProfile:
     cap_kmh: float
 
 
+# Chinese law lets a police car, fire engine, ambulance or engineering rescue vehicle on an
+# emergency task use bus lanes (Road Traffic Safety Law art. 53: not bound by the route and
+# direction restrictions), so ways open only to buses/PSV are imported for them, as
+# `emergency_only` edges. A district whose law says otherwise sets this to False.
+EMERGENCY_MAY_USE_BUS_LANES = True
+
 ARTERIAL = frozenset({"motorway", "trunk", "primary", "secondary", "motorway_link", "trunk_link",
                       "primary_link", "secondary_link"})
 
