@@ -12,6 +12,7 @@ next query."""
 
 import threading
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import cached_property
 from itertools import chain
 
@@ -30,6 +31,16 @@ from routing.snap import Snap
 CLOSED = 1e12  # weight of a closed road: never on a route, still a valid float
 UNREACHABLE = 1e11
 TINY = 1e-9  # scipy treats explicit zeros as edges, but keep offsets strictly positive anyway
+
+
+class Start(Enum):
+    """How a route leaves the unit's road position: along its edge to the far node, turning round
+    to the near one, staying on the same road to a target ahead on it, or not at all."""
+
+    AHEAD = "ahead"
+    TURN_ROUND = "turn"
+    SAME_ROAD = "same"
+    UNREACHABLE = "none"
 
 
 @dataclass(frozen=True)
@@ -295,7 +306,7 @@ class RoutingIndex:
             return np.array([tree.time_to(t) for t in targets], dtype=np.float64)
         return np.array([self._cch_path(source, t, profile)[0] for t in targets], dtype=np.float64)
 
-    def _cch_path(self, a: Snap, b: Snap, profile: str) -> tuple[float, str, list[int]]:
+    def _cch_path(self, a: Snap, b: Snap, profile: str) -> tuple[float, Start, list[int]]:
         assert self.cch is not None
         w = self.weights[profile]
         starts = [(n, int(round(sec * 1000))) for n, sec in self._ends(a, w, leaving=True)]
@@ -307,10 +318,10 @@ class RoutingIndex:
                 ms, nodes = self.cch.path(profile, starts, ends)
             total = ms / 1000.0
         if direct <= total:
-            return direct, "same", []
+            return direct, Start.SAME_ROAD, []
         if not nodes:
-            return np.inf, "none", []
-        return total, ("ahead" if nodes[0] == a.edge[1] else "turn"), nodes
+            return np.inf, Start.UNREACHABLE, []
+        return total, (Start.AHEAD if nodes[0] == a.edge[1] else Start.TURN_ROUND), nodes
 
     def rank(self, target: Snap, sources: dict[str, Snap], k: int | None = None,
              profile: str = "car") -> list[tuple[str, float]]:
@@ -324,9 +335,9 @@ class RoutingIndex:
         if self.cch is None:
             return self.tree_to(b, profile).route_from(a)
         total, how, nodes = self._cch_path(a, b, profile)
-        if how == "none":
+        if how is Start.UNREACHABLE:
             raise ValueError("no route: the target cannot be reached from there")
-        if how == "same":
+        if how is Start.SAME_ROAD:
             total = self._same_edge(a, b, self.weights[profile])
         return assemble_route(self, self.weights[profile], a, b, how, total, nodes)
 
@@ -340,22 +351,22 @@ class TreeToTarget:
         self.dist, self.pred = dist, pred
         self.w = index.weights[profile]
 
-    def _options(self, s: Snap) -> list[tuple[float, str, int | None]]:
+    def _options(self, s: Snap) -> list[tuple[float, Start, int | None]]:
         """Ways a unit on a road position can go: (time, how, first node reached)."""
         idx, w = self.index, self.w
         a, b = s.edge
         i = idx._edge(a, b)
-        out: list[tuple[float, str, int | None]] = []
+        out: list[tuple[float, Start, int | None]] = []
         if w[i] < UNREACHABLE:
-            out.append(((1 - s.fraction) * w[i] + self.dist[b], "ahead", b))
+            out.append(((1 - s.fraction) * w[i] + self.dist[b], Start.AHEAD, b))
         back = idx.edge_id.get((b, a))
         if back is not None and w[back] < UNREACHABLE:
-            out.append((s.fraction * w[back] + self.dist[a], "turn", a))
+            out.append((s.fraction * w[back] + self.dist[a], Start.TURN_ROUND, a))
         tu, tv = self.target.edge
         if (a, b) == (tu, tv) and s.fraction <= self.target.fraction and w[i] < UNREACHABLE:
-            out.append(((self.target.fraction - s.fraction) * w[i], "same", None))
+            out.append(((self.target.fraction - s.fraction) * w[i], Start.SAME_ROAD, None))
         if (a, b) == (tv, tu) and s.fraction <= 1 - self.target.fraction and w[i] < UNREACHABLE:
-            out.append(((1 - self.target.fraction - s.fraction) * w[i], "same", None))
+            out.append(((1 - self.target.fraction - s.fraction) * w[i], Start.SAME_ROAD, None))
         return out
 
     def time_from(self, s: Snap) -> float:
@@ -383,7 +394,7 @@ class TreeToTarget:
         return assemble_route(self.index, self.w, s, self.target, how, total, nodes)
 
 
-def assemble_route(idx: RoutingIndex, w: np.ndarray, s: Snap, target: Snap, how: str, total: float,
+def assemble_route(idx: RoutingIndex, w: np.ndarray, s: Snap, target: Snap, how: Start, total: float,
                    nodes: list[int]) -> Route:
     """A route's geometry, segments and signal passages from its node path and the two ends.
 
@@ -391,13 +402,13 @@ def assemble_route(idx: RoutingIndex, w: np.ndarray, s: Snap, target: Snap, how:
     cost more than the search that found them."""
     a, b = s.edge
     tu, tv = target.edge
-    if how == "same":
+    if how is Start.SAME_ROAD:
         us, vs = [a], [b]
         share = [total / w[idx._edge(a, b)]]
         reaches = [False]
         points = np.empty((0, 2))
     else:
-        first = (a, b, 1 - s.fraction) if how == "ahead" else (b, a, s.fraction)
+        first = (a, b, 1 - s.fraction) if how is Start.AHEAD else (b, a, s.fraction)
         last = (tu, tv, target.fraction) if nodes[-1] == tu else (tv, tu, 1 - target.fraction)
         us = [first[0], *nodes[:-1], last[0]]
         vs = [first[1], *nodes[1:], last[1]]
