@@ -6,6 +6,7 @@ call view and the log's `call_received` event both are). What a viewer may not r
 (caller numbers keep their last four digits, enough to tell two callers apart) or removed. What
 a viewer did read is returned, so the caller can write it to the audit log."""
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -13,6 +14,18 @@ from typing import Any, Literal
 from web.api_keys import ApiKey, Role
 
 MEDICAL_DETAILS = ("patient_condition", "patient_name", "patient_age")
+# Any details key that names health, in whatever words an intake form uses: a list of exact keys
+# let `diagnosis` reach 110. A key is medical if one of its words (split on _ - . and spaces) is
+# one of these, or starts with one of the stems.
+MEDICAL_WORDS = frozenset({
+    "patient", "medical", "diagnosis", "condition", "symptom", "symptoms", "injury", "injuries",
+    "medication", "medications", "medicine", "drug", "drugs", "allergy", "allergies", "pulse",
+    "blood", "pressure", "heart", "respiration", "breathing", "conscious", "unconscious",
+    "pregnancy", "pregnant", "disease", "illness", "dementia", "disability", "psychiatric",
+    "mental", "health", "care", "treatment", "history", "vitals", "glucose", "oxygen", "spo2",
+    "病情", "诊断", "用药", "过敏", "病史", "伤情", "症状",
+})
+MEDICAL_STEMS = ("diagnos", "medic", "symptom", "allerg", "patholog", "cardi", "psych")
 POLICE_DETAILS = ("police_notes",)
 
 
@@ -23,12 +36,25 @@ class FieldRule:
     sees: Callable[[ApiKey, str], bool]  # (viewer, hotline that took the call) -> may read
     otherwise: Literal["mask", "remove"]
     who: str  # said in the API docs and the README
+    covers_detail: Callable[[str], bool] | None = None  # other details keys the rule also covers
+
+    def paths(self, details: dict[str, Any]) -> list[str]:
+        extra = [f"details.{k}" for k in details
+                 if self.covers_detail is not None and f"details.{k}" not in self.fields
+                 and self.covers_detail(str(k))]
+        return [*self.fields, *extra]
+
+
+def is_medical_key(key: str) -> bool:
+    words = [w for w in re.split(r"[\s_.\-]+", key.lower()) if w]
+    return any(w in MEDICAL_WORDS or w.startswith(MEDICAL_STEMS) for w in words) or any(
+        w in key for w in MEDICAL_WORDS if not w.isascii())
 
 
 FIELD_RULES: tuple[FieldRule, ...] = (
     FieldRule("medical", tuple(f"details.{k}" for k in MEDICAL_DETAILS),
               lambda v, _hotline: v.agency == "120" or Role.SUPERVISOR in v.roles, "remove",
-              "120 (medical) and supervisors"),
+              "120 (medical) and supervisors", covers_detail=is_medical_key),
     FieldRule("caller_number", ("caller_number",), lambda v, hotline: v.agency == hotline, "mask",
               "the hotline that took the call"),
     FieldRule("police_notes", tuple(f"details.{k}" for k in POLICE_DETAILS),
@@ -49,7 +75,7 @@ def disclose(call: dict[str, Any], viewer: ApiKey) -> tuple[dict[str, Any], list
     hotline = str(out.get("hotline", ""))
     for rule in FIELD_RULES:
         allowed = rule.sees(viewer, hotline)
-        for path in rule.fields:
+        for path in rule.paths(details):
             container, key = (details, path[8:]) if path.startswith("details.") else (out, path)
             if container.get(key) is None:
                 continue

@@ -179,3 +179,24 @@ def test_the_window_slides_so_a_boundary_does_not_double_the_rate(app_client) ->
     assert all(hit(start + i) for i in range(10)) and not hit(start + 9.5)
     # 15 s later, a quarter into the next minute: three quarters of the last ten still count
     assert [hit(start + 25 + i * 0.1) for i in range(3)] == [True, True, False]
+
+
+def test_medical_details_under_any_name_reach_only_120_and_supervisors(app_client, make_key, centre) -> None:
+    from web.field_rules import is_medical_key
+
+    assert all(is_medical_key(k) for k in ("diagnosis", "Medication", "patient_history", "allergies",
+                                            "blood-pressure", "heart_rate", "病情"))
+    assert not any(is_medical_key(k) for k in ("floor", "event", "vehicle_plate", "door_code"))
+    supervisor = make_key("120")
+    r = app_client.post("/v1/calls", headers={"Authorization": f"Bearer {supervisor}"}, json={
+        "hotline": "120", "kind": "medical_emergency", "text": "fell at home",
+        "details": {"diagnosis": "suspected stroke", "medications": ["warfarin"], "floor": 5},
+        "location": {"lon": centre[0], "lat": centre[1]}})
+    assert r.status_code == 201, r.text
+    call_id = r.json()["call_id"]
+    police = make_key("110", Role.DISPATCHER)
+    medic = make_key("120", Role.DISPATCHER)
+    seen_by_110 = app_client.get(f"/v1/calls/{call_id}", headers={"Authorization": f"Bearer {police}"})
+    seen_by_120 = app_client.get(f"/v1/calls/{call_id}", headers={"Authorization": f"Bearer {medic}"})
+    assert seen_by_110.json()["details"] == {"floor": 5}
+    assert seen_by_120.json()["details"]["diagnosis"] == "suspected stroke"
