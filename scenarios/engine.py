@@ -120,9 +120,9 @@ class ReplayEngine:
         moment and the simulated time then), so time spent on actions is not lost."""
         speed = self.speed
         assert speed is not None
-        if self._anchor is None:
-            self._anchor = (time.monotonic(), self.now_s)
         while True:
+            if self._anchor is None:  # first slice, or a pause and resume while this one slept
+                self._anchor = (time.monotonic(), self.now_s)
             wall0, sim0 = self._anchor
             target = sim0 + (time.monotonic() - wall0) * speed
             if target >= when - 1e-3:  # the clock keeps microseconds: within a millisecond is there

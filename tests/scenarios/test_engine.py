@@ -51,6 +51,18 @@ async def test_pause_holds_the_clock_and_resume_goes_on() -> None:
     assert seen == [10.0, 200.0]
 
 
+async def test_pause_then_resume_at_once_goes_on() -> None:
+    """A trainer's double click: the pause and the resume land within one slice of the pace."""
+    seen: list[float] = []
+    engine = _engine(100.0, [10.0, 60.0], seen)
+    task = asyncio.create_task(engine.run())
+    await asyncio.sleep(0.3)
+    engine.pause()
+    engine.resume()
+    await asyncio.wait_for(task, 5)
+    assert seen == [10.0, 60.0]
+
+
 async def test_jump_runs_everything_up_to_the_moment_at_once() -> None:
     seen: list[float] = []
     engine = _engine(1.0, [5.0, 3600.0, 7200.0], seen)  # real time: would take two hours
