@@ -62,6 +62,7 @@ UNIT_PATH = "path:unit_id"
 ACCESS: dict[str, dict[Role, Scope]] = {
     "GET /": PUBLIC,
     "GET /healthz": PUBLIC,
+    "GET /docs": PUBLIC,  # the API's reference page; the document itself says what needs a key
     "GET /v1/whoami": _all(tuple(Role)),
     # intake
     "POST /v1/calls": {R.CALL_TAKER: own_agency("body:hotline"), R.SUPERVISOR: ANY},

@@ -7,9 +7,14 @@ from the body limit on every request body, the shape of 422 from the app's valid
 What one endpoint's decisions can refuse (404, 409) is declared on the endpoint itself."""
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from web.access import ACCESS, PUBLIC, Scope
 from web.schemas import ErrorAnswer, schema_ref
@@ -29,8 +34,24 @@ STREAM_ITEM_NOTE = ("A text/event-stream; each event is described by `x-itemSche
 SCOPE_NOTES = {"agency": "own agency", "unit": "own unit", "unit_agency": "own agency's units"}
 
 
+# Swagger UI's files as the fastapi-offline package ships them (Swagger UI 5, which reads OpenAPI
+# 3.1): a control room's network reaches no CDN, and /docs must not be blank there.
+DOCS_ASSETS = Path(fastapi_offline.__file__).with_name("static")
+
+
 class DocumentedApp(FastAPI):
-    """FastAPI with the finished document at /openapi.json and /docs."""
+    """FastAPI with the finished document at /openapi.json and /docs served from local files."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(docs_url=None, redoc_url=None, **kwargs)
+        self.mount("/static/docs", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+
+        @self.get("/docs", include_in_schema=False)
+        async def docs() -> HTMLResponse:
+            return get_swagger_ui_html(openapi_url=self.openapi_url or "/openapi.json", title=self.title,
+                                       swagger_js_url="/static/docs/swagger-ui-bundle.js",
+                                       swagger_css_url="/static/docs/swagger-ui.css",
+                                       swagger_favicon_url="/static/docs/favicon.png")
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:

@@ -32,6 +32,7 @@ def requests_for(unit: str, lon: float, lat: float) -> dict[str, tuple[str, str,
     return {
         "GET /": ("GET", "/", None),
         "GET /healthz": ("GET", "/healthz", None),
+        "GET /docs": ("GET", "/docs", None),
         "GET /v1/whoami": ("GET", "/v1/whoami", None),
         "POST /v1/calls": ("POST", "/v1/calls", call),
         "GET /v1/calls/{call_id}": ("GET", "/v1/calls/C-nope", None),

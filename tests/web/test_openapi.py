@@ -167,3 +167,12 @@ def test_refusals_match_the_error_model(client, spec) -> None:
     keyless = client.get("/v1/units", headers={"Authorization": ""})
     assert keyless.status_code == 401
     check(spec, "get", "/v1/units", 401, keyless.json())
+
+
+def test_docs_page_loads_swagger_ui_from_this_server_not_a_cdn(client) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "https://" not in page.text  # nothing fetched from outside a control room's network
+    for asset in ("/static/docs/swagger-ui-bundle.js", "/static/docs/swagger-ui.css"):
+        assert asset in page.text
+        assert client.get(asset).status_code == 200
