@@ -233,6 +233,17 @@ class LiveHub:
 
     async def _send(self, ws: WebSocket, client: LiveClient, redact: Redact,
                     still_allowed: StillAllowed) -> None:
+        try:
+            await self._send_until_closed(ws, client, redact, still_allowed)
+        except Exception as e:  # any failure here would leave a screen open on a stale picture
+            # A Redis call failed (an audit write, a key look-up): close the socket, so the page
+            # says it is offline and reconnects with its last seq, instead of showing "live" over
+            # a picture that no longer moves. 1013: try again later.
+            with contextlib.suppress(Exception):
+                await ws.close(code=1013, reason=f"live stream interrupted ({type(e).__name__}); reconnect")
+
+    async def _send_until_closed(self, ws: WebSocket, client: LiveClient, redact: Redact,
+                                 still_allowed: StillAllowed) -> None:
         while True:
             # Clear before looking, so a wake-up that lands while we look is never lost.
             client.wake.clear()

@@ -41,3 +41,26 @@ def test_a_redis_outage_is_a_503_with_retry_after_and_calls_resume(tmp_path: Pat
             assert r.status_code == 201, r.text
     finally:
         server.stop()
+
+
+def test_a_live_screen_whose_sender_fails_on_redis_is_closed_to_reconnect(client, centre) -> None:
+    """An audit write failing under a live screen closes it (1013, try again later), so the page
+    says offline and reconnects, instead of showing "live" over a picture that no longer moves."""
+    import redis.exceptions
+    from starlette.websockets import WebSocketDisconnect
+
+    audit = client.app.state.backend.audit  # type: ignore[union-attr]
+
+    async def down(*_args: object, **_kw: object) -> list[dict]:
+        raise redis.exceptions.ConnectionError("Connection closed by server.")
+
+    call = {"hotline": "110", "kind": "theft", "location": {"lon": centre[0], "lat": centre[1]}}
+    with client.websocket_connect("/v1/live") as ws:
+        assert ws.receive_json()["type"] == "snapshot"
+        audit.disclose = down  # the next call's record needs an audit write, which now fails
+        assert client.post("/v1/calls", json=call).status_code == 201
+        try:
+            while True:
+                ws.receive_json()
+        except WebSocketDisconnect as closed:
+            assert closed.code == 1013 and "reconnect" in closed.reason
