@@ -24,14 +24,23 @@ DEFAULT_SPEED_KMH = {
     "unclassified": 30.0, "residential": 30.0, "living_street": 15.0, "service": 20.0,
     "motorway_link": 60.0, "trunk_link": 50.0, "primary_link": 40.0, "secondary_link": 40.0,
     "tertiary_link": 30.0,
-    # `highway=road`: a road whose class the mapper did not know yet (wiki: Tag:highway=road).
-    # Routed like `unclassified`, the lowest class a through road has; OSRM does the same.
-    "road": 30.0,
+    "road": 30.0,  # class not yet known to the mapper: drivable, taken as a minor road
+    "busway": 40.0,  # bus-only roads: cars may not, emergency vehicles where the law lets them
 }
+
+# Road classes from the smallest up: where two ways draw one segment the bigger keeps it, and a
+# turn straight across a bigger road than both of one's own costs a crossing.
+CLASS_RANK = ["service", "living_street", "road", "busway", "unclassified", "residential", "tertiary_link",
+              "tertiary", "secondary_link", "secondary", "primary_link", "primary", "trunk_link", "trunk",
+              "motorway_link", "motorway"]
+
+# Who a turn restriction's `except` spares, as bits (psv and bus are one mode here).
+EXCEPT_BITS = {"psv": 1, "bus": 1, "emergency": 2, "motorcar": 4}
 
 
 def metres_per_degree(lat: float) -> tuple[float, float]:
-    """Metres per degree of longitude and latitude near `lat` (equirectangular, fine for a city)."""
+    """Metres per degree of longitude and latitude near `lat` (equirectangular: for drawing and
+    snapping within a city, never for lengths, which the loaders take geodesic)."""
     return 111_320.0 * cos(radians(lat)), 110_574.0
 
 
@@ -67,7 +76,18 @@ class RoadArrays:
     signal_ids: tuple[str, ...]  # their signal ids, in the same order
     coords: np.ndarray  # (k, 2) float64: every edge's shape as lon/lat points, edge after edge
     line_of_coord: np.ndarray  # int32, per row of coords: the edge it belongs to
-    node_order: np.ndarray | None = None  # a contraction-hierarchy node order, when one was computed
+    # Per edge: whether a vehicle on it stops at the signal of its head node (an approach the
+    # signal faces), and who may use it (routing.access levels: cars, buses, emergency tag).
+    signal_approach: np.ndarray | None = None  # bool
+    access_car: np.ndarray | None = None  # int8
+    access_psv: np.ndarray | None = None  # int8
+    access_emergency: np.ndarray | None = None  # int8, -1 where the way says nothing
+    # Turn restrictions: restriction r's node path is restriction_nodes[start[r]:start[r+1]].
+    restriction_nodes: np.ndarray | None = None  # int32
+    restriction_start: np.ndarray | None = None  # int64, one more than there are restrictions
+    restriction_only: np.ndarray | None = None  # bool: only_* (else no_*)
+    restriction_except: np.ndarray | None = None  # uint8: EXCEPT_BITS of who is spared
+    node_order: np.ndarray | None = None  # the turn graph's contraction-hierarchy order, when computed
 
     @classmethod
     def of(cls, graph: nx.DiGraph) -> "RoadArrays":
@@ -82,6 +102,12 @@ class RoadArrays:
                 np.fromiter((d["geometry"] for *_, d in edges), dtype=object, count=m), return_index=True)
             nodes = sorted(graph.nodes(data=True))
             signals = [(i, d["signal_id"]) for i, d in nodes if d.get("signal_id")]
+            # A graph that says nothing per approach (demo city, GraphML): every approach stops.
+            approach = [d.get("signal_approach", bool(graph.nodes[v].get("signal_id"))) for _, v, d in edges]
+            levels = {k: np.fromiter((d.get(f"access_{k}", default) for *_, d in edges), dtype=np.int8,
+                                     count=m) for k, default in (("car", 2), ("psv", 2), ("emergency", -1))}
+            restrictions = graph.graph.get("turn_restrictions", [])
+            paths = [r["nodes"] for r in restrictions]
         return cls(
             tail=np.fromiter((u for u, _, _ in edges), dtype=np.int32, count=m),
             head=np.fromiter((v for _, v, _ in edges), dtype=np.int32, count=m),
@@ -92,7 +118,16 @@ class RoadArrays:
             lat=np.fromiter((d["lat"] for _, d in nodes), dtype=np.float64, count=n),
             signal_nodes=np.array([i for i, _ in signals], dtype=np.int32),
             signal_ids=tuple(sid for _, sid in signals),
-            coords=coords, line_of_coord=which.astype(np.int32))
+            coords=coords, line_of_coord=which.astype(np.int32),
+            signal_approach=np.array(approach, dtype=bool), access_car=levels["car"],
+            access_psv=levels["psv"], access_emergency=levels["emergency"],
+            restriction_nodes=np.array([n for p in paths for n in p], dtype=np.int32),
+            restriction_start=np.concatenate(([0], np.cumsum([len(p) for p in paths]))).astype(np.int64),
+            restriction_only=np.array([r["kind"] == "only" for r in restrictions], dtype=bool),
+            restriction_except=np.array(
+                [sum({EXCEPT_BITS[e] for e in r.get("except", []) if e in EXCEPT_BITS})
+                 for r in restrictions],
+                dtype=np.uint8))
 
     @property
     def node_count(self) -> int:
@@ -100,13 +135,11 @@ class RoadArrays:
 
     def road_class(self) -> np.ndarray:
         """Each edge's road class name (object array)."""
-        names: np.ndarray = np.array(self.class_names, dtype=object)[self.class_of]
-        return names
+        return np.array(self.class_names, dtype=object)[self.class_of]
 
     def lines(self) -> np.ndarray:
         """Every edge's geometry as a lon/lat LineString, in edge order."""
-        lines: np.ndarray = shapely.linestrings(self.coords, indices=self.line_of_coord)
-        return lines
+        return shapely.linestrings(self.coords, indices=self.line_of_coord)
 
 
 class RoadNetwork:
@@ -173,7 +206,7 @@ class RoadNetwork:
         w, s, e, n = self.bounds()
         mx, my = metres_per_degree((s + n) / 2)
         # buffer in degrees: stretch latitude so that 500 m means 500 m both ways
-        return hull.buffer(500.0 / min(mx, my))
+        return hull.buffer(500.0 / min(mx, my))  # type: ignore[no-any-return]
 
     def contains(self, lon: float, lat: float) -> bool:
         if self._area is None:
