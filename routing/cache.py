@@ -7,6 +7,7 @@ it, so the router is up before the map's model of record is."""
 
 import dataclasses
 import gc
+import json
 import pickle
 from pathlib import Path
 from typing import Any
@@ -15,34 +16,52 @@ import networkx as nx
 
 from routing import cch
 from routing.network import RoadArrays, RoadNetwork, collector_paused
-from routing.osm import load_osm
+from routing.osm import ImportReport, read_osm
+from routing.profiles import EMERGENCY_MAY_USE_BUS_LANES, PROFILES
+from routing.turns import TurnGraph
 
 SUFFIX = ".network.pickle"
-FORMAT = 2  # the layout below; a cache of another format is refused with how to rebuild it
+FORMAT = 3  # the layout below (3: access, signal approaches, restrictions, turn-graph order); a cache of another format is refused with how to rebuild it
 
 
 class CacheFormatError(ValueError):
     """The file is not a network cache this version can read; the message says what to do."""
 
 
+REPORT_SUFFIX = ".import-report.json"
+
+
+def report_path(cache: Path | str) -> Path:
+    """Where the import report of a cache is kept: beside it."""
+    cache = Path(cache)
+    return cache.with_name(cache.name.removesuffix(SUFFIX) + REPORT_SUFFIX)
+
+
 def import_osm(path: Path | str, cache_dir: Path | str) -> Path:
-    """Load an OpenStreetMap extract and cache it in `cache_dir`; returns the cache's path."""
+    """Load an OpenStreetMap extract and cache it in `cache_dir`, with its import report beside
+    it (`report_path`); returns the cache's path."""
     out = Path(cache_dir) / (Path(path).name.split(".")[0] + SUFFIX)
     with collector_paused():  # millions of objects made, most kept: passes meanwhile find little
-        network = load_osm(path)
+        network, report = read_osm(path)
     # What it does leave is the graph before relabelling, made cyclic by networkx's cached views:
     # one pass frees it now, not a pass in the middle of whatever the caller does next.
     gc.collect()
     save_cached(network, out)
+    report_path(out).write_text(report.to_json() + "\n")
     return out
+
+
+def load_report(cache: Path | str) -> ImportReport:
+    return ImportReport(**json.loads(report_path(cache).read_text()))
 
 
 def save_cached(network: RoadNetwork, out: Path | str) -> None:
     out = Path(out)
     arrays = network.arrays
-    if cch.available():  # the hierarchy's node order depends on topology only: compute it once here
+    if cch.available():  # the hierarchy's order depends on the turn graph's topology only: once, here
+        turns = TurnGraph.of(arrays, PROFILES, EMERGENCY_MAY_USE_BUS_LANES)
         arrays = dataclasses.replace(arrays, node_order=cch.compute_order(
-            arrays.node_count, arrays.tail, arrays.head, arrays.lon, arrays.lat))
+            turns.vertex_count, turns.arc_tail, turns.arc_head, turns.lon, turns.lat))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     with open(tmp, "wb") as f:

@@ -136,8 +136,10 @@ def real_seconds(t: np.ndarray) -> np.ndarray:
     """Times with the destination-only penalties taken out (each is a whole DESTINATION_PENALTY_S,
     far above any drive) and unreachable as inf."""
     t = np.asarray(t, dtype=np.float64)
-    out = t - np.floor(t / DESTINATION_PENALTY_S) * DESTINATION_PENALTY_S
-    return np.where(t < UNREACHABLE, out, np.inf)
+    reachable = t < UNREACHABLE
+    out = np.full(t.shape, np.inf)
+    out[reachable] = t[reachable] - np.floor(t[reachable] / DESTINATION_PENALTY_S) * DESTINATION_PENALTY_S
+    return out
 
 
 class RoutingIndex:

@@ -77,7 +77,7 @@ def test_a_cache_of_the_older_format_is_refused_with_how_to_rebuild_it(tmp_path:
     # format 1: the whole graph pickled with its geometry as one coordinate array, no version
     old.write_bytes(pickle.dumps({"graph": build_demo_city(seed=5, scale=0.05).graph,
                                   "coords": np.zeros((0, 2)), "line_of_coord": np.zeros(0)}))
-    with pytest.raises(CacheFormatError, match=r"format 1, this version reads format 2.*import-osm"):
+    with pytest.raises(CacheFormatError, match=r"format 1, this version reads format 3.*import-osm"):
         load_cached(old)
 
 

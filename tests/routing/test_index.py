@@ -1,4 +1,4 @@
-"""The compiled index agrees with networkx on drive times, and its routes are real paths."""
+"""The compiled index agrees with a networkx reference on the turn graph, and its routes are real paths."""
 
 import random
 
@@ -12,37 +12,13 @@ from shapely import LineString
 from routing.demo_city import build_demo_city
 from routing.index import RoutingIndex
 from routing.network import RoadNetwork
-from routing.profiles import speed_kmh
 from routing.snap import OffRoad, Snap, Snapper
+from tests.routing.reference import reference_time
 
 
 @pytest.fixture(scope="module")
 def city() -> RoadNetwork:
     return build_demo_city(seed=3, scale=0.1)
-
-
-def reference_time(net: RoadNetwork, source: Snap, target: Snap, profile: str) -> float:
-    """networkx Dijkstra on a copy of the graph with the two road positions spliced in."""
-    g = nx.DiGraph()
-    for u, v, d in net.graph.edges(data=True):
-        g.add_edge(u, v, w=d["length_m"] / (speed_kmh(profile, d["road_class"], d["speed_kmh"]) / 3.6))
-    w = nx.get_edge_attributes(g, "w")
-    for name, snap in (("S", source), ("T", target)):
-        a, b = snap.edge
-        for (x, y), share in (((a, b), snap.fraction), ((b, a), 1 - snap.fraction)):
-            if (x, y) not in w:
-                continue
-            if name == "S":  # the unit leaves along its edge to either end it may drive to
-                g.add_edge("S", y, w=(1 - share) * w[(x, y)])
-            else:  # the target is reached from either end of its edge
-                g.add_edge(x, "T", w=share * w[(x, y)])
-    best = nx.shortest_path_length(g, "S", "T", weight="w") if nx.has_path(g, "S", "T") else np.inf
-    ta, tb = target.edge
-    for (x, y), f_t in (((ta, tb), target.fraction), ((tb, ta), 1 - target.fraction)):
-        # the unit already on the target's street, short of it: straight there
-        if source.edge == (x, y) and (x, y) in w and source.fraction <= f_t:
-            best = min(best, (f_t - source.fraction) * w[(x, y)])
-    return float(best)
 
 
 def random_snaps(net: RoadNetwork, count: int, seed: int) -> list[Snap]:
@@ -64,7 +40,7 @@ def test_times_to_one_target_equal_networkx_on_the_demo_city(city, profile) -> N
     target, *sources = random_snaps(city, 41, seed=hash(profile) % 1000)
     times = index.travel_times_to(target, sources, profile)
     for s, t in zip(sources, times, strict=True):
-        assert t == pytest.approx(reference_time(city, s, target, profile), rel=1e-9, abs=1e-6)
+        assert t == pytest.approx(reference_time(index, s, target, profile), rel=1e-9, abs=1e-6)
 
 
 def random_graph(seed: int, n: int) -> RoadNetwork:
@@ -95,7 +71,7 @@ def test_times_equal_networkx_on_random_graphs_including_unreachable(seed, n) ->
     target, *sources = random_snaps(net, 12, seed)
     times = index.travel_times_to(target, sources, "car")
     for s, t in zip(sources, times, strict=True):
-        ref = reference_time(net, s, target, "car")
+        ref = reference_time(index, s, target, "car")
         if np.isinf(ref):
             assert np.isinf(t)
         else:
