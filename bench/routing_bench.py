@@ -125,6 +125,36 @@ def _suite(tag: str, net: RoadNetwork, trace_memory: bool = True) -> dict[str, f
     }
 
 
+def restriction_breaking_share(net: RoadNetwork, pairs: int = 400, seed: int = 1) -> tuple[float, float]:
+    """Share of car routes between random road places that break at least one of the network's
+    turn restrictions: before (shortest paths on the node graph, as routing was) and after (the
+    turn graph)."""
+    from routing.turns import broken_restrictions
+
+    rules = net.graph.graph.get("turn_restrictions", [])
+    index = RoutingIndex.build(net, engine="scipy")
+    g = net.graph
+    edges = list(g.edges)
+    rng = random.Random(seed)
+    before = after = 0
+    for _ in range(pairs):
+        (a, b), (c, d) = rng.sample(edges, 2)
+        node_path = [a, *nx.shortest_path(g, b, c, weight="travel_time_s"), d]
+        before += broken_restrictions(node_path, rules) > 0
+        route = index.route(Snap((a, b), 0.5, 0.0, 0.0, 0.0), Snap((c, d), 0.5, 0.0, 0.0, 0.0), "car")
+        after += broken_restrictions([*route.legs[0].tolist(), int(route.legs[1][-1])], rules) > 0
+    return before / pairs, after / pairs
+
+
+def _restriction_suite() -> dict[str, float]:
+    from routing.osm import read_osm
+
+    net, _ = read_osm(Path(__file__).parent.parent / "tests" / "routing" / "data" / "restrictions.osm")
+    before, after = restriction_breaking_share(net)
+    return {"restriction_breaking_routes_before_pct": round(100 * before, 1),
+            "restriction_breaking_routes_after_pct": round(100 * after, 1)}
+
+
 def write_osm(net: RoadNetwork, path: Path) -> None:
     """The network as an OpenStreetMap XML extract, as a district would download it."""
     g = net.graph

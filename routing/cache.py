@@ -21,7 +21,9 @@ from routing.profiles import EMERGENCY_MAY_USE_BUS_LANES, PROFILES
 from routing.turns import TurnGraph
 
 SUFFIX = ".network.pickle"
-FORMAT = 3  # the layout below (3: access, signal approaches, restrictions, turn-graph order); a cache of another format is refused with how to rebuild it
+# The layout below (3: access, signal approaches, restrictions, the turn graph's order); a cache
+# of another format is refused with how to rebuild it.
+FORMAT = 3
 
 
 class CacheFormatError(ValueError):

@@ -283,3 +283,19 @@ def _copy_via_stretches(s_count: int, src: np.ndarray, dst: np.ndarray, ban: np.
         ban_out.append(b)
     return (np.concatenate(tails_out), np.concatenate(heads_out), np.asarray(vstretch, dtype=np.int64),
             np.concatenate(base_out), np.concatenate(ban_out))
+
+
+def broken_restrictions(path: list[int], restrictions: list[dict[str, object]]) -> int:
+    """How many of a network's turn restrictions (`graph.graph["turn_restrictions"]`) a node
+    path breaks: a no_* one wherever its movement appears in the path, an only_* one wherever
+    the path comes in by its way and leaves by another. For measuring routes, not routing."""
+    broken = 0
+    for r in restrictions:
+        move = list(r["nodes"])  # type: ignore[call-overload]
+        lead = move[:-1]
+        for k in range(len(path) - len(move) + 1):
+            if path[k:k + len(lead)] != lead:
+                continue
+            went = path[k + len(lead)]
+            broken += int((went == move[-1]) == (r["kind"] == "no"))
+    return broken
