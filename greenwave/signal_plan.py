@@ -195,7 +195,8 @@ def default_plan(signal_id: str, phase_groups: Sequence[Iterable[str]], road_cla
     shares = [d.main_share] + [(1 - d.main_share) / (len(groups) - 1)] * (len(groups) - 1)
     phases = tuple(Phase(g, max(d.min_green_s, round(green_total * s, 1)), d.yellow_s, d.all_red_s)
                    for g, s in zip(groups, shares, strict=True))
-    return SignalPlan(signal_id, phases, d.min_green_s, d.ped_clearance_s, offset_s)
+    return SignalPlan(signal_id, phases, d.min_green_s, d.ped_clearance_s,
+                      offset_s % sum(p.length_s for p in phases))
 
 
 def group_by_bearing(bearings: Mapping[str, float]) -> list[list[str]]:
@@ -247,10 +248,11 @@ class SignalPlanBook:
         return cls(load_district_plans(path) if path else None)
 
     def plan_for(self, signal_id: str, phase_groups: Sequence[Iterable[str]] = (),
-                 road_class: str = "secondary") -> SignalPlan:
+                 road_class: str = "secondary", offset_s: float = 0.0) -> SignalPlan:
+        """The district's plan, or a default one (starting its cycle at `offset_s` modulo it)."""
         plan = self._plans.get(signal_id)
         if plan is None:
-            plan = default_plan(signal_id, phase_groups, road_class)
+            plan = default_plan(signal_id, phase_groups, road_class, offset_s)
             self._plans[signal_id] = plan
         return plan
 

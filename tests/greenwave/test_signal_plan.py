@@ -81,3 +81,27 @@ def test_district_file_names_the_bad_field(tmp_path: Path) -> None:
     f.write_text('{"signals": {"J1": {"phases": [{"green_s": 20}]}}}')
     with pytest.raises(PlanError, match="signals.J1.phases"):
         load_district_plans(f)
+
+
+def test_default_plans_along_an_arterial_are_offset_by_the_travel_time_between_them() -> None:
+    from greenwave.network_plans import PROGRESSION_KMH, plan_book_for
+    from routing.demo_city import build_demo_city
+
+    city = build_demo_city(seed=3, scale=0.1)
+    plans = plan_book_for(city.graph).all()
+    offsets = [p.offset_s for p in plans.values()]
+    assert len({round(o, 3) for o in offsets}) > 5  # coordinated, not all 0 (a column shares one)
+    # two neighbouring junctions on one straight east-west arterial: offsets differ by the drive
+    # between them at the progression speed, modulo the cycle
+    g = city.graph
+    sig = {d["signal_id"]: n for n, d in g.nodes(data=True) if d.get("signal_id")}
+    row = sorted((sid for sid in sig if sid[1:4] == "008"), key=lambda s: int(s[4:]))
+    a, b = row[0], row[1]
+    if plans[a].cycle_s == plans[b].cycle_s:
+        from pyproj import Geod
+
+        metres = Geod(ellps="WGS84").inv(g.nodes[sig[a]]["lon"], g.nodes[sig[a]]["lat"],
+                                         g.nodes[sig[b]]["lon"], g.nodes[sig[b]]["lat"])[2]
+        gap = (plans[b].offset_s - plans[a].offset_s) % plans[a].cycle_s
+        want = (metres / (PROGRESSION_KMH / 3.6)) % plans[a].cycle_s
+        assert min(abs(gap - want), plans[a].cycle_s - abs(gap - want)) < 3.0
