@@ -96,7 +96,7 @@ class _Way:
     levels: tuple[tuple[int, int, int], tuple[int, int, int]]
 
 
-class _Collector(osmium.SimpleHandler):  # type: ignore[misc]
+class _Collector(osmium.SimpleHandler):
     def __init__(self, report: ImportReport) -> None:
         super().__init__()
         self.report = report

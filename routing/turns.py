@@ -38,7 +38,8 @@ def _pairs(out_order: np.ndarray, out_start: np.ndarray, at: np.ndarray) -> tupl
 
 
 def _heading(lon0: np.ndarray, lat0: np.ndarray, lon1: np.ndarray, lat1: np.ndarray) -> np.ndarray:
-    return np.degrees(np.arctan2((lon1 - lon0) * np.cos(np.radians(lat0)), lat1 - lat0))
+    return np.asarray(np.degrees(np.arctan2((lon1 - lon0) * np.cos(np.radians(lat0)), lat1 - lat0)),
+                      dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -209,7 +210,7 @@ def _through_nodes(n: int, tail: np.ndarray, head: np.ndarray, degree: np.ndarra
     for ends in (tail, head):
         np.minimum.at(lo, ends, code)
         np.maximum.at(hi, ends, code)
-    return (two_way | one_way) & (degree == 2) & (lo == hi)
+    return np.asarray((two_way | one_way) & (degree == 2) & (lo == hi), dtype=bool)
 
 
 def _stretches(n: int, tail: np.ndarray, head: np.ndarray,
