@@ -135,11 +135,13 @@ class RoadArrays:
 
     def road_class(self) -> np.ndarray:
         """Each edge's road class name (object array)."""
-        return np.array(self.class_names, dtype=object)[self.class_of]
+        names: np.ndarray = np.array(self.class_names, dtype=object)[self.class_of]
+        return names
 
     def lines(self) -> np.ndarray:
         """Every edge's geometry as a lon/lat LineString, in edge order."""
-        return shapely.linestrings(self.coords, indices=self.line_of_coord)
+        lines: np.ndarray = shapely.linestrings(self.coords, indices=self.line_of_coord)
+        return lines
 
 
 class RoadNetwork:
@@ -206,7 +208,7 @@ class RoadNetwork:
         w, s, e, n = self.bounds()
         mx, my = metres_per_degree((s + n) / 2)
         # buffer in degrees: stretch latitude so that 500 m means 500 m both ways
-        return hull.buffer(500.0 / min(mx, my))  # type: ignore[no-any-return]
+        return hull.buffer(500.0 / min(mx, my))
 
     def contains(self, lon: float, lat: float) -> bool:
         if self._area is None:
