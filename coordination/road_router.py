@@ -12,10 +12,11 @@ SNAP_CACHE = 50_000
 
 
 class RoadRouter:
-    def __init__(self, network: RoadNetwork, snap_max_m: float = 500.0) -> None:
+    def __init__(self, network: RoadNetwork, snap_max_m: float = 500.0,
+                 emergency_bus_lanes: bool = True) -> None:
         self.network = network
         self.snapper = Snapper(network)
-        self.index = RoutingIndex.build(network)
+        self.index = RoutingIndex(network, emergency_bus_lanes=emergency_bus_lanes)
         self.snap_max_m = snap_max_m
         self._cache: dict[LonLat, Snap | None] = {}
 

@@ -214,7 +214,10 @@ class RoutingIndex:
         self.reverse = _Direction(v, tg.arc_head, tg.arc_tail, self.arc_w)
         self._lock = threading.Lock()  # queries rewrite the virtual row; one at a time
         self.version = 0
-        self.cch = (cch.CCHEngine(v, tg.arc_tail, tg.arc_head, tg.lon, tg.lat, self.arc_w, order=a.node_order)
+        # The cached order was computed for the default bus-lane rule; another rule may shape another
+        # turn graph, for which that order is not a permutation: compute one then.
+        order = a.node_order if a.node_order is not None and len(a.node_order) == v else None
+        self.cch = (cch.CCHEngine(v, tg.arc_tail, tg.arc_head, tg.lon, tg.lat, self.arc_w, order=order)
                     if engine != "scipy" and cch.available() else None)
         self.engine = "cch" if self.cch is not None else "scipy"
 

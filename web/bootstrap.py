@@ -71,7 +71,8 @@ class Backend:
         audit = AuditLog(client, ns, clock)
         feed = FeedIndex(plans)
         service.subscribe(feed.on_event)  # before start: the replay of the log builds the feed
-        router = await asyncio.to_thread(RoadRouter, network, settings.snap_max_m)
+        router = await asyncio.to_thread(RoadRouter, network, settings.snap_max_m,
+                                         settings.emergency_bus_lanes)
         await asyncio.to_thread(network.contains, 0.0, 0.0)  # builds the served area now, not on a call
         positions = PositionStore(client, ns)
         if settings.signal_controller_url:

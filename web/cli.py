@@ -267,8 +267,11 @@ def import_osm(
 ) -> None:
     """Build the road network from an OpenStreetMap extract once and cache it for fast starts."""
     from routing.cache import import_osm as build
+    from routing.cache import load_report
 
     out = build(path, cache_dir)
+    for line in load_report(out).lines():
+        console.print(line)
     console.print(f"Cached network at {out}\nStart on it with: JD_OSM_CACHE={out} make run")
 
 

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     demo_key: str | None = Field(None, description="Use this as the demo supervisor key.")
     webhook_timeout_s: float = Field(5.0, description="How long one webhook attempt may take.")
     snap_max_m: float = 500.0
+    emergency_bus_lanes: bool = Field(
+        True, description="Emergency vehicles on a task may use bus lanes and bus-only roads (the law "
+        "in China; set false where it is not allowed).")
     green_lead_s: float = Field(15.0, description="Green wave: green this long before the unit's ETA.")
     green_clearance_s: float = Field(5.0, description="Green wave: and this long after it.")
     green_max_hold_s: float = Field(60.0, description="Green wave: no signal held longer than this.")

@@ -121,6 +121,7 @@ def test_speed_limits_from_zone_codes_and_per_direction(town) -> None:
 
 @pytest.mark.parametrize("raw, kmh", [
     ("50", 50.0), ("30 mph", 30 * MPH), ("60 km/h", 60.0), ("none", 130.0), ("walk", 7.0),
+    ("20 knots", 20 * 1.852),
     ("CN:urban", 50.0), ("CN:rural", 70.0), ("FI:urban", 50.0), ("FI:rural", 80.0),
     ("DE:rural", 100.0), ("RU:urban", 60.0), ("RU:living_street", 20.0), ("DE:zone30", 30.0),
     ("DE:zone:30", 30.0), ("GB:nsl_single", 60 * MPH), ("XX:urban", 50.0), ("signals", None), (None, None),
