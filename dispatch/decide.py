@@ -143,12 +143,14 @@ class Rules:
         return self.merge.across_hotlines
 
     def task_agencies(self, kind: str, hotline: str) -> tuple[str, ...]:
+        """The centre that took the call always has a task (its caller is waiting on it: a 120
+        caller at a crash means a patient, whatever the crash's plan says); joint, so does every
+        agency the plan names. Working alone, a centre acts on its own calls only: another
+        agency's part reaches that agency when the call is passed on by phone."""
         agencies = tuple(str(a) for a in self.plans[kind].agencies)
-        if self.joint:
-            return agencies
-        # Working alone, an agency acts on its own calls; a call for another agency's work is
-        # passed on by phone, so that agency acts alone on it.
-        return (hotline,) if hotline in agencies else agencies[:1]
+        if not self.joint:
+            return (hotline,)
+        return agencies if hotline in agencies else (*agencies, hotline)
 
 
 def decide(state: DispatchState, command: Command, rules: Rules, now: datetime) -> list[ev.Event]:
@@ -222,7 +224,7 @@ def _receive_call(
     out: list[ev.Event] = [received, ev.CallMerged(
         at=now, call_id=call_id, incident_id=inc.incident_id, reason=match.reason,
         distance_m=None if match.distance_m is None else round(match.distance_m, 1),
-        minutes_apart=match.minutes_apart, repeat=match.repeat,
+        minutes_apart=match.minutes_apart, repeat=match.repeat, confidence=match.confidence,
     )]
     plan = rules.plans[cmd.kind]
     if plan.severity > inc.severity:

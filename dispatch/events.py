@@ -76,6 +76,7 @@ class CallMerged(Event):
     distance_m: float | None
     minutes_apart: float
     repeat: bool
+    confidence: float | None = None  # None: logged before merges stated one
 
 
 @event

@@ -24,6 +24,7 @@ class ResponsePlan:
     units: dict[Agency, tuple[str, ...]] = field(default_factory=dict)
     label_en: str = ""
     label_zh: str = ""
+    person: bool = False  # about one person (a patient at home), not a scene many people see
 
 
 @dataclass(frozen=True)
@@ -83,5 +84,6 @@ class ResponsePlans:
                 units=units,
                 label_en=label.get("en", str(kind).replace("_", " ")),
                 label_zh=label.get("zh", ""),
+                person=bool(body.get("person", False)),
             )
         return cls(plans)

@@ -38,7 +38,9 @@ from web.webhooks import WebhookDeliveries
 
 
 def rules_from(settings: Settings, plans: ResponsePlans) -> Rules:
-    return Rules(plans=plans, merge=MergeRules(settings.merge_radius_m, settings.merge_window_min),
+    return Rules(plans=plans, merge=MergeRules(settings.merge_radius_m, settings.merge_window_min,
+                                                    person_radius_m=settings.merge_person_radius_m,
+                                                    person_window_min=settings.merge_person_window_min),
                  roster=RosterRules.load(settings.roster_file), ack_deadline_s=settings.ack_deadline_s)
 
 

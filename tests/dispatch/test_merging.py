@@ -17,6 +17,7 @@ from dispatch.decide import (
     decide,
 )
 from dispatch.geo import haversine_m
+from dispatch.merging import MergeRules
 from dispatch.plans import ResponsePlans
 from dispatch.state import DispatchState, apply
 
@@ -200,9 +201,15 @@ def test_merged_calls_were_near_recent_and_compatible(calls) -> None:
         inc = state.incidents[c.incident_id]
         earlier = [state.calls[o] for o in inc.call_ids if o != c.call_id
                    and state.calls[o].received_at <= c.received_at]
+        def limits(o):  # type: ignore[no-untyped-def]
+            person = RULES.plans[c.kind].person or RULES.plans[o.kind].person
+            if person and not (c.caller_number and c.caller_number == o.caller_number):
+                return RULES.merge.person_radius_m, RULES.merge.person_window_min
+            return RULES.merge.radius_m, RULES.merge.window_min
+
         assert any(
-            haversine_m(c.lon, c.lat, o.lon, o.lat) <= RULES.merge.radius_m
-            and (c.received_at - o.received_at) <= timedelta(minutes=RULES.merge.window_min)
+            haversine_m(c.lon, c.lat, o.lon, o.lat) <= limits(o)[0]
+            and (c.received_at - o.received_at) <= timedelta(minutes=limits(o)[1])
             and RULES.plans.compatible(c.kind, o.kind)
             for o in earlier
         )
@@ -214,7 +221,8 @@ def test_incident_has_a_task_for_every_agency_its_calls_need(calls) -> None:
     state = _build(calls)
     for inc in state.incidents.values():
         needed = {a for cid in inc.call_ids for a in RULES.plans[state.calls[cid].kind].agencies}
-        assert needed <= set(inc.tasks)
+        took = {state.calls[cid].hotline for cid in inc.call_ids}
+        assert needed | took <= set(inc.tasks)
 
 
 @settings(max_examples=100, deadline=None)
@@ -228,3 +236,55 @@ def test_folding_the_log_again_gives_the_same_state(calls) -> None:
     for e in log:
         apply(again, ev.from_json(ev.to_json(e)))
     assert again == state
+
+
+# --- calls about one person are kept apart -------------------------------------------------
+
+def test_a_patient_at_home_200_m_from_a_crash_13_min_later_is_her_own_incident() -> None:
+    state = DispatchState()
+    run(state, call("110", "traffic_crash_injury", number="13800000001"))
+    events = run(state, call("120", "medical_emergency", minutes=13.5, lat=north(200), number="13900000009"))
+    assert len(state.incidents) == 2
+    opened = next(e for e in events if isinstance(e, ev.IncidentOpened))
+    assert set(state.incidents[opened.incident_id].tasks) == {"120"}
+
+
+def test_a_bystander_calling_about_the_patient_nearby_still_joins() -> None:
+    state = DispatchState()
+    run(state, call("110", "traffic_crash_injury", number="13800000001"))
+    events = run(state, call("120", "injured_person", minutes=2, lat=north(60), number="13800000002"))
+    merged = next(e for e in events if isinstance(e, ev.CallMerged))
+    assert merged.confidence is not None and 0.0 < merged.confidence < 1.0
+    assert f"confidence {merged.confidence:.2f}" in merged.reason
+
+
+def test_the_same_caller_about_one_patient_joins_at_the_ordinary_limits() -> None:
+    state = DispatchState()
+    run(state, call("120", "medical_emergency", number="13900000009"))
+    events = run(state, call("120", "medical_emergency", minutes=12, lat=north(250), number="13900000009"))
+    merged = next(e for e in events if isinstance(e, ev.CallMerged))
+    assert merged.repeat and merged.confidence is not None and merged.confidence >= 0.9
+    assert len(state.incidents) == 1
+
+
+def test_a_second_patient_call_from_another_number_a_street_away_is_kept_apart() -> None:
+    state = DispatchState()
+    run(state, call("120", "medical_emergency", number="13900000001"))
+    run(state, call("120", "medical_emergency", minutes=3, lat=north(150), number="13900000002"))
+    assert len(state.incidents) == 2
+
+
+def test_the_centre_that_took_the_call_has_a_task_when_its_call_joins_another_agencys_incident() -> None:
+    state = DispatchState()
+    run(state, call("110", "traffic_crash", number="13800000001"))
+    events = run(state, call("120", "traffic_crash", minutes=1, lat=north(40), number="13800000002"))
+    assert any(isinstance(e, ev.CallMerged) for e in events)
+    task = next(e for e in events if isinstance(e, ev.TaskCreated))
+    assert task.agency == "120"
+    assert set(next(iter(state.incidents.values())).tasks) == {"110", "120", "122"}
+
+
+def test_working_alone_each_centre_acts_on_its_own_call_only() -> None:
+    alone = Rules(plans=RULES.plans, merge=MergeRules(across_hotlines=False))
+    assert alone.task_agencies("drowning", "110") == ("110",)
+    assert RULES.task_agencies("drowning", "110") == ("119", "120", "110")
