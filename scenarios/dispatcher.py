@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from dispatch.decide import ChangeIncidentStatus, ReceiveCall
@@ -56,10 +56,14 @@ class Dispatcher:
         scenario = self.world.scenario
         lon, lat = scenario.place(call.place)
         event = call.event or f"T{n:05d}"
-        events = await self.service.execute(ReceiveCall(
+        command = ReceiveCall(
             hotline=call.hotline, received_at=scenario.at(entry.at), kind=call.kind, text=call.text,
             caller_number=call.caller, lon=lon, lat=lat, address=call.address,
-            idempotency_key=f"{scenario.name}-{n}", details={"event": event}))
+            idempotency_key=f"{scenario.name}-{n}", details={"event": event})
+        await self._enter(command, event)
+
+    async def _enter(self, command: ReceiveCall, event: str) -> None:
+        events = await self.service.execute(command)
         received = next(e for e in events if isinstance(e, CallReceived))
         self.event_of_call[received.call_id] = event
         incident_id = next((e.incident_id for e in events if isinstance(e, IncidentOpened | CallMerged)),
@@ -67,6 +71,28 @@ class Dispatcher:
         changed = any(isinstance(e, IncidentOpened | TaskCreated | IncidentReclassified) for e in events)
         if incident_id is not None and changed:
             self._plan_response(incident_id)
+        if incident_id is not None and not self.world.strategy.joint:
+            self._pass_on(incident_id, received, event)
+
+    def _pass_on(self, incident_id: str, call: CallReceived, event: str) -> None:
+        """Working alone, the centre phones each other agency the call's plan names, once per
+        incident of its own; that centre answers after the transfer delay, takes the details
+        again (its own intake) and then acts alone on what it was told."""
+        if "transferred_from" in call.details:  # the first centre phones every agency itself
+            return
+        spec = self.world.scenario.spec.dispatcher
+        for agency in self.service.rules.plans[call.kind].agencies:
+            if agency == call.hotline or (incident_id, f"pass_on:{agency}") in self.planned:
+                continue
+            self.planned.add((incident_id, f"pass_on:{agency}"))
+            delay = spec.transfer.delay_s(self.world.draw("transfer", event, agency))
+            command = ReceiveCall(
+                hotline=str(agency), received_at=call.received_at + timedelta(seconds=delay), kind=call.kind,
+                text=call.text, caller_number=None, lon=call.lon, lat=call.lat, address=call.address,
+                idempotency_key=f"{call.idempotency_key or call.call_id}-to-{agency}",
+                details={"event": event, "transferred_from": call.hotline, "transferred_call": call.call_id,
+                         "transfer_s": round(delay, 1)})
+            self.world.engine.after(delay, lambda c=command: self._enter(c, event))
 
     def _plan_response(self, incident_id: str) -> None:
         inc = self.service.state.incidents[incident_id]

@@ -3,11 +3,16 @@
 Response is measured per real-world event and agency, from the event's first call (to any
 hotline) to the agency's first unit on scene, whichever incidents the calls ended up in: so
 agencies working alone, with three incidents for one crash, are measured on the same footing as a
-joint incident. An agency the event needed that never arrived counts as missed."""
+joint incident; the stages between (the agency's task, which working alone waits for the call to
+be passed on by phone; dispatch; en route) are given too. Only a unit sent after the event's call
+reached that incident counts for the event, so a call wrongly merged into another event's incident
+is not served by the units already there. An agency the event needed that never arrived counts as
+missed, and its response is counted up to the end of the run (right-censored): a mean over every
+need, never over the served only. Merge quality is scored against the scenario's `event:` tags."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -44,6 +49,10 @@ class LogFacts:
     start: datetime
     calls: dict[str, ev.CallReceived] = field(default_factory=dict)
     incident_of: dict[str, str] = field(default_factory=dict)
+    joined_at: dict[str, float] = field(default_factory=dict)  # call -> when it reached its incident
+    merges: dict[str, ev.CallMerged] = field(default_factory=dict)
+    tasks: dict[tuple[str, str], float] = field(default_factory=dict)  # (incident, agency) -> created
+    en_route: dict[tuple[str, str], float] = field(default_factory=dict)  # (incident, agency) -> first
     repeat: int = 0
     assigned: dict[str, list[tuple[float, str, str]]] = field(
         default_factory=lambda: defaultdict(list))  # unit -> (t, incident, agency)
@@ -64,11 +73,17 @@ class LogFacts:
                 self.calls[e.call_id] = e
             case ev.IncidentOpened():
                 self.incident_of[e.call_id] = e.incident_id
+                self.joined_at[e.call_id] = off(e.at)
             case ev.CallMerged():
                 self.incident_of[e.call_id] = e.incident_id
+                self.joined_at[e.call_id] = off(e.at)
+                self.merges[e.call_id] = e
                 self.repeat += e.repeat
             case ev.CallSplit():
                 self.incident_of.pop(e.call_id, None)
+                self.merges.pop(e.call_id, None)
+            case ev.TaskCreated():
+                self.tasks.setdefault((e.incident_id, e.agency), off(e.at))
             case ev.UnitRegistered():
                 self.unit_agency[e.unit_id] = e.agency
             case ev.UnitAssigned():
@@ -77,6 +92,8 @@ class LogFacts:
             case ev.UnitStatusChanged():
                 if e.status == UnitStatus.ON_SCENE and e.incident_id:
                     self.arrivals.append((off(e.at), e.unit_id, e.incident_id))
+                if e.status == UnitStatus.EN_ROUTE and e.incident_id:
+                    self.en_route.setdefault((e.incident_id, self.unit_agency[e.unit_id]), off(e.at))
                 freed = e.status in (UnitStatus.AVAILABLE, UnitStatus.OUT_OF_SERVICE)
                 if freed and e.unit_id in self.busy_since:
                     self.busy[e.unit_id] += off(e.at) - self.busy_since.pop(e.unit_id)
@@ -97,6 +114,10 @@ class LogFacts:
                 self.whistles[e.whistle_id]["unanswered"].append(e.agency)
             case ev.GreenWaveRequested():
                 self.expected_saved.append(e.eta_s - e.eta_green_s)
+
+    def transferred(self, call_id: str) -> bool:
+        """A call one centre passed on to another by phone, not one a caller made."""
+        return "transferred_from" in self.calls[call_id].details
 
     def close_busy(self, end_s: float) -> None:
         """Units still busy at the end count as busy until then."""
@@ -123,12 +144,14 @@ def compute_kpis(scenario: LoadedScenario, result: ReplayResult) -> dict[str, An
     for r in result.records:
         facts.read(r.event)
     facts.close_busy(result.end_s)
-    responses = _responses(scenario, facts)
+    responses = _responses(scenario, facts, result.end_s)
+    callers = [c for c in facts.calls if not facts.transferred(c)]
     out: dict[str, Any] = {
-        "calls": len(facts.calls),
+        "calls": len(callers),
+        "transfers": len(facts.calls) - len(callers),
         "events": len(responses.needed),
         "incidents": len(set(facts.incident_of.values())),
-        "repeat_call_rate": round(facts.repeat / len(facts.calls), 3) if facts.calls else 0.0,
+        "repeat_call_rate": round(facts.repeat / len(callers), 3) if callers else 0.0,
         "response_all_s": stats([t for a in AGENCIES for t in responses.per_agency[a]["response"]]),
         "first_on_scene_s": stats(responses.first_any),
         "missed": sum(responses.missed.values()),
@@ -137,6 +160,7 @@ def compute_kpis(scenario: LoadedScenario, result: ReplayResult) -> dict[str, An
         "whistles": _whistles(facts),
         "utilisation": _utilisation(facts, result.end_s),
         "trips": _trips(result),
+        "merge_quality": merge_quality(facts, responses, result.strategy.joint),
         "per_event": responses.per_event,
     }
     out["expectations"] = _expectations(scenario, out, facts.whistles, facts.calls, facts.incident_of,
@@ -144,15 +168,22 @@ def compute_kpis(scenario: LoadedScenario, result: ReplayResult) -> dict[str, An
     return out
 
 
-def _responses(scenario: LoadedScenario, facts: LogFacts) -> Responses:
+def _responses(scenario: LoadedScenario, facts: LogFacts, end_s: float) -> Responses:
     calls, off = facts.calls, facts.off
     # the real-world events behind the calls, and what each needed
     event_calls: dict[str, list[str]] = defaultdict(list)
     for call_id, c in calls.items():
-        event_calls[str(c.details.get("event", call_id))].append(call_id)
+        event_calls[event_of(c)].append(call_id)
     incidents_of_event = {
         e: {facts.incident_of[c] for c in cs if c in facts.incident_of} for e, cs in event_calls.items()
     }
+    # when the event first reached each of its incidents: units sent before were sent to another event
+    reached: dict[tuple[str, str], float] = {}
+    for e, cs in event_calls.items():
+        for c in cs:
+            if c in facts.incident_of and c in facts.joined_at:
+                key = (e, facts.incident_of[c])
+                reached[key] = min(reached.get(key, facts.joined_at[c]), facts.joined_at[c])
     first_call = {e: min(off(calls[c].received_at) for c in cs) for e, cs in event_calls.items()}
     out = Responses(needed={
         e: sorted({str(a) for c in cs for a in scenario.plans[calls[c].kind].agencies})
@@ -163,12 +194,23 @@ def _responses(scenario: LoadedScenario, facts: LogFacts) -> Responses:
         for t, inc, agency in items:
             key = (inc, agency)
             first_assign[key] = min(first_assign.get(key, t), t)
-    first_arrival: dict[tuple[str, str], tuple[float, str]] = {}
-    for t, unit_id, inc in sorted(facts.arrivals):
-        first_arrival.setdefault((inc, facts.unit_agency[unit_id]), (t, unit_id))
 
     def assigned_before(unit_id: str, inc: str, t: float) -> float:
         return max(a for a, i, _ in facts.assigned[unit_id] if i == inc and a <= t)
+
+    def first_arrival(event: str, inc: str, agency: str) -> tuple[float, str, float] | None:
+        """(on scene, unit, sent) of the first unit of the agency sent after the event reached inc."""
+        since = reached.get((event, inc), 0.0)
+        for t, unit_id, i in facts.arrivals:
+            if i == inc and facts.unit_agency[unit_id] == agency:
+                sent = assigned_before(unit_id, i, t)
+                if sent >= since:
+                    return t, unit_id, sent
+        return None
+
+    def stage(table: dict[tuple[str, str], float], incs: set[str], agency: str, t0: float) -> float | None:
+        times = [table[(i, agency)] for i in incs if (i, agency) in table]
+        return round(min(times) - t0, 1) if times else None
 
     targets = scenario.spec.targets
     for event, agencies in sorted(out.needed.items()):
@@ -177,7 +219,8 @@ def _responses(scenario: LoadedScenario, facts: LogFacts) -> Responses:
         row: dict[str, Any] = {
             "event": event,
             "kinds": sorted({calls[c].kind for c in event_calls[event]}),
-            "calls": len(event_calls[event]),
+            "calls": sum(not facts.transferred(c) for c in event_calls[event]),
+            "transfers": sum(facts.transferred(c) for c in event_calls[event]),
             "first_call_s": round(t0, 1),
             "incidents": sorted(incs),
             "agencies": {},
@@ -185,26 +228,27 @@ def _responses(scenario: LoadedScenario, facts: LogFacts) -> Responses:
         arrived_any: list[float] = []
         for agency in agencies:
             lists = out.per_agency[agency]
-            dispatched = [first_assign[(i, agency)] for i in incs if (i, agency) in first_assign]
-            came = sorted(first_arrival[(i, agency)] for i in incs if (i, agency) in first_arrival)
-            a_row: dict[str, Any] = {"dispatch_s": None, "travel_s": None, "response_s": None}
-            if dispatched:
-                a_row["dispatch_s"] = round(min(dispatched) - t0, 1)
-                lists["call_to_dispatch"].append(min(dispatched) - t0)
+            a_row: dict[str, Any] = {"task_s": stage(facts.tasks, incs, agency, t0),
+                                     "dispatch_s": stage(first_assign, incs, agency, t0),
+                                     "en_route_s": stage(facts.en_route, incs, agency, t0),
+                                     "travel_s": None, "response_s": None, "missed": False}
+            for name in ("task_s", "dispatch_s"):
+                if a_row[name] is not None:
+                    lists["call_to_task" if name == "task_s" else "call_to_dispatch"].append(a_row[name])
+            came = sorted(x for i in incs if (x := first_arrival(event, i, agency)) is not None)
             if not came:
                 out.missed[agency] += 1
+                a_row["missed"] = True
+                lists["response"].append(max(end_s - t0, 0.0))  # counted to the end of the run
                 row["agencies"][agency] = a_row
                 continue
-            t, unit_id = came[0]
-            # a unit already there on an incident this call joined: the response is immediate
-            t = max(t, t0)
-            for i in incs:
-                if (i, agency) in first_arrival and first_arrival[(i, agency)] == (t, unit_id):
-                    a_row["travel_s"] = round(t - assigned_before(unit_id, i, t), 1)
-                    lists["travel"].append(t - assigned_before(unit_id, i, t))
+            t, unit_id, sent = came[0]
+            a_row["travel_s"] = round(t - sent, 1)
+            lists["travel"].append(t - sent)
             a_row["response_s"] = round(t - t0, 1)
             a_row["unit"] = unit_id
             lists["response"].append(t - t0)
+            lists["response_served"].append(t - t0)
             arrived_any.append(t - t0)
             target = targets.get(agency)  # type: ignore[call-overload]
             if target is not None and t - t0 <= target:
@@ -217,6 +261,54 @@ def _responses(scenario: LoadedScenario, facts: LogFacts) -> Responses:
     return out
 
 
+def event_of(call: ev.CallReceived) -> str:
+    """The scenario's real-world event behind a call; untagged calls are each their own."""
+    return str(call.details.get("event", call.call_id))
+
+
+def merge_quality(facts: LogFacts, responses: Responses, joint: bool) -> dict[str, Any]:
+    """Merging scored against the scenario's event tags, over pairs of calls people made (a call
+    passed on between centres is not a merge decision): precision, the share of pairs put in one
+    incident that are one event; recall, the share of one event's pairs put in one incident.
+    Working alone, calls to different hotlines are never merged, so only pairs to the same hotline
+    count there. Every incident holding calls of more than one event is listed with what it cost."""
+    callers = [c for c in facts.calls if not facts.transferred(c) and c in facts.incident_of]
+
+    def scope(c: str) -> str:
+        return "" if joint else facts.calls[c].hotline
+
+    def pairs(groups: Counter[tuple[str, ...]]) -> int:
+        return sum(n * (n - 1) // 2 for n in groups.values())
+
+    merged = pairs(Counter((scope(c), facts.incident_of[c]) for c in callers))
+    same = pairs(Counter((scope(c), event_of(facts.calls[c])) for c in callers))
+    both = pairs(Counter((scope(c), facts.incident_of[c], event_of(facts.calls[c])) for c in callers))
+    by_incident: dict[str, list[str]] = defaultdict(list)
+    for c in callers:
+        by_incident[facts.incident_of[c]].append(c)
+    rows = {r["event"]: r for r in responses.per_event}
+    false_merges = []
+    for inc, cs in sorted(by_incident.items()):
+        events = sorted({event_of(facts.calls[c]) for c in cs})
+        if len(events) < 2:
+            continue
+        first = event_of(facts.calls[cs[0]])
+        wrong = [c for c in cs if c in facts.merges and event_of(facts.calls[c]) != first]
+        false_merges.append({
+            "incident": inc, "events": events,
+            "calls": [{"call": c, "event": event_of(facts.calls[c]), "reason": facts.merges[c].reason,
+                       "confidence": facts.merges[c].confidence} for c in wrong],
+            # what the merge cost: the merged-in events' own responses (None: never served)
+            "effect": {e: {a: rows[e]["agencies"][a]["response_s"] for a in rows[e]["agencies"]}
+                       for e in events if e != first and e in rows},
+        })
+    return {"pairs_merged": merged, "pairs_same_event": same, "pairs_right": both,
+            "precision": round(both / merged, 3) if merged else 1.0,
+            "recall": round(both / same, 3) if same else 1.0,
+            "scope": "all calls" if joint else "calls to the same hotline",
+            "false_merges": false_merges}
+
+
 def _agencies(scenario: LoadedScenario, responses: Responses) -> dict[str, Any]:
     targets = scenario.spec.targets
     out = {}
@@ -227,11 +319,13 @@ def _agencies(scenario: LoadedScenario, responses: Responses) -> dict[str, Any]:
             continue
         out[agency] = {
             "needed": n_needed,
-            "served": len(d["response"]),
+            "served": len(d["response_served"]),
             "missed": responses.missed[agency],
+            "call_to_task_s": stats(d["call_to_task"]),
             "call_to_dispatch_s": stats(d["call_to_dispatch"]),
             "travel_s": stats(d["travel"]),
-            "response_s": stats(d["response"]),
+            "response_s": stats(d["response"]),  # every need; a missed one counted to the run's end
+            "response_served_s": stats(d["response_served"]),
             "target_s": targets.get(agency),  # type: ignore[call-overload]
             "within_target_share": round(responses.within[agency] / n_needed, 3),
         }

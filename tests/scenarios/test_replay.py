@@ -52,11 +52,23 @@ async def test_no_unit_arrives_before_free_flow_time(small: LoadedScenario, smal
 async def test_strategies_differ_in_what_the_service_does(small: LoadedScenario, small_city: City,
                                                           redis: aioredis.Redis) -> None:
     alone, joint, green = await compare(small, small_city, redis)
-    # alone: each hotline its own incident for the one crash, no whistle, no 122 task
-    assert alone.kpis["incidents"] == 4
+    # alone: each centre its own incident for the one crash (122's from the calls passed on to
+    # it by phone), no whistle; every other agency's part arrives by a transfer, after a delay
+    assert alone.kpis["incidents"] == 5
     assert _types(alone)["whistle_blown"] == 0
-    assert _types(alone)["call_merged"] == 1  # only the repeat call to the same hotline
-    assert alone.kpis["agencies"]["122"]["served"] == 0
+    assert alone.kpis["calls"] == joint.kpis["calls"] == 5
+    passed_on = [r.event for r in alone.records if isinstance(r.event, ev.CallReceived)
+                 and "transferred_from" in r.event.details]
+    # 110 and 119 (person trapped) pass it to three centres each, 120 (crash with injuries) to two;
+    # the repeat call to 110 is not passed on again
+    assert len(passed_on) == alone.kpis["transfers"] == 8
+    assert {c.hotline for c in passed_on} == {"110", "119", "120", "122"}
+    assert all(c.details["transfer_s"] > 0 for c in passed_on)
+    assert joint.kpis["transfers"] == 0
+    police_task = alone.kpis["per_event"][0]["agencies"]["122"]["task_s"]
+    assert police_task is not None and police_task > 30  # waited for the phone (+ intake)
+    assert joint.kpis["per_event"][0]["agencies"]["122"]["task_s"] <= 30
+    assert alone.kpis["agencies"]["122"]["served"] == 1
     # joint: one incident for the crash, whistled, every agency there; no signal priority
     assert joint.kpis["incidents"] == 2
     assert _types(joint)["whistle_blown"] == 1
