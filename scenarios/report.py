@@ -46,6 +46,12 @@ def _fmt(value: Any, unit: str = "s") -> str:
     return str(value)
 
 
+def _with_n(figures: dict[str, Any] | None, missed: int | None) -> str:
+    if not figures or figures["mean"] is None:
+        return "–"
+    return f"{_fmt(figures['mean'])} (n {figures['n']}, {missed or 0} never met)"
+
+
 def comparison_rows(results: Sequence[ReplayResult]) -> list[tuple[str, list[str]]]:
     """The side-by-side table: one row per figure, one column per strategy."""
     rows: list[tuple[str, list[str]]] = []
@@ -54,6 +60,10 @@ def comparison_rows(results: Sequence[ReplayResult]) -> list[tuple[str, list[str
         rows.append((label, [_fmt(get(r.kpis), unit) for r in results]))
 
     row("incidents opened", lambda k: k["incidents"], "")
+    row("calls passed on between centres", lambda k: k["transfers"], "")
+    row("merge precision (pairs of calls, event tags)", lambda k: k["merge_quality"]["precision"], "")
+    row("merge recall", lambda k: f'{k["merge_quality"]["recall"]} ({k["merge_quality"]["scope"]})', "")
+    row("false merges (incidents mixing events)", lambda k: len(k["merge_quality"]["false_merges"]), "")
     row("first unit on scene, mean", lambda k: k["first_on_scene_s"]["mean"])
     row("response (all agencies), mean", lambda k: k["response_all_s"]["mean"])
     row("response (all agencies), median", lambda k: k["response_all_s"]["median"])
@@ -70,8 +80,11 @@ def comparison_rows(results: Sequence[ReplayResult]) -> list[tuple[str, list[str
                 v = None if v is None else v[p]
             return v
 
+        row(f"{name}: first call to its task, median", lambda k, a=a: get(k, a, "call_to_task_s", "median"))
         row(f"{name}: call to dispatch, median", lambda k, a=a: get(k, a, "call_to_dispatch_s", "median"))
         row(f"{name}: travel, median", lambda k, a=a: get(k, a, "travel_s", "median"))
+        row(f"{name}: response, mean over every need (n, never met)",
+            lambda k, a=a: _with_n(get(k, a, "response_s"), get(k, a, "missed")))
         row(f"{name}: response, median", lambda k, a=a: get(k, a, "response_s", "median"))
         row(f"{name}: response, p90", lambda k, a=a: get(k, a, "response_s", "p90"))
         row(f"{name}: within target", lambda k, a=a: get(k, a, "within_target_share"), "%")
@@ -245,6 +258,10 @@ def render_html(scenario: LoadedScenario, results: Sequence[ReplayResult]) -> st
         f"<p class=meta>{html.escape(scenario.name)} · starts {spec.start.isoformat()} · seed "
         f"{results[0].seed if results else '–'} · {results[0].kpis['calls'] if results else 0} calls</p>",
         f"<p>{html.escape(spec.description)}</p>",
+        f"<p class=meta>Working alone, a call for another agency is passed on by phone after a "
+        f"log-normal delay, median {spec.dispatcher.transfer.median_s:.0f} s, 90th percentile "
+        f"{spec.dispatcher.transfer.p90_s:.0f} s. A need never met is counted in the means up to the "
+        f"end of the run. Merges are scored against the scenario's event tags.</p>",
         "<h2>Strategies side by side</h2>",
         _table(
             ["figure", *[r.strategy.label for r in results]],
@@ -284,6 +301,17 @@ def render_html(scenario: LoadedScenario, results: Sequence[ReplayResult]) -> st
             "<h2>Whistle acknowledgement</h2>",
             _table(["strategy", "agency", "median", "p90", "summons answered"], acks),
         ]
+    def cost(effect: dict[str, dict[str, float | None]]) -> str:
+        return "; ".join(f"{e}: " + ", ".join(f"{AGENCY_NAMES.get(a, a)} {'never' if t is None else _fmt(t)}"
+                                             for a, t in v.items()) for e, v in effect.items())
+
+    merges = [[r.strategy.label, f["incident"], ", ".join(f["events"]),
+               "; ".join(f'{c["call"]} ({c["event"]}): {c["reason"]}' for c in f["calls"]), cost(f["effect"])]
+              for r in results for f in r.kpis["merge_quality"]["false_merges"]]
+    if merges:
+        parts += ["<h2>False merges (calls of different events in one incident)</h2>",
+                  _table(["strategy", "incident", "events", "merged call and why",
+                          "merged-in event's response"], merges[:100])]
     last = results[-1] if results else None
     if last is not None and len(last.kpis["per_event"]) <= 60:
         rows = []
@@ -294,15 +322,17 @@ def render_html(scenario: LoadedScenario, results: Sequence[ReplayResult]) -> st
                         row["event"],
                         ", ".join(row["kinds"]),
                         AGENCY_NAMES[a],
+                        _fmt(v.get("task_s")),
                         _fmt(v["dispatch_s"]),
                         _fmt(v["travel_s"]),
-                        _fmt(v["response_s"]),
+                        "never" if v.get("missed") else _fmt(v["response_s"]),
                         v.get("unit", "–"),
                     ]
                 )
         parts += [
             f"<h2>Per incident ({html.escape(last.strategy.label)})</h2>",
-            _table(["event", "kinds", "agency", "call to dispatch", "travel", "response", "unit"], rows),
+            _table(["event", "kinds", "agency", "call to task", "call to dispatch", "travel", "response",
+                    "unit"], rows),
         ]
     style = (
         "body{font:14px system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}"

@@ -29,7 +29,8 @@ class Settings(BaseSettings):
     merge_window_min: float = 15.0
     merge_person_radius_m: float = Field(
         100.0, description="Calls about one person (plan `person: true`) merge only this close...")
-    merge_person_window_min: float = Field(10.0, description="...and this soon, unless caller or address match.")
+    merge_person_window_min: float = Field(
+        10.0, description="...and this soon, unless caller or address match.")
     city_seed: int = 7
     city_scale: float = 1.0
     osm_cache: Path | None = Field(None, description="A network cached by `jointdispatch import-osm`.")

@@ -201,7 +201,7 @@ def test_merged_calls_were_near_recent_and_compatible(calls) -> None:
         inc = state.incidents[c.incident_id]
         earlier = [state.calls[o] for o in inc.call_ids if o != c.call_id
                    and state.calls[o].received_at <= c.received_at]
-        def limits(o):  # type: ignore[no-untyped-def]
+        def limits(o, c=c):  # type: ignore[no-untyped-def]
             person = RULES.plans[c.kind].person or RULES.plans[o.kind].person
             if person and not (c.caller_number and c.caller_number == o.caller_number):
                 return RULES.merge.person_radius_m, RULES.merge.person_window_min
