@@ -23,8 +23,12 @@ sumo-deps: $(VENV)/.sumo-installed
 deps: $(VENV)/.installed system-deps
 
 # Redis comes from Debian's package: a real server, no build step, same as production.
+# So does the MQTT broker the home alarm devices' gateways publish to (mosquitto, with its
+# mosquitto_passwd for the per-gateway password file and mosquitto_pub for the documented demo).
 system-deps:
 	@command -v redis-server >/dev/null || $(MAKE) --no-print-directory apt PACKAGES=redis-server
+	@command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] && command -v mosquitto_pub >/dev/null || \
+	  $(MAKE) --no-print-directory apt PACKAGES="mosquitto mosquitto-clients"
 
 # The browser tests drive Debian's Chromium (never a downloaded browser); a CJK font so the
 # Chinese labels render in screenshots.
