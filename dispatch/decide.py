@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from dispatch import device_health, green_wave, home_alarms, home_register, mutual_aid, roads, routes, whistle
 from dispatch import events as ev
-from dispatch import green_wave, mutual_aid, roads, routes, whistle
 from dispatch.agencies import Agency
+from dispatch.alarm_rules import AlarmRules
 from dispatch.merging import MergeRules, NewCall, find_match
 from dispatch.plans import ResponsePlans
 from dispatch.rejection import Rejected
@@ -126,6 +127,9 @@ Command = (
     | RegisterUnit | ChangeUnitStatus | AssignUnits | routes.GiveRoute | green_wave.GreenWaveCommand
     | whistle.BlowWhistle | whistle.AcknowledgeSummons | whistle.CheckDeadlines | whistle.PlanRosterDay
     | roads.CloseRoad | roads.ReopenRoad | mutual_aid.RequestMutualAid | mutual_aid.AnswerMutualAid
+    | home_register.ImportRegister | home_alarms.RaiseDeviceAlarm | home_alarms.AnswerAlarmStep
+    | home_alarms.CheckAlarmDeadlines | home_alarms.ReportResponderTask
+    | device_health.OpenMaintenanceTask | device_health.CloseMaintenanceTask
 )
 
 
@@ -135,6 +139,7 @@ class Rules:
     merge: MergeRules = MergeRules()
     roster: RosterRules = field(default_factory=RosterRules.load)
     ack_deadline_s: float = 30.0
+    alarms: AlarmRules = field(default_factory=AlarmRules.load)
 
     @property
     def joint(self) -> bool:
@@ -193,7 +198,39 @@ def decide(state: DispatchState, command: Command, rules: Rules, now: datetime) 
             return whistle.escalate_overdue(state, rules.roster, rules.ack_deadline_s, now)
         case whistle.PlanRosterDay():
             return whistle.plan_day(command, now)
+        case home_register.ImportRegister():
+            return home_register.import_register(state, command, now)
+        case device_health.OpenMaintenanceTask():
+            return device_health.open_task(state, command, now)
+        case device_health.CloseMaintenanceTask():
+            return device_health.close_task(state, command, now)
+        case (home_alarms.RaiseDeviceAlarm() | home_alarms.AnswerAlarmStep()
+              | home_alarms.CheckAlarmDeadlines() | home_alarms.ReportResponderTask()):
+            return _home_alarm(state, command, rules, now)
     raise TypeError(f"unknown command {command!r}")
+
+
+def _home_alarm(state: DispatchState, command: home_alarms.RaiseDeviceAlarm | home_alarms.AnswerAlarmStep
+                | home_alarms.CheckAlarmDeadlines | home_alarms.ReportResponderTask, rules: Rules,
+                now: datetime) -> list[ev.Event]:
+    """An alarm's rule reaching its incident step makes a call through the one intake, so it
+    opens an incident or joins the one a neighbour's call already opened, by the same merging."""
+
+    def open_call(call: home_alarms.AlarmCall) -> list[ev.Event]:
+        return _receive_call(state, ReceiveCall(
+            hotline=call.hotline, received_at=call.received_at, kind=call.kind, text=call.text, lon=call.lon,
+            lat=call.lat, address=call.address, idempotency_key=call.idempotency_key, details=call.details),
+            rules, now)
+
+    match command:
+        case home_alarms.RaiseDeviceAlarm():
+            return home_alarms.raise_alarm(state, command, rules.alarms, open_call, now)
+        case home_alarms.AnswerAlarmStep():
+            return home_alarms.answer_step(state, command, rules.alarms, open_call, now)
+        case home_alarms.CheckAlarmDeadlines():
+            return home_alarms.check_deadlines(state, rules.alarms, open_call, now)
+        case home_alarms.ReportResponderTask():
+            return home_alarms.report(state, command, rules.alarms, open_call, now)
 
 
 def _receive_call(

@@ -442,3 +442,182 @@ class MutualAidAnswered(Event):
     accepted: bool
     by: str
     reason: str = ""
+
+
+# --- homes: the register of residents, their devices and community responders (issue 20) ----
+
+
+@event
+@dataclass(frozen=True)
+class ResidentRegistered(Event):
+    """A resident of the home-alarm programme, as the register file gives them. `care` is the
+    care plan (mobility, dementia, medication, services): medical fields, shown only to those the
+    field rules allow. A resident registered again is updated (the register file is re-imported)."""
+
+    resident_id: str
+    name: str
+    address: str
+    lon: float
+    lat: float
+    phone: str | None
+    contacts: list[dict[str, str]]  # [{name, phone, relation}], called back in this order
+    languages: list[str]
+    care: dict[str, Any]
+    source: str  # the file or API import it came from
+
+
+@event
+@dataclass(frozen=True)
+class DeviceRegistered(Event):
+    device_id: str
+    kind: str  # smoke_alarm, motion_sensor, door_contact, wristband, sos_button
+    resident_id: str
+    gateway_id: str
+    heartbeat_s: float  # how often it is expected to be heard; silent past it is a maintenance task
+    source: str
+
+
+@event
+@dataclass(frozen=True)
+class CommunityResponderRegistered(Event):
+    """A grid worker, property security or village team, and the areas (polygons) they cover."""
+
+    responder_id: str
+    name: str
+    kind: str  # grid_worker, property_security, village_team
+    phone: str
+    lon: float  # where they are based, for "nearest"
+    lat: float
+    areas: list[list[list[float]]]  # polygons, each [[lon, lat], ...]
+    source: str
+
+
+# --- home alarms: raised, repeated, verified, escalated into incidents ----------------------------
+
+
+@event
+@dataclass(frozen=True)
+class DeviceAlarmRaised(Event):
+    """A device's alarm, as the first message told it; repeats of it only count up."""
+
+    alarm_id: str
+    device_id: str
+    resident_id: str
+    kind: str  # smoke, fall, sos, no_motion, door_open, heart_rate
+    raised_at: datetime  # the device's (gateway's) own time
+    value: float | None
+    via: str  # mqtt, http, watch (raised by this system's own device watch)
+    message_id: str | None
+    lon: float
+    lat: float
+    acted: bool  # False: the rule's condition was not met (e.g. a door by day), recorded only
+    reason: str
+
+
+@event
+@dataclass(frozen=True)
+class DeviceAlarmRepeated(Event):
+    """The same device raised the same alarm again while it was open (a repeat or a flap)."""
+
+    alarm_id: str
+    count: int
+    raised_at: datetime
+    message_id: str | None
+
+
+@event
+@dataclass(frozen=True)
+class AlarmStepStarted(Event):
+    """One step of the alarm's rule: a call back to the resident or a contact, or a community
+    responder's welfare check. Its outcome, or the deadline passing, decides the next step."""
+
+    alarm_id: str
+    step: int  # index in the rule's steps
+    action: str  # call_resident, call_contact, welfare_check
+    deadline: datetime
+    who: str  # whom to call or send: a name and phone, or a responder id
+    responder_id: str | None = None
+
+
+@event
+@dataclass(frozen=True)
+class AlarmStepAnswered(Event):
+    alarm_id: str
+    step: int
+    outcome: str  # all_well, needs_help, no_answer
+    by: str
+    note: str = ""
+
+
+@event
+@dataclass(frozen=True)
+class AlarmStepTimedOut(Event):
+    alarm_id: str
+    step: int
+    deadline: datetime
+
+
+@event
+@dataclass(frozen=True)
+class AlarmEscalated(Event):
+    """The alarm became (or joined) an incident: the call it made is in the log just before."""
+
+    alarm_id: str
+    call_id: str
+    incident_id: str
+    reason: str
+
+
+@event
+@dataclass(frozen=True)
+class AlarmResolved(Event):
+    alarm_id: str
+    outcome: str  # all_well, false_alarm, not_acted, incident_closed
+    by: str
+    reason: str
+
+
+@event
+@dataclass(frozen=True)
+class ResponderTasked(Event):
+    """A community responder asked to go to a resident's home (told, not a deadline of the rule)."""
+
+    task_id: str
+    alarm_id: str
+    responder_id: str
+    resident_id: str
+    ask: str
+    reason: str  # why this responder: covers the home's area, distance
+
+
+@event
+@dataclass(frozen=True)
+class ResponderReported(Event):
+    """What a community responder reports: accepted, arrived, or the outcome in words."""
+
+    task_id: str
+    responder_id: str
+    report: str  # accepted, arrived, outcome
+    outcome: str = ""  # all_well, needs_help (with report=outcome)
+    note: str = ""
+
+
+# --- device health: maintenance tasks for the programme, never emergencies ----------------------
+
+
+@event
+@dataclass(frozen=True)
+class MaintenanceTaskOpened(Event):
+    task_id: str
+    device_id: str
+    reason: str  # silent, low_battery
+    detail: str
+
+
+@event
+@dataclass(frozen=True)
+class MaintenanceTaskClosed(Event):
+    task_id: str
+    device_id: str
+    reason: str  # heard again, battery recovered, visited
+    by: str

@@ -6,9 +6,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+from dispatch import (
+    device_health,
+    green_wave,
+    home_alarms,
+    home_register,
+    incidents,
+    mutual_aid,
+    roads,
+    routes,
+    units,
+    whistle,
+)
 from dispatch import events as ev
-from dispatch import green_wave, incidents, mutual_aid, roads, routes, units, whistle
+from dispatch.device_health import MaintenanceTask
 from dispatch.green_wave import CorridorSignal, CorridorState
+from dispatch.home_alarms import HomeAlarm, ResponderTask
+from dispatch.home_register import HomeRegister
 from dispatch.incidents import (
     ACTIVE_STATUSES,
     INCIDENT_TRANSITIONS,
@@ -49,6 +63,13 @@ class DispatchState:
     roads: dict[str, RoadRestriction] = field(default_factory=dict)  # closed or slowed, by id
     routes: dict[str, UnitRoute] = field(default_factory=dict)  # the route each moving unit drives
     mutual_aid: dict[str, MutualAidRequest] = field(default_factory=dict)  # by request id
+    # the home-alarm programme: its register, the alarms, responders' tasks, devices to visit
+    homes: HomeRegister = field(default_factory=HomeRegister)
+    alarms: dict[str, HomeAlarm] = field(default_factory=dict)
+    alarm_by_device: dict[tuple[str, str], str] = field(default_factory=dict)  # latest, by (device, kind)
+    responder_tasks: dict[str, ResponderTask] = field(default_factory=dict)
+    maintenance: dict[str, MaintenanceTask] = field(default_factory=dict)
+    maintenance_open: dict[tuple[str, str], str] = field(default_factory=dict)  # (device, reason) -> task
     # derived, for merging: where open incidents' calls are, and their address texts
     nearby: NearbyIndex = field(default_factory=NearbyIndex)
     by_address: dict[str, set[str]] = field(default_factory=dict)
@@ -68,7 +89,7 @@ Fold = Callable[[DispatchState, int, ev.Event], None]
 # Incidents first: a unit's status change is told on the incident it was on before units.fold
 # lets go of it.
 FOLDS: tuple[Fold, ...] = (incidents.fold, units.fold, green_wave.fold, whistle.fold, roads.fold, routes.fold,
-                           mutual_aid.fold)
+                           mutual_aid.fold, home_register.fold, home_alarms.fold, device_health.fold)
 
 
 def apply(state: DispatchState, e: ev.Event) -> DispatchState:
