@@ -47,6 +47,7 @@ class Device:
     resident_id: str
     gateway_id: str
     heartbeat_s: float
+    registered_at: datetime  # until first heard, silence is counted from here
 
 
 @dataclass
@@ -200,13 +201,10 @@ def fold(state: "DispatchState", seq: int, e: ev.Event) -> None:
                 care=dict(e.care),
             )
         case ev.DeviceRegistered():
+            old = reg.devices.get(e.device_id)
             reg.devices[e.device_id] = Device(
-                device_id=e.device_id,
-                kind=e.kind,
-                resident_id=e.resident_id,
-                gateway_id=e.gateway_id,
-                heartbeat_s=e.heartbeat_s,
-            )
+                device_id=e.device_id, kind=e.kind, resident_id=e.resident_id, gateway_id=e.gateway_id,
+                heartbeat_s=e.heartbeat_s, registered_at=old.registered_at if old else e.at)
         case ev.CommunityResponderRegistered():
             reg.responders[e.responder_id] = CommunityResponder(
                 responder_id=e.responder_id,
