@@ -80,6 +80,15 @@ class DeviceIntake:
     def __init__(self, service: DispatchService, telemetry: DeviceTelemetry, rules: AlarmRules) -> None:
         self.service, self.telemetry, self.rules = service, telemetry, rules
 
+    def check_sender(self, device_id: str, gateway_id: str | None) -> None:
+        """A device of the register, sent by its own gateway (None: a platform's push by key)."""
+        device = self.service.state.homes.devices.get(device_id)
+        if device is None:
+            raise Rejected(422, "device_id", f"device {device_id!r} is not in the register")
+        if gateway_id is not None and device.gateway_id != gateway_id:
+            raise Rejected(403, "gateway_id", f"device {device_id} belongs to gateway {device.gateway_id}, "
+                           f"not {gateway_id}")
+
     async def alarm(self, cmd: RaiseDeviceAlarm) -> list[ev.Event]:
         """Raise (or count) the alarm; `Rejected` names the field of a message the register refuses.
         An alarm is also a sign of life: a device that raises one is not silent."""

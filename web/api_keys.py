@@ -24,6 +24,8 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     FEED_READER = "feed_reader"
     VEHICLE_DEVICE = "vehicle_device"
+    DEVICE_PLATFORM = "device_platform"  # an IoT platform pushing home devices' messages
+    COMMUNITY_RESPONDER = "community_responder"  # a grid worker, property security, village team
     TRAINER = "trainer"
     ADMIN = "admin"
 
@@ -41,6 +43,7 @@ class ApiKey:
     rate: str | None = None  # its own rate limit ("100/second"); else the server's default
     revoked_at: str | None = None
     digest: str = field(default="", repr=False)
+    responder_id: str | None = None  # a community responder acts for this responder of the register
 
     @property
     def revoked(self) -> bool:
@@ -72,7 +75,7 @@ class KeyRing:
 
     async def create(self, client_id: str, agency: str, roles: list[Role], now: datetime,
                      unit_id: str | None = None, rate: str | None = None,
-                     plain: str | None = None) -> tuple[str, ApiKey]:
+                     plain: str | None = None, responder_id: str | None = None) -> tuple[str, ApiKey]:
         """A new key; the plain key is returned this once and never stored. `plain` adopts a key
         made elsewhere (a deployment's secret store), which must be as long as ours."""
         if plain is not None and len(plain) < 32:
@@ -86,7 +89,8 @@ class KeyRing:
         key_id = secrets.token_hex(4)
         plain = plain or f"jd_{key_id}_{secrets.token_urlsafe(32)}"
         record = ApiKey(key_id, client_id, agency, tuple(dict.fromkeys(roles)),
-                        now.isoformat(timespec="seconds"), unit_id, rate, digest=digest(plain))
+                        now.isoformat(timespec="seconds"), unit_id, rate, digest=digest(plain),
+                        responder_id=responder_id)
         await self.redis.hset(self.key, record.digest, json.dumps(asdict(record)))
         return plain, record
 

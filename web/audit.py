@@ -52,13 +52,14 @@ class AuditLog:
 
     async def disclose(self, calls: list[dict[str, Any]], viewer: ApiKey, origin: str,
                        action: str) -> list[dict[str, Any]]:
-        """The calls as `viewer` may see them; what they reveal is recorded in one entry."""
+        """The calls (or residents' records) as `viewer` may see them; what they reveal is
+        recorded in one entry, by call id or resident id."""
         shown, revealed = [], {}
         for call in calls:
             view, fields = disclose(call, viewer)
             shown.append(view)
             if fields:
-                revealed[str(call.get("call_id"))] = fields
+                revealed[str(call.get("call_id") or call.get("resident_id"))] = fields
         if revealed:
             await self.record("read", viewer, origin, action, revealed=revealed)
         return shown

@@ -1,10 +1,15 @@
-"""Who may read which sensitive field of a call: the one table, applied wherever a call leaves the
-server (call and incident views, feeds, webhooks, the live map's event records).
+"""Who may read which sensitive field of a call or a resident's record: the one table, applied
+wherever either leaves the server (call and incident views, feeds, webhooks, the live map's event
+records, the home-alarm register and alarms).
 
 A call record is any dict with the call's `hotline`, `caller_number` and `details` (the API's
 call view and the log's `call_received` event both are). What a viewer may not read is masked
 (caller numbers keep their last four digits, enough to tell two callers apart) or removed. What
-a viewer did read is returned, so the caller can write it to the audit log."""
+a viewer did read is returned, so the caller can write it to the audit log.
+
+A resident's record of the home-alarm register has the same shape: its care plan is in
+`details.care` (medical), and `assigned_responders` names the community responders sent to the
+home, who may read it too; that list is the rule's input and is not shown."""
 
 import re
 from collections.abc import Callable
@@ -33,7 +38,7 @@ POLICE_DETAILS = ("police_notes",)
 class FieldRule:
     name: str
     fields: tuple[str, ...]  # `caller_number`, or `details.KEY` inside the call's details
-    sees: Callable[[ApiKey, str], bool]  # (viewer, hotline that took the call) -> may read
+    sees: Callable[[ApiKey, dict[str, Any]], bool]  # (viewer, the record) -> may read
     otherwise: Literal["mask", "remove"]
     who: str  # said in the API docs and the README
     covers_detail: Callable[[str], bool] | None = None  # other details keys the rule also covers
@@ -51,14 +56,22 @@ def is_medical_key(key: str) -> bool:
         w in key for w in MEDICAL_WORDS if not w.isascii())
 
 
+def sees_medical(viewer: ApiKey, record: dict[str, Any]) -> bool:
+    if viewer.agency == "120" or Role.SUPERVISOR in viewer.roles:
+        return True
+    return viewer.responder_id is not None and Role.COMMUNITY_RESPONDER in viewer.roles \
+        and viewer.responder_id in (record.get("assigned_responders") or ())
+
+
 FIELD_RULES: tuple[FieldRule, ...] = (
-    FieldRule("medical", tuple(f"details.{k}" for k in MEDICAL_DETAILS),
-              lambda v, _hotline: v.agency == "120" or Role.SUPERVISOR in v.roles, "remove",
-              "120 (medical) and supervisors", covers_detail=is_medical_key),
-    FieldRule("caller_number", ("caller_number",), lambda v, hotline: v.agency == hotline, "mask",
+    FieldRule("medical", tuple(f"details.{k}" for k in MEDICAL_DETAILS), sees_medical, "remove",
+              "120 (medical), supervisors and the community responder sent to the home",
+              covers_detail=is_medical_key),
+    FieldRule("caller_number", ("caller_number",),
+              lambda v, record: v.agency == str(record.get("hotline", "")), "mask",
               "the hotline that took the call"),
     FieldRule("police_notes", tuple(f"details.{k}" for k in POLICE_DETAILS),
-              lambda v, _hotline: v.agency == "110", "remove", "110 (police)"),
+              lambda v, _record: v.agency == "110", "remove", "110 (police)"),
 )
 
 
@@ -72,9 +85,8 @@ def disclose(call: dict[str, Any], viewer: ApiKey) -> tuple[dict[str, Any], list
     out = dict(call)
     details = dict(out.get("details") or {})
     revealed: list[str] = []
-    hotline = str(out.get("hotline", ""))
     for rule in FIELD_RULES:
-        allowed = rule.sees(viewer, hotline)
+        allowed = rule.sees(viewer, call)
         for path in rule.paths(details):
             container, key = (details, path[8:]) if path.startswith("details.") else (out, path)
             if container.get(key) is None:
@@ -87,4 +99,5 @@ def disclose(call: dict[str, Any], viewer: ApiKey) -> tuple[dict[str, Any], list
                 del container[key]
     if "details" in out:
         out["details"] = details
+    out.pop("assigned_responders", None)
     return out, revealed

@@ -54,7 +54,7 @@ def test_every_rule_for_every_viewer_on_call_incident_and_feed(app_client, make_
             assert view["details"]["floor"] == 3  # not sensitive: everyone who sees the call sees it
             for rule in FIELD_RULES:
                 may = hand_expectation(rule.name, agency, role, hotline)
-                assert rule.sees(make_viewer(agency, role), hotline) == may
+                assert rule.sees(make_viewer(agency, role), {"hotline": hotline}) == may
                 for path in rule.fields:
                     value = field_of(view, path)
                     original = field_of({"caller_number": NUMBER, "details": DETAILS}, path)
