@@ -124,6 +124,18 @@ ACCESS: dict[str, dict[Role, Scope]] = {
     "DELETE /v1/webhooks/{webhook_id}": _all((R.FEED_READER, R.ADMIN)),
     "GET /v1/webhooks/{webhook_id}/dead-letters": _all((R.FEED_READER, R.ADMIN)),
     "GET /v1/audit": _all((R.SUPERVISOR, R.ADMIN)),
+    # home alarms (web/homes_api.py): a platform pushes devices' messages; the care plan in a
+    # resident's record is the field rules' business, not the table's
+    "POST /v1/devices/messages": _all((R.DEVICE_PLATFORM, R.SUPERVISOR)),
+    "GET /v1/devices/maintenance": _all(SCREENS),
+    "POST /v1/register": _all((R.SUPERVISOR, R.ADMIN)),
+    "GET /v1/register/residents/{resident_id}": _all((*SCREENS, R.COMMUNITY_RESPONDER)),
+    "GET /v1/alarms": _all(SCREENS),
+    "GET /v1/alarms/{alarm_id}": _all(SCREENS),
+    "POST /v1/alarms/{alarm_id}/answer": _all((R.CALL_TAKER, R.DISPATCHER, R.SUPERVISOR)),
+    # a responder sees and reports only their own tasks (web/homes_api.py, dispatch.home_alarms)
+    "GET /v1/responder-tasks": _all((R.COMMUNITY_RESPONDER, R.DISPATCHER, R.SUPERVISOR)),
+    "POST /v1/responder-tasks/{task_id}/report": _all((R.COMMUNITY_RESPONDER, R.SUPERVISOR)),
     # the training map's controls (web/training_map.py: only on the app a replay serves)
     "GET /v1/training": _all(SCREENS),
     "POST /v1/training/pause": _all((R.TRAINER, R.SUPERVISOR)),

@@ -8,14 +8,17 @@ import asyncio
 import contextlib
 import gc
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
 
 from coordination.coordinator import Coordinator
+from coordination.device_watch import DeviceIntake, DeviceTelemetry, DeviceWatch
 from coordination.road_router import RoadRouter
 from coordination.signal_priority import SignalPriority, signal_places
 from coordination.whereabouts import FleetWhereabouts
-from coordination.whistle_clock import escalation_clock
+from coordination.whistle_clock import alarm_step_clock, escalation_clock
+from dispatch.alarm_rules import AlarmRules
 from dispatch.clock import Clock
 from dispatch.decide import RegisterUnit, Rules
 from dispatch.fleet import Fleet
@@ -36,12 +39,16 @@ from web.rate_limits import RateLimits
 from web.settings import Settings
 from web.webhooks import WebhookDeliveries
 
+if TYPE_CHECKING:
+    from web.mqtt_intake import MqttIntake
+
 
 def rules_from(settings: Settings, plans: ResponsePlans) -> Rules:
     return Rules(plans=plans, merge=MergeRules(settings.merge_radius_m, settings.merge_window_min,
                                                     person_radius_m=settings.merge_person_radius_m,
                                                     person_window_min=settings.merge_person_window_min),
-                 roster=RosterRules.load(settings.roster_file), ack_deadline_s=settings.ack_deadline_s)
+                 roster=RosterRules.load(settings.roster_file), ack_deadline_s=settings.ack_deadline_s,
+                 alarms=AlarmRules.load(settings.alarm_rules_file, frozenset(plans.kinds)))
 
 
 @dataclass
@@ -60,6 +67,8 @@ class Backend:
     feed: FeedIndex
     webhooks: WebhookDeliveries
     hub: LiveHub
+    devices: DeviceIntake
+    mqtt: "MqttIntake | None" = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     roads_json: bytes | None = None  # the map's road layer, drawn once when first asked
 
@@ -91,16 +100,25 @@ class Backend:
         keys = KeyRing(client, settings.keys_namespace or ns)
         webhooks = WebhookDeliveries(client, ns, feed, audit, settings.webhook_backoff_s,
                                      settings.webhook_timeout_s)
+        devices = DeviceIntake(service, DeviceTelemetry(client, ns), service.rules.alarms)
         backend = cls(settings, plans, client, service, coordinator, positions, fleet, network, keys,
-                      RateLimits(client, ns, settings.rate_limit), audit, feed, webhooks, hub)
+                      RateLimits(client, ns, settings.rate_limit), audit, feed, webhooks, hub, devices)
         await backend.register_fleet()
+        await backend.import_register()
         # The road network is millions of long-lived objects; left to the cyclic collector they
         # cost half-second pauses under load. Freeze what start-up built out of its sight.
         gc.collect()
         gc.freeze()
         backend.tasks = [asyncio.create_task(escalation_clock(service)),
                          asyncio.create_task(hub.follow_positions(client, positions.channel)),
-                         asyncio.create_task(backend.webhooks.run(lambda: service.state.version))]
+                         asyncio.create_task(backend.webhooks.run(lambda: service.state.version)),
+                         asyncio.create_task(alarm_step_clock(service)),
+                         asyncio.create_task(DeviceWatch(devices, settings.device_watch_s).run())]
+        if settings.mqtt_url:
+            from web.mqtt_intake import MqttIntake
+
+            backend.mqtt = MqttIntake(settings.mqtt_url, devices)
+            backend.tasks.append(asyncio.create_task(backend.mqtt.run()))
         if settings.drives_demo_fleet:
             from web.demo_drive import DemoDrive
 
@@ -117,6 +135,21 @@ class Backend:
                     await self.service.execute(RegisterUnit(
                         spec.unit_id, spec.agency, spec.kind, spec.call_sign, spec.station_id,
                         spec.crew, spec.capabilities))
+
+    async def import_register(self) -> None:
+        """The register file named in the settings (the demo's on the demo city), once more at each
+        start: only what changed becomes events."""
+        path = self.settings.register_file
+        if path is None and self.settings.osm_cache is None:
+            from web.register_file import DEMO_REGISTER_FILE
+
+            path = DEMO_REGISTER_FILE
+        if path is None:
+            return
+        from web.register_file import load_register
+
+        with contextlib.suppress(Rejected):  # another process importing the same file at once
+            await self.service.execute(load_register(path).command(str(path)))
 
     async def ingest(self, fixes: list[Position]) -> None:
         """Every fix, from a vehicle or the demo drive, goes this one way: stored, fanned out to

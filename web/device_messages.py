@@ -1,10 +1,10 @@
 """What a home device's gateway or an IoT platform may send, field by field, and the one topic
 scheme over MQTT:
 
-    homes/<gateway_id>/<device_id>/alarm       {"kind": "smoke", "at": "...+08:00", "value": null, "message_id": "..."}
-    homes/<gateway_id>/<device_id>/heartbeat   {"at": "...", "battery": 87, "motion_at": "..."}
-    homes/<gateway_id>/<device_id>/battery     {"at": "...", "level": 15}
-    homes/<gateway_id>/errors                  what this system refused, with the field named
+    homes/<gateway>/<device>/alarm      {"kind": "smoke", "at": "...+08:00", "message_id": "m1"}
+    homes/<gateway>/<device>/heartbeat  {"at": "...", "battery": 87, "motion_at": "..."}
+    homes/<gateway>/<device>/battery    {"at": "...", "level": 15}
+    homes/<gateway>/errors              what this system refused, with the field named
 
 The HTTP push (`POST /v1/devices/messages`) carries the same bodies with `type` and
 `device_id` in each, so both ways are checked by the same models."""

@@ -145,7 +145,7 @@ class MosquittoBroker:
 
 
 def _user() -> str:
-    import pwd
     import os
+    import pwd
 
     return pwd.getpwuid(os.getuid()).pw_name

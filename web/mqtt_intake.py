@@ -62,7 +62,9 @@ class MqttIntake:
                     await self._session()
                 except aiomqtt.MqttError as e:
                     self.subscribed.clear()
-                    log.warning("MQTT broker %s:%s: %s; reconnecting in %.1f s", self.host, self.port, e, backoff)
+                    log.warning(
+                        "MQTT broker %s:%s: %s; reconnecting in %.1f s", self.host, self.port, e, backoff
+                    )
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 10.0)
         finally:
@@ -72,15 +74,23 @@ class MqttIntake:
             await self._flush()
 
     async def _session(self) -> None:
-        async with aiomqtt.Client(self.host, self.port, username=self.username, password=self.password,
-                                  identifier=self.client_id, clean_session=True,
-                                  max_queued_incoming_messages=200_000) as client:
+        async with aiomqtt.Client(
+            self.host,
+            self.port,
+            username=self.username,
+            password=self.password,
+            identifier=self.client_id,
+            clean_session=True,
+            max_queued_incoming_messages=200_000,
+        ) as client:
             self._client = client
             await client.subscribe(f"$share/jointdispatch/{SUBSCRIPTION}", qos=1)
             self.subscribed.set()
             async for message in client.messages:
-                await self.take(message.topic.value, message.payload if isinstance(message.payload, bytes)
-                                else str(message.payload).encode())
+                await self.take(
+                    message.topic.value,
+                    message.payload if isinstance(message.payload, bytes) else str(message.payload).encode(),
+                )
 
     async def take(self, topic: str, payload: bytes) -> None:
         """One message from the broker; nothing refused goes unanswered."""
@@ -106,8 +116,9 @@ class MqttIntake:
         if self._client is None or not gateway or topic.endswith("/errors"):
             return
         with contextlib.suppress(aiomqtt.MqttError):
-            await self._client.publish(f"{TOPIC_ROOT}/{gateway}/errors",
-                                       error_report(topic, err, datetime.now(UTC)), qos=1)
+            await self._client.publish(
+                f"{TOPIC_ROOT}/{gateway}/errors", error_report(topic, err, datetime.now(UTC)), qos=1
+            )
 
     async def _flush(self) -> None:
         batch, self._heard = self._heard, []

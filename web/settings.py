@@ -5,6 +5,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dispatch.alarm_rules import DEFAULT_ALARM_RULES_FILE
 from dispatch.fleet import DEMO_FLEET_FILE
 from dispatch.plans import DEFAULT_PLANS_FILE
 from dispatch.roster import DEMO_ROSTER_FILE
@@ -66,6 +67,15 @@ class Settings(BaseSettings):
         None, description="Drive the fleet about the city through the position ingest (demo and "
         "training); unset: on for the demo city, off on an imported network with real units.")
     demo_pace: float = Field(1.0, gt=0, description="Demo drive: 2.0 drives twice as fast as real time.")
+
+    mqtt_url: str | None = Field(
+        None, description="The MQTT broker home gateways publish to (mqtt://user:password@host:port); "
+        "unset: `serve` starts its own mosquitto under data_dir; empty: no MQTT intake.")
+    mqtt_port: int | None = Field(None, description="Port of the private mosquitto (default 1883 if free).")
+    alarm_rules_file: Path = DEFAULT_ALARM_RULES_FILE
+    register_file: Path | None = Field(
+        None, description="A home-alarm register imported at every start (the demo city: the demo one).")
+    device_watch_s: float = Field(30.0, gt=0, description="How often devices are looked over.")
 
     def corridor_settings(self) -> CorridorSettings:
         return CorridorSettings(lead_s=self.green_lead_s, clearance_s=self.green_clearance_s,
