@@ -18,14 +18,18 @@ from rich.console import Console
 from rich.table import Table
 
 from web.api_keys import AGENCIES, KeyRing, Role
+from web.cli_homes import gateways_app, register_app
 from web.settings import Settings
 
 if TYPE_CHECKING:
+    from web.mqtt_broker import MosquittoBroker
     from web.redis_server import RedisServer
 
 app = typer.Typer(help="Joint police-medical-fire dispatch coordinator.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+app.add_typer(register_app, name="register")
+app.add_typer(gateways_app, name="gateways")
 console = Console()
 
 
@@ -126,11 +130,14 @@ def keys_create(
     role: Annotated[list[Role], typer.Option(help="A role; repeat for several.")],
     unit: Annotated[str | None, typer.Option(help="For a vehicle_device: its unit id.")] = None,
     rate: Annotated[str | None, typer.Option(help="Own rate limit, e.g. 200/second.")] = None,
+    responder: Annotated[str | None, typer.Option(help="For a community_responder: its id in the register.")]
+    = None,
 ) -> None:
     """Make a key; it is printed once and only its hash is kept."""
 
     async def create(keys: KeyRing, audit):  # type: ignore[no-untyped-def]
-        plain, record = await keys.create(client, agency, role, datetime.now(UTC), unit, rate)
+        plain, record = await keys.create(client, agency, role, datetime.now(UTC), unit, rate,
+                                          responder_id=responder)
         await audit.record("key", None, f"cli:{getpass.getuser()}", "keys create",
                            subject_key=record.key_id, subject_client=client, agency_of_key=agency,
                            roles_of_key=[str(r) for r in role])
@@ -227,6 +234,12 @@ def serve(
             server = _private_redis(settings.data_dir / "redis", port=settings.redis_port)
             url = server.url
             console.print(f"[dim]Redis started on {url}, data in {server.data_dir}[/dim]")
+        broker = None
+        if settings.mqtt_url is None:  # unset: the private mosquitto; empty: no MQTT intake
+            broker = _private_broker(settings)
+            settings = settings.model_copy(update={"mqtt_url": broker.url})
+            console.print(f"[dim]MQTT broker (mosquitto) on 127.0.0.1:{broker.port}, "
+                          f"gateways' passwords in {broker.folder}[/dim]")
         serving = _serving_file(settings)
         try:
             if server is not None:
@@ -255,9 +268,32 @@ def serve(
             # frames on its own, which costs more CPU than the whole fan-out; control rooms are on a LAN.
             uvicorn.run(application, host=host, port=port, log_level="warning", ws_per_message_deflate=False)
         finally:
+            if broker is not None:
+                broker.stop()
             if server is not None:
                 serving.unlink(missing_ok=True)
                 server.stop()
+
+
+def _private_broker(settings: Settings) -> "MosquittoBroker":
+    """The demo's mosquitto under the data folder, on 1883 when free; the demo register's
+    gateways get passwords kept beside it for the README's mosquitto_pub line."""
+    import socket
+
+    from web.mqtt_broker import MosquittoBroker
+    from web.redis_server import free_port
+
+    port = settings.mqtt_port
+    if port is None:
+        with socket.socket() as s:
+            port = 1883 if s.connect_ex(("127.0.0.1", 1883)) != 0 else free_port()
+    broker = MosquittoBroker(settings.data_dir / "mosquitto", port)
+    if settings.register_file is None and settings.osm_cache is None:
+        from web.register_file import DEMO_REGISTER_FILE, load_register
+
+        gateways = sorted({d.gateway_id for d in load_register(DEMO_REGISTER_FILE).devices})
+        broker.passwords.kept_for_demo(gateways)
+    return broker.start()
 
 
 @app.command("import-osm")

@@ -67,6 +67,19 @@ class GatewayPasswords:
             self.passwd.touch(mode=0o600)
         subprocess.run([*args, str(self.passwd), user, password], check=True, capture_output=True)
 
+    def kept_for_demo(self, gateway_ids: list[str]) -> Path:
+        """Passwords for the demo's gateways, each kept in `gateways/<id>` (owner-only) so the
+        README's mosquitto_pub line can read it; a production broker keeps no clear password."""
+        kept = self.folder / "gateways"
+        kept.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for gateway_id in gateway_ids:
+            path = kept / gateway_id
+            if not path.exists():
+                path.touch(mode=0o600)
+                path.write_text(secrets.token_urlsafe(18), encoding="utf-8")
+            self.set(gateway_id, path.read_text(encoding="utf-8").strip())
+        return kept
+
     def add_gateway(self, gateway_id: str) -> str:
         """A new password for the gateway (printed once by the CLI); a running broker reads it
         on SIGHUP, which `MosquittoBroker.reload` sends."""
@@ -82,6 +95,10 @@ class MosquittoBroker:
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.app_password = ""
+
+    @property
+    def pid_file(self) -> Path:
+        return self.folder / "mosquitto.pid"
 
     @property
     def url(self) -> str:
@@ -100,6 +117,7 @@ class MosquittoBroker:
             # run as whoever started it (root on a bare machine), so it reads the 0600 files here
             f"user {_user()}",
             f"log_dest file {self.folder / 'mosquitto.log'}",
+            f"pid_file {self.pid_file}",
             "max_queued_messages 100000",
             "",
         ]), encoding="utf-8")
@@ -149,3 +167,15 @@ def _user() -> str:
     import pwd
 
     return pwd.getpwuid(os.getuid()).pw_name
+
+
+def reload_running(folder: Path) -> bool:
+    """SIGHUP the private broker a running `serve` started on this folder, if there is one."""
+    import os
+
+    pid_file = Path(folder) / "mosquitto.pid"
+    try:
+        os.kill(int(pid_file.read_text().strip()), signal.SIGHUP)
+    except (OSError, ValueError):
+        return False
+    return True
