@@ -61,7 +61,7 @@ async def _disclosed(
 
 
 @router.post(
-    "/v1/devices/messages", status_code=202, response_model=PushAccepted, responses=refusals(422, 403)
+    "/v1/devices/messages", response_model=PushAccepted, responses=refusals(422, 403)
 )
 async def push_device_messages(body: PushIn, backend: BackendDep) -> dict[str, Any]:
     """An IoT platform's push: alarms, heartbeats and battery reports of registered devices.

@@ -86,6 +86,16 @@ def requests_for(unit: str, lon: float, lat: float) -> dict[str, tuple[str, str,
         "DELETE /v1/webhooks/{webhook_id}": ("DELETE", "/v1/webhooks/wh_nope", None),
         "GET /v1/webhooks/{webhook_id}/dead-letters": ("GET", "/v1/webhooks/wh_nope/dead-letters", None),
         "GET /v1/audit": ("GET", "/v1/audit", None),
+        "POST /v1/devices/messages": ("POST", "/v1/devices/messages", {"messages": []}),
+        "GET /v1/devices/maintenance": ("GET", "/v1/devices/maintenance", None),
+        "POST /v1/register": ("POST", "/v1/register", {"residents": "none"}),
+        "GET /v1/register/residents/{resident_id}": ("GET", "/v1/register/residents/R-nope", None),
+        "GET /v1/alarms": ("GET", "/v1/alarms", None),
+        "GET /v1/alarms/{alarm_id}": ("GET", "/v1/alarms/A-nope", None),
+        "POST /v1/alarms/{alarm_id}/answer": ("POST", "/v1/alarms/A-nope/answer", {"outcome": "x"}),
+        "GET /v1/responder-tasks": ("GET", "/v1/responder-tasks", None),
+        "POST /v1/responder-tasks/{task_id}/report": (
+            "POST", "/v1/responder-tasks/RT-nope/report", {"report": "x"}),
     }
 
 
