@@ -42,9 +42,28 @@ def password(broker: MosquittoBroker, gateway: str) -> str:
 def publish(broker: MosquittoBroker, gateway: str, topic: str, body: dict[str, Any] | str) -> None:
     """The documented way a gateway raises an alarm: mosquitto_pub, as that gateway's user."""
     payload = body if isinstance(body, str) else json.dumps(body)
-    subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-u", gateway,
-                    "-P", password(broker, gateway), "-q", "1", "-t", topic, "-m", payload],
-                   check=True, capture_output=True, timeout=10)
+    subprocess.run(
+        [
+            "mosquitto_pub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(broker.port),
+            "-u",
+            gateway,
+            "-P",
+            password(broker, gateway),
+            "-q",
+            "1",
+            "-t",
+            topic,
+            "-m",
+            payload,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=10,
+    )
 
 
 def until(check: Callable[[], Any], what: str, timeout_s: float = 15.0) -> Any:
@@ -116,9 +135,29 @@ def test_a_flapping_device_makes_one_alarm_with_a_count(homes, broker) -> None:
 
 
 def error_reader(broker: MosquittoBroker, gateway: str, count: int) -> subprocess.Popen[str]:
-    reader = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-u", gateway,
-                               "-P", password(broker, gateway), "-t", f"homes/{gateway}/errors",
-                               "-C", str(count), "-W", "15", "-q", "1"], stdout=subprocess.PIPE, text=True)
+    reader = subprocess.Popen(
+        [
+            "mosquitto_sub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(broker.port),
+            "-u",
+            gateway,
+            "-P",
+            password(broker, gateway),
+            "-t",
+            f"homes/{gateway}/errors",
+            "-C",
+            str(count),
+            "-W",
+            "15",
+            "-q",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(0.5)  # subscribed before the bad messages go out
     return reader
 
@@ -140,24 +179,48 @@ def test_bad_messages_are_answered_on_the_gateways_error_topic_with_the_field(ho
 def test_a_gateway_cannot_publish_for_another_gateway(homes, broker) -> None:
     # The access list drops it at the broker: the coordinator never sees it.
     publish(broker, "GW-XQ01", "homes/GW-JB01/SM-R001/alarm", smoke())
-    publish(broker, "GW-JB01", "homes/GW-JB01/WB-R001/alarm", {"kind": "heart_rate", "at": T0.isoformat(),
-                                                                "value": 70})
+    publish(
+        broker,
+        "GW-JB01",
+        "homes/GW-JB01/WB-R001/alarm",
+        {"kind": "heart_rate", "at": T0.isoformat(), "value": 70},
+    )
     until(lambda: alarms(homes), "the second alarm arrived")
     assert [a["device_id"] for a in alarms(homes)] == ["WB-R001"]
 
 
 def test_http_push_refuses_a_bad_message_naming_it_and_takes_good_ones(homes) -> None:
-    bad = homes.post("/v1/devices/messages", json={"messages": [
-        {"type": "alarm", "device_id": "SOS-R002", "kind": "sos", "at": T0.isoformat()},
-        {"type": "alarm", "device_id": "SOS-R002", "kind": "panic", "at": T0.isoformat()}]})
+    bad = homes.post(
+        "/v1/devices/messages",
+        json={
+            "messages": [
+                {"type": "alarm", "device_id": "SOS-R002", "kind": "sos", "at": T0.isoformat()},
+                {"type": "alarm", "device_id": "SOS-R002", "kind": "panic", "at": T0.isoformat()},
+            ]
+        },
+    )
     assert bad.status_code == 422 and bad.json()["field"].startswith("messages.1.alarm.kind")
-    unknown = homes.post("/v1/devices/messages", json={"messages": [
-        {"type": "heartbeat", "device_id": "NOPE", "at": T0.isoformat()}]})
+    unknown = homes.post(
+        "/v1/devices/messages",
+        json={"messages": [{"type": "heartbeat", "device_id": "NOPE", "at": T0.isoformat()}]},
+    )
     assert unknown.status_code == 422 and unknown.json()["field"] == "messages[0].device_id"
     assert alarms(homes) == []  # nothing half done
-    ok = homes.post("/v1/devices/messages", json={"messages": [
-        {"type": "alarm", "device_id": "SOS-R002", "kind": "sos", "at": T0.isoformat(), "message_id": "p1"},
-        {"type": "battery", "device_id": "SOS-R002", "at": T0.isoformat(), "level": 9}]})
+    ok = homes.post(
+        "/v1/devices/messages",
+        json={
+            "messages": [
+                {
+                    "type": "alarm",
+                    "device_id": "SOS-R002",
+                    "kind": "sos",
+                    "at": T0.isoformat(),
+                    "message_id": "p1",
+                },
+                {"type": "battery", "device_id": "SOS-R002", "at": T0.isoformat(), "level": 9},
+            ]
+        },
+    )
     assert ok.status_code == 200, ok.text
     assert ok.json()["results"][0]["alarm_id"] and ok.json()["results"][0]["repeat"] is False
     [alarm] = alarms(homes)
@@ -168,10 +231,14 @@ def test_http_push_refuses_a_bad_message_naming_it_and_takes_good_ones(homes) ->
 
 
 def test_verification_answered_needs_help_calls_120(homes) -> None:
-    homes.post("/v1/devices/messages", json={"messages": [
-        {"type": "alarm", "device_id": "SOS-R002", "kind": "sos", "at": T0.isoformat()}]})
+    homes.post(
+        "/v1/devices/messages",
+        json={"messages": [{"type": "alarm", "device_id": "SOS-R002", "kind": "sos", "at": T0.isoformat()}]},
+    )
     [alarm] = alarms(homes)
-    r = homes.post(f"/v1/alarms/{alarm['alarm_id']}/answer", json={"outcome": "needs_help", "by": "operator 3"})
+    r = homes.post(
+        f"/v1/alarms/{alarm['alarm_id']}/answer", json={"outcome": "needs_help", "by": "operator 3"}
+    )
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "escalated"
     incident = homes.get(f"/v1/incidents/{r.json()['incident_id']}").json()
@@ -181,7 +248,8 @@ def test_verification_answered_needs_help_calls_120(homes) -> None:
 
 
 def test_a_restart_in_the_middle_of_a_verification_resumes_its_deadlines(
-        home_settings, small_city, clock, broker) -> None:
+    home_settings, small_city, clock, broker
+) -> None:
     first = started(home_settings, small_city, clock)
     try:
         publish(broker, "GW-JB01", "homes/GW-JB01/WB-R001/alarm", {"kind": "fall", "at": T0.isoformat()})
@@ -191,8 +259,10 @@ def test_a_restart_in_the_middle_of_a_verification_resumes_its_deadlines(
     clock.advance(61)  # the resident's call-back deadline passed while no server ran
     second = started(home_settings, small_city, clock)
     try:
+
         def step() -> str:
             return alarms(second)[0]["steps"][-1]["action"]
+
         until(lambda: step() == "call_contact", "the contact is called after the restart")
         [now] = alarms(second)
         assert now["steps"][0]["outcome"] == "timed_out"
@@ -208,9 +278,16 @@ def test_a_restart_in_the_middle_of_a_verification_resumes_its_deadlines(
 def test_a_neighbours_119_call_joins_the_alarms_incident_with_the_reason(homes, broker) -> None:
     publish(broker, "GW-JB01", "homes/GW-JB01/SM-R001/alarm", smoke())
     [alarm] = until(lambda: alarms(homes, status="escalated"), "the alarm escalated")
-    r = homes.post("/v1/calls", json={"hotline": "119", "kind": "fire", "text": "smoke from the old man's flat",
-                                      "received_at": (T0 + timedelta(minutes=2)).isoformat(),
-                                      "location": {"lon": 119.9606, "lat": 30.0509}})
+    r = homes.post(
+        "/v1/calls",
+        json={
+            "hotline": "119",
+            "kind": "fire",
+            "text": "smoke from the old man's flat",
+            "received_at": (T0 + timedelta(minutes=2)).isoformat(),
+            "location": {"lon": 119.9606, "lat": 30.0509},
+        },
+    )
     assert r.status_code == 201, r.text
     assert r.json()["incident_id"] == alarm["incident_id"]
     incident = homes.get(f"/v1/incidents/{alarm['incident_id']}").json()
@@ -225,9 +302,15 @@ def test_the_care_plan_shows_only_to_120_supervisors_and_the_responder_sent(home
     backend = homes.app.state.backend  # type: ignore[union-attr]
 
     def responder_key(responder_id: str) -> str:
-        plain, _ = homes.portal.call(lambda: backend.keys.create(
-            f"responder-{responder_id}", "110", [Role.COMMUNITY_RESPONDER], datetime.now(UTC),
-            responder_id=responder_id))
+        plain, _ = homes.portal.call(
+            lambda: backend.keys.create(
+                f"responder-{responder_id}",
+                "110",
+                [Role.COMMUNITY_RESPONDER],
+                datetime.now(UTC),
+                responder_id=responder_id,
+            )
+        )
         return plain
 
     def read(key: str, path: str) -> dict[str, Any]:
@@ -236,9 +319,14 @@ def test_the_care_plan_shows_only_to_120_supervisors_and_the_responder_sent(home
         return r.json()
 
     resident = "/v1/register/residents/R-001"
-    for key, sees in ((make("120", Role.DISPATCHER), True), (make("110", Role.SUPERVISOR), True),
-                      (make("110", Role.DISPATCHER), False), (make("119", Role.DISPATCHER), False),
-                      (responder_key("CR-JB"), True), (responder_key("CR-XQ"), False)):
+    for key, sees in (
+        (make("120", Role.DISPATCHER), True),
+        (make("110", Role.SUPERVISOR), True),
+        (make("110", Role.DISPATCHER), False),
+        (make("119", Role.DISPATCHER), False),
+        (responder_key("CR-JB"), True),
+        (responder_key("CR-XQ"), False),
+    ):
         record = read(key, resident)
         assert ("care" in record["details"]) == sees, record
         assert "assigned_responders" not in record
@@ -253,24 +341,38 @@ def test_the_care_plan_shows_only_to_120_supervisors_and_the_responder_sent(home
     audit = homes.get("/v1/audit", params={"kind": "read"}).json()["entries"]
     reads = [e for e in audit if "R-001" in e.get("revealed", {})]
     assert reads and all(e["revealed"]["R-001"] == ["details.care"] for e in reads)
-    assert {e["action"] for e in reads} >= {"GET /v1/register/residents/{resident_id}", "GET /v1/alarms/{alarm_id}"}
+    assert {e["action"] for e in reads} >= {
+        "GET /v1/register/residents/{resident_id}",
+        "GET /v1/alarms/{alarm_id}",
+    }
 
 
 def test_a_responder_sees_and_reports_their_own_task_and_it_reaches_the_incident(homes, broker) -> None:
     publish(broker, "GW-JB01", "homes/GW-JB01/SM-R001/alarm", smoke())
     [alarm] = until(lambda: alarms(homes, status="escalated"), "the alarm escalated")
     backend = homes.app.state.backend  # type: ignore[union-attr]
-    plain, _ = homes.portal.call(lambda: backend.keys.create(
-        "grid-worker", "110", [Role.COMMUNITY_RESPONDER], datetime.now(UTC), responder_id="CR-JB"))
-    other, _ = homes.portal.call(lambda: backend.keys.create(
-        "village-team", "110", [Role.COMMUNITY_RESPONDER], datetime.now(UTC), responder_id="CR-XQ"))
+    plain, _ = homes.portal.call(
+        lambda: backend.keys.create(
+            "grid-worker", "110", [Role.COMMUNITY_RESPONDER], datetime.now(UTC), responder_id="CR-JB"
+        )
+    )
+    other, _ = homes.portal.call(
+        lambda: backend.keys.create(
+            "village-team", "110", [Role.COMMUNITY_RESPONDER], datetime.now(UTC), responder_id="CR-XQ"
+        )
+    )
     me, them = {"Authorization": f"Bearer {plain}"}, {"Authorization": f"Bearer {other}"}
     [task] = homes.get("/v1/responder-tasks", headers=me).json()["tasks"]
     assert homes.get("/v1/responder-tasks", headers=them).json()["tasks"] == []
-    refused = homes.post(f"/v1/responder-tasks/{task['task_id']}/report", headers=them, json={"report": "accepted"})
+    refused = homes.post(
+        f"/v1/responder-tasks/{task['task_id']}/report", headers=them, json={"report": "accepted"}
+    )
     assert refused.status_code == 403 and refused.json()["field"] == "task_id"
-    for body in ({"report": "accepted"}, {"report": "arrived"},
-                 {"report": "outcome", "outcome": "needs_help", "note": "resident out, door forced"}):
+    for body in (
+        {"report": "accepted"},
+        {"report": "arrived"},
+        {"report": "outcome", "outcome": "needs_help", "note": "resident out, door forced"},
+    ):
         r = homes.post(f"/v1/responder-tasks/{task['task_id']}/report", headers=me, json=body)
         assert r.status_code == 200, r.text
     assert r.json()["accepted_at"] and r.json()["arrived_at"] and r.json()["outcome"] == "needs_help"
@@ -280,10 +382,17 @@ def test_a_responder_sees_and_reports_their_own_task_and_it_reaches_the_incident
 
 def test_a_silent_device_becomes_a_visit_and_is_closed_when_heard_again(homes, clock, broker) -> None:
     clock.advance(700)  # past two 5-minute heartbeats since the register was imported
-    listed = until(lambda: homes.get("/v1/devices/maintenance").json()["count"] == 6
-                   and homes.get("/v1/devices/maintenance").json(), "six silent devices to visit")
+    listed = until(
+        lambda: (
+            homes.get("/v1/devices/maintenance").json()["count"] == 6
+            and homes.get("/v1/devices/maintenance").json()
+        ),
+        "six silent devices to visit",
+    )
     assert {t["reason"] for t in listed["tasks"]} == {"silent"}
-    publish(broker, "GW-JB01", "homes/GW-JB01/SM-R001/heartbeat", {"at": clock.now().isoformat(), "battery": 90})
+    publish(
+        broker, "GW-JB01", "homes/GW-JB01/SM-R001/heartbeat", {"at": clock.now().isoformat(), "battery": 90}
+    )
     until(lambda: homes.get("/v1/devices/maintenance").json()["count"] == 5, "heard again: closed")
     closed = homes.get("/v1/devices/maintenance", params={"open": "false"}).json()["tasks"]
     assert any(t["device_id"] == "SM-R001" and t["close_reason"] == "heard again" for t in closed)
