@@ -26,7 +26,7 @@ class Scope:
     any: anything the endpoint reaches; agency: the agency named at `field` must be the key's;
     unit: the unit named at `field` must be the key's own device unit; unit_agency: the unit
     named at `field` must belong to the key's agency. `field` is `path:NAME`, `body:NAME`, or
-    `body:LIST[].NAME` for every item of a list."""
+    `body:LIST[].NAME` for every item of a list, or `query:NAME`."""
 
     kind: Literal["any", "agency", "unit", "unit_agency"] = "any"
     field: str | None = None
@@ -68,10 +68,14 @@ ACCESS: dict[str, dict[Role, Scope]] = {
     "POST /v1/calls": {R.CALL_TAKER: own_agency("body:hotline"), R.SUPERVISOR: ANY},
     "GET /v1/calls/{call_id}": _all((R.CALL_TAKER, R.DISPATCHER, R.SUPERVISOR)),
     "POST /v1/calls/{call_id}/split": _all((R.DISPATCHER, R.SUPERVISOR)),
+    # an EIDO another centre sent, taken as a call on the key's own hotline (web/eido_api.py)
+    "POST /v1/calls/eido": {R.CALL_TAKER: own_agency("query:hotline"), R.SUPERVISOR: ANY},
     # incidents
     # a feed reader reads incidents through the feed, which holds only its agency's
     "GET /v1/incidents": _all(SCREENS),
     "GET /v1/incidents/{incident_id}": _all(SCREENS),
+    # an agency's system reads the EIDO of an incident its feed holds (404 otherwise)
+    "GET /v1/incidents/{incident_id}/eido": _all((*SCREENS, R.FEED_READER)),
     "POST /v1/incidents/{incident_id}/merge": _all((R.DISPATCHER, R.SUPERVISOR)),
     "POST /v1/incidents/{incident_id}/status": _all((R.DISPATCHER, R.SUPERVISOR)),
     "POST /v1/incidents/{incident_id}/tasks/{agency}/status": {
@@ -267,6 +271,8 @@ async def request_subjects(conn: HTTPConnection) -> Subjects:
             return [str(value)] if value is not None else []
         if where == "body" and isinstance(body, dict):
             return values_at(body, name)
+        if where == "query":
+            return conn.query_params.getlist(name)
         return []
 
     return subjects

@@ -19,6 +19,7 @@ from web.audit import AuditChanges
 from web.audit import router as audit_router
 from web.body_limit import BodyLimit
 from web.bootstrap import Backend
+from web.eido_api import router as eido_router
 from web.feeds import router as feeds_router
 from web.homes_api import router as homes_router
 from web.incidents_api import router as incidents_router
@@ -66,7 +67,7 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        per_path={"/v1/positions": settings.max_batch_body_bytes})
     for router in (incidents_router, units_router, whistle_router, road_restrictions_router, feeds_router,
-                   webhooks_router, audit_router, map_router, homes_router):
+                   webhooks_router, audit_router, map_router, homes_router, eido_router):
         app.include_router(router)
     app.mount("/static/leaflet", StaticFiles(directory=xleaflet.BASE_DIR), name="leaflet")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -29,9 +29,10 @@ from web.api_keys import ApiKey
 from web.audit import AuditLog, origin_of
 from web.cap import atom_feed
 from web.deps import BackendDep, IdentityDep, ServiceDep
+from web.eido import EIDO_PAGE_MEDIA_TYPE, Centre, IncidentLinks, Link, eido
 from web.live import _incident_ids
 from web.schemas import ViewRoute, schema_ref
-from web.schemas_feeds import FeedPage, GeoFeed, feed_stream_event
+from web.schemas_feeds import EidoFeed, FeedPage, GeoFeed, feed_stream_event
 from web.views import call_view, incident_view
 
 router = APIRouter(route_class=ViewRoute)
@@ -49,6 +50,7 @@ class FeedEntry:
     msg_type: Literal["Alert", "Update", "Cancel"]
     first_seq: int
     first_at: datetime
+    links: tuple[Link, ...] = ()  # its merges and splits so far, for the EIDO
 
 
 class FeedIndex:
@@ -59,9 +61,12 @@ class FeedIndex:
         self.entries: list[FeedEntry] = []
         self.seqs: list[int] = []
         self.first: dict[str, tuple[int, datetime]] = {}
+        self.links = IncidentLinks()
+        self.agencies_of: dict[str, frozenset[str]] = {}  # incident id -> entitled agencies now
         self._changed = asyncio.Event()
 
     def on_event(self, seq: int, e: ev.Event, state: DispatchState) -> None:
+        self.links.on_event(e)
         for incident_id in _incident_ids(e, state):
             inc = state.incidents.get(incident_id)
             if inc is None:
@@ -70,9 +75,11 @@ class FeedIndex:
             view = incident_view(inc, state, self.plans)
             view["calls"] = [call_view(state.calls[c]) for c in inc.call_ids]
             agencies = frozenset(inc.tasks) | {state.calls[c].hotline for c in inc.call_ids}
+            self.agencies_of[incident_id] = agencies
             kind: Literal["Alert", "Update", "Cancel"] = (
                 "Alert" if first[0] == seq else "Update" if inc.status in ACTIVE_STATUSES else "Cancel")
-            self.entries.append(FeedEntry(seq, e.at, e.type, view, agencies, kind, *first))
+            self.entries.append(FeedEntry(seq, e.at, e.type, view, agencies, kind, *first,
+                                          links=self.links.of(incident_id)))
             self.seqs.append(seq)
         self._changed.set()
         self._changed = asyncio.Event()
@@ -104,6 +111,11 @@ class FeedIndex:
             reached = entry.seq
             i += 1
         return out, max(reached, upto)
+
+    def entitled(self, viewer: ApiKey, incident_id: str) -> bool:
+        """Whether the feed shows this incident to `viewer` now (as of its latest entry)."""
+        return any(r in ALL_AGENCIES for r in viewer.roles) or \
+            viewer.agency in self.agencies_of.get(incident_id, frozenset())
 
 
 def item(entry: FeedEntry) -> dict[str, Any]:
@@ -151,11 +163,12 @@ def parse_cursor(raw: str | None, version: int) -> int:
     "application/geo+json": {"schema": schema_ref(GeoFeed)},
     "application/atom+xml": {"schema": {
         "type": "string", "contentMediaType": "application/atom+xml",
-        "description": "An Atom feed, one entry per item, each holding its OASIS CAP 1.2 alert."}}}}})
+        "description": "An Atom feed, one entry per item, each holding its OASIS CAP 1.2 alert."}},
+    EIDO_PAGE_MEDIA_TYPE: {"schema": schema_ref(EidoFeed)}}}})
 async def incident_feed(
     request: Request, backend: BackendDep, viewer: IdentityDep,
     cursor: Annotated[str | None, Query(max_length=20, description="next_cursor of the last page")] = None,
-    format: Annotated[Literal["json", "geojson", "cap"], Query()] = "json",
+    format: Annotated[Literal["json", "geojson", "cap", "eido"], Query()] = "json",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     """Changes to the incidents your agency is entitled to, oldest first, after `cursor`."""
@@ -176,10 +189,22 @@ async def incident_feed(
         body = atom_feed(items, sender, audience, str(request.url), next_url, service.clock.now())
         return Response(body, media_type="application/atom+xml", headers=headers)
     page: dict[str, Any] = {"next_cursor": str(next_cursor), "more": more, "log_version": version}
+    if format == "eido":
+        centre = eido_centre(backend)
+        eidos = [{"cursor": it["cursor"], "seq": it["seq"], "at": it["at"], "event": it["event"],
+                  "eido": eido(it["incident"], e.links, centre, it["at"])}
+                 for it, e in zip(items, entries, strict=True)]
+        return _json({"items": eidos, **page}, EIDO_PAGE_MEDIA_TYPE, headers)
     if format == "geojson":
         payload = {"type": "FeatureCollection", "features": geojson(items), **page}
         return _json(payload, "application/geo+json", headers)
     return _json({"items": items, **page}, "application/json", headers)
+
+
+def eido_centre(backend: Any) -> Centre:
+    """This coordinator as the EIDOs name it: its CAP sender as the domain, and its hospitals."""
+    return Centre(backend.settings.cap_sender, {h.hospital_id: {"name": h.name, "lon": h.lon, "lat": h.lat}
+                                                for h in backend.fleet.hospitals.values()})
 
 
 def _json(payload: Any, media_type: str, headers: dict[str, str]) -> Response:

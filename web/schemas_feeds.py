@@ -57,6 +57,49 @@ class GeoFeed(Answer):
     log_version: int
 
 
+class EidoDocument(Answer):
+    """A NENA-STA-021 EIDO (EmergencyIncidentDataObjectType of NENA911/EIDO-JSON): the components
+    below are NENA's; only the top of the document is spelled out here."""
+
+    id: str = Field(alias="$id", description="urn:emergency:uid:incidentid:<incident>:<centre>")
+    lastUpdateTimeStamp: Moment
+    updatedByAgencyReference: dict[str, str]
+    eidoVersion: Literal["1.0"]
+    issuingElementIdentification: str
+    agencyComponent: list[dict[str, Any]]
+    incidentComponent: dict[str, Any]
+    callComponent: list[dict[str, Any]] | None = None
+    locationComponent: list[dict[str, Any]] | None = None
+    emergencyResourceComponent: list[dict[str, Any]] | None = None
+    dispatchComponent: list[dict[str, Any]] | None = None
+    mergeComponent: list[dict[str, Any]] | None = None
+    linkComponent: list[dict[str, Any]] | None = None
+    personComponent: list[dict[str, Any]] | None = None
+    callbackComponent: list[dict[str, Any]] | None = None
+    notesComponent: list[dict[str, Any]] | None = None
+    additionalDataComponent: list[dict[str, Any]] | None = None
+    context: dict[str, str] = Field(alias="@context")
+
+
+class EidoItem(Answer):
+    """One feed item as a NENA-STA-021 EIDO (the incident as it stood at `seq`)."""
+
+    cursor: str
+    seq: int
+    at: Moment
+    event: str
+    eido: EidoDocument = Field(description="The EIDO, field rules applied.")
+
+
+class EidoFeed(Answer):
+    """The feed page with `format=eido`: one EIDO per item."""
+
+    items: list[EidoItem]
+    next_cursor: str
+    more: bool
+    log_version: int
+
+
 class WebhookView(Answer):
     webhook_id: str
     agency: Agency

@@ -37,8 +37,10 @@ def requests_for(unit: str, lon: float, lat: float) -> dict[str, tuple[str, str,
         "POST /v1/calls": ("POST", "/v1/calls", call),
         "GET /v1/calls/{call_id}": ("GET", "/v1/calls/C-nope", None),
         "POST /v1/calls/{call_id}/split": ("POST", "/v1/calls/C-nope/split", {"reason": "x"}),
+        "POST /v1/calls/eido": ("POST", f"/v1/calls/eido?hotline={SUBJECT}", {"callComponent": "none"}),
         "GET /v1/incidents": ("GET", "/v1/incidents", None),
         "GET /v1/incidents/{incident_id}": ("GET", f"/v1/incidents/{NOPE}", None),
+        "GET /v1/incidents/{incident_id}/eido": ("GET", f"/v1/incidents/{NOPE}/eido", None),
         "POST /v1/incidents/{incident_id}/merge": (
             "POST", f"/v1/incidents/{NOPE}/merge", {"source_id": "I-x", "reason": "x"}),
         "POST /v1/incidents/{incident_id}/status": (
@@ -205,6 +207,8 @@ def test_no_key_unknown_key_and_revoked_key_are_401_with_a_challenge(app_client,
     ("POST /v1/calls", Role.VEHICLE_DEVICE, "120", False),
     ("GET /v1/incidents", Role.VEHICLE_DEVICE, "120", False),  # a device posts, nothing else
     ("GET /v1/incidents/{incident_id}", Role.FEED_READER, "120", False),  # only through its feed
+    ("GET /v1/incidents/{incident_id}/eido", Role.FEED_READER, "122", True),  # its feed's, as EIDO
+    ("POST /v1/calls/eido", Role.CALL_TAKER, "110", False),  # the request names hotline 120
     ("POST /v1/units/{unit_id}/position", Role.VEHICLE_DEVICE, "120", True),
     ("POST /v1/units/{unit_id}/position", Role.VEHICLE_DEVICE, "110", False),  # not its unit
     ("POST /v1/units/{unit_id}/status", Role.VEHICLE_DEVICE, "120", True),

@@ -76,7 +76,8 @@ def test_every_v1_answer_has_a_schema(spec) -> None:
 
 def test_the_feed_declares_each_media_type_it_serves(spec) -> None:
     content = spec["paths"]["/v1/feeds/incidents"]["get"]["responses"]["200"]["content"]
-    assert set(content) == {"application/json", "application/geo+json", "application/atom+xml"}
+    assert set(content) == {"application/json", "application/geo+json", "application/atom+xml",
+                            "application/vnd.jointdispatch.eido-page+json"}
     assert content["application/geo+json"]["schema"]["$ref"].endswith("/GeoFeed")
 
 
@@ -155,6 +156,10 @@ def test_real_answers_match_their_declared_models(client, centre, spec) -> None:
     check(spec, "get", "/v1/feeds/incidents", 200, feed)
     geo = client.get("/v1/feeds/incidents", params={"format": "geojson"})
     check(spec, "get", "/v1/feeds/incidents", 200, geo.json(), geo.headers["content-type"].split(";")[0])
+    eidos = client.get("/v1/feeds/incidents", params={"format": "eido"})
+    check(spec, "get", "/v1/feeds/incidents", 200, eidos.json(), eidos.headers["content-type"].split(";")[0])
+    one = client.get(f"/v1/incidents/{incident_id}/eido").json()
+    check(spec, "get", "/v1/incidents/{incident_id}/eido", 200, one)
 
 
 def test_refusals_match_the_error_model(client, spec) -> None:
