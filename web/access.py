@@ -123,6 +123,8 @@ ACCESS: dict[str, dict[Role, Scope]] = {
     # agency systems
     "GET /v1/feeds/incidents": _all((R.FEED_READER, R.SUPERVISOR)),
     "GET /v1/feeds/incidents/stream": _all((R.FEED_READER, R.SUPERVISOR)),
+    # NENA-STA-024 subscribe/notify for EIDOs: the feed's incidents, pushed (web/eido_notify.py)
+    "WS /v1/eido/ws": _all((R.FEED_READER, R.SUPERVISOR)),
     "POST /v1/webhooks": _all((R.FEED_READER, R.ADMIN)),
     "GET /v1/webhooks": _all((R.FEED_READER, R.ADMIN)),
     "DELETE /v1/webhooks/{webhook_id}": _all((R.FEED_READER, R.ADMIN)),

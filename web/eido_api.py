@@ -1,9 +1,10 @@
 """EIDO over HTTP: one incident as an EIDO (`GET /v1/incidents/{id}/eido`, field rules applied),
-and a neighbouring centre's EIDO taken in as a call (`POST /v1/calls/eido`)."""
+a neighbouring centre's EIDO taken in as a call (`POST /v1/calls/eido`), and NENA-STA-024
+subscribe/notify (`WS /v1/eido/ws`, web/eido_notify.py)."""
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response, WebSocket
 from pydantic import ValidationError
 
 from dispatch.rejection import Rejected
@@ -11,6 +12,7 @@ from web.access import SCREENS
 from web.api_keys import Role
 from web.deps import BackendDep, IdentityDep
 from web.eido import eido, read_call, unit_fixes
+from web.eido_notify import Notifier
 from web.feeds import eido_centre
 from web.incidents_api import CallIn, post_call, shown
 from web.schemas import ViewRoute, refusals
@@ -80,3 +82,9 @@ async def post_eido_call(
         raise Rejected(422, where, f"the EIDO's {where} cannot be taken: {first['msg']}") from None
     taken: dict[str, Any] = await post_call(call, backend, response, None)
     return taken
+
+
+@router.websocket("/v1/eido/ws")
+async def eido_subscriptions(ws: WebSocket, backend: BackendDep, viewer: IdentityDep) -> None:
+    """NENA-STA-024 subscribe/notify: EIDOs of new incidents, or of one, as the feed holds them."""
+    await Notifier(ws, backend, viewer).serve()

@@ -63,6 +63,9 @@ class FeedIndex:
         self.first: dict[str, tuple[int, datetime]] = {}
         self.links = IncidentLinks()
         self.agencies_of: dict[str, frozenset[str]] = {}  # incident id -> entitled agencies now
+        self.latest: dict[str, FeedEntry] = {}  # incident id -> its last entry
+        # (incident id, agency) -> the first position the agency was entitled to the incident at
+        self.first_for: dict[tuple[str, str], int] = {}
         self._changed = asyncio.Event()
 
     def on_event(self, seq: int, e: ev.Event, state: DispatchState) -> None:
@@ -76,10 +79,14 @@ class FeedIndex:
             view["calls"] = [call_view(state.calls[c]) for c in inc.call_ids]
             agencies = frozenset(inc.tasks) | {state.calls[c].hotline for c in inc.call_ids}
             self.agencies_of[incident_id] = agencies
+            for agency in agencies:
+                self.first_for.setdefault((incident_id, agency), seq)
             kind: Literal["Alert", "Update", "Cancel"] = (
                 "Alert" if first[0] == seq else "Update" if inc.status in ACTIVE_STATUSES else "Cancel")
-            self.entries.append(FeedEntry(seq, e.at, e.type, view, agencies, kind, *first,
-                                          links=self.links.of(incident_id)))
+            entry = FeedEntry(seq, e.at, e.type, view, agencies, kind, *first,
+                              links=self.links.of(incident_id))
+            self.entries.append(entry)
+            self.latest[incident_id] = entry
             self.seqs.append(seq)
         self._changed.set()
         self._changed = asyncio.Event()
@@ -111,6 +118,13 @@ class FeedIndex:
             reached = entry.seq
             i += 1
         return out, max(reached, upto)
+
+    def entitled_at(self, viewer: ApiKey, incident_id: str) -> int | None:
+        """The first position at which `viewer`'s feed shows the incident (None: not yet)."""
+        if any(r in ALL_AGENCIES for r in viewer.roles):
+            first = self.first.get(incident_id)
+            return first[0] if first else None
+        return self.first_for.get((incident_id, viewer.agency))
 
     def entitled(self, viewer: ApiKey, incident_id: str) -> bool:
         """Whether the feed shows this incident to `viewer` now (as of its latest entry)."""
