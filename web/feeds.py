@@ -12,7 +12,7 @@ import asyncio
 import bisect
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -23,7 +23,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from dispatch import events as ev
 from dispatch.plans import ResponsePlans
 from dispatch.rejection import Rejected
-from dispatch.state import ACTIVE_STATUSES, DispatchState
+from dispatch.state import ACTIVE_STATUSES, DispatchState, Incident, IncidentStatus
 from web.access import ALL_AGENCIES, Denied, identify
 from web.api_keys import ApiKey
 from web.audit import AuditLog, origin_of
@@ -33,6 +33,7 @@ from web.eido import EIDO_PAGE_MEDIA_TYPE, Centre, IncidentLinks, Link, eido
 from web.live import _incident_ids
 from web.schemas import ViewRoute, schema_ref
 from web.schemas_feeds import EidoFeed, FeedPage, GeoFeed, feed_stream_event
+from web.timeline_text import describe
 from web.views import call_view, incident_view
 
 router = APIRouter(route_class=ViewRoute)
@@ -47,10 +48,16 @@ class FeedEntry:
     event: str
     incident: dict[str, Any]  # the incident with its calls, as at `seq`, before any field rule
     agencies: frozenset[str]  # agencies entitled to it then: a task in it, or took one of its calls
-    msg_type: Literal["Alert", "Update", "Cancel"]
+    msg_type: Literal["Alert", "Update", "Cancel"]  # as a viewer entitled from the start sees it
     first_seq: int
     first_at: datetime
     links: tuple[Link, ...] = ()  # its merges and splits so far, for the EIDO
+    changed: dict[str, Any] = field(default_factory=dict)  # what this entry changed (what_changed)
+    green_wave: dict[str, Any] = field(default_factory=dict)  # the incident's green waves, summed
+    closing: bool = False  # the entry at which the incident closed (or was merged away)
+    after_close: bool = False  # a change after that (units going home, waves given back)
+    # the incident's entries so far, this one included: who saw what first is read from it
+    history: list["FeedEntry"] = field(default_factory=list, compare=False, repr=False)
 
 
 class FeedIndex:
@@ -66,6 +73,7 @@ class FeedIndex:
         self.latest: dict[str, FeedEntry] = {}  # incident id -> its last entry
         # (incident id, agency) -> the first position the agency was entitled to the incident at
         self.first_for: dict[tuple[str, str], int] = {}
+        self.history: dict[str, list[FeedEntry]] = {}
         self._changed = asyncio.Event()
 
     def on_event(self, seq: int, e: ev.Event, state: DispatchState) -> None:
@@ -82,9 +90,17 @@ class FeedIndex:
             for agency in agencies:
                 self.first_for.setdefault((incident_id, agency), seq)
             kind: Literal["Alert", "Update", "Cancel"] = (
-                "Alert" if first[0] == seq else "Update" if inc.status in ACTIVE_STATUSES else "Cancel")
+                "Alert" if first[0] == seq else "Cancel" if inc.status == IncidentStatus.MERGED else "Update")
+            history = self.history.setdefault(incident_id, [])
+            previous = history[-1] if history else None
+            was_active = previous is None or previous.incident["status"] in ACTIVE_STATUSES
             entry = FeedEntry(seq, e.at, e.type, view, agencies, kind, *first,
-                              links=self.links.of(incident_id))
+                              links=self.links.of(incident_id),
+                              changed=what_changed(previous.incident if previous else None, view,
+                                                   _told(inc, seq, e)),
+                              green_wave=green_wave_state(view), closing=not inc.active and was_active,
+                              after_close=not inc.active and not was_active, history=history)
+            history.append(entry)
             self.entries.append(entry)
             self.latest[incident_id] = entry
             self.seqs.append(seq)
@@ -132,16 +148,68 @@ class FeedIndex:
             viewer.agency in self.agencies_of.get(incident_id, frozenset())
 
 
-def item(entry: FeedEntry) -> dict[str, Any]:
+def _told(inc: Incident, seq: int, e: ev.Event) -> str:
+    """The incident's timeline line for this position, as a dispatcher reads it."""
+    told = [t for t in inc.timeline[-3:] if t.seq == seq]
+    return describe(told[-1]) if told else e.type.replace("_", " ")
+
+
+def what_changed(before: dict[str, Any] | None, after: dict[str, Any], summary: str) -> dict[str, Any]:
+    """What an entry changed against the incident's previous entry: the fields (a task as
+    `tasks.<agency>`), the units and calls that came, went or changed, and the line that says it."""
+    old = before or {}
+    fields: list[str] = []
+    for key in after:
+        if key == "tasks":
+            agencies = set(old.get("tasks", {})) | set(after["tasks"])
+            fields += [f"tasks.{a}" for a in sorted(agencies)
+                       if old.get("tasks", {}).get(a) != after["tasks"].get(a)]
+        elif old.get(key) != after[key]:
+            fields.append(key)
+    units_before = {u["unit_id"]: u for u in old.get("units", [])}
+    units_after = {u["unit_id"]: u for u in after.get("units", [])}
+    units = sorted(u for u in units_before.keys() | units_after.keys()
+                   if units_before.get(u) != units_after.get(u))
+    calls_before = {c["call_id"] for c in old.get("calls", [])}
+    calls = [c["call_id"] for c in after.get("calls", []) if c["call_id"] not in calls_before]
+    return {"summary": summary, "fields": fields, "units": units, "calls": calls}
+
+
+def green_wave_state(view: dict[str, Any]) -> dict[str, Any]:
+    """The incident's green waves in one: live for any unit, degraded anywhere, seconds saved."""
+    waves = [(u["unit_id"], u["green_wave"]) for u in view.get("units", []) if u.get("green_wave")]
+    return {"active": any(w["active"] for _, w in waves), "degraded": any(w["degraded"] for _, w in waves),
+            "units": [uid for uid, w in waves if w["active"]],
+            "saved_s": round(sum(w["saved_s"] for _, w in waves), 1),
+            "uncovered": sorted({s for _, w in waves for s in w["uncovered"]})}
+
+
+def seen_by(entry: FeedEntry, viewer: ApiKey) -> dict[str, Any]:
+    """The entry as this viewer's feed tells it: an agency that becomes entitled mid-incident
+    gets an Alert first, and its Updates reference only what it received."""
+    every = any(r in ALL_AGENCIES for r in viewer.roles)
+    seen = [h for h in entry.history if h.seq <= entry.seq and (every or viewer.agency in h.agencies)]
+    first = seen[0] if seen else entry
+    previous = seen[-2] if len(seen) >= 2 else None
+    msg_type = "Alert" if first is entry else "Cancel" if entry.incident["status"] == "merged" else "Update"
+    return {"msg_type": msg_type, "first_seq": first.seq, "first_at": first.at.isoformat(),
+            "previous_seq": previous.seq if previous else None,
+            "previous_at": previous.at.isoformat() if previous else None}
+
+
+def item(entry: FeedEntry, viewer: ApiKey | None = None) -> dict[str, Any]:
+    told = seen_by(entry, viewer) if viewer is not None else {
+        "msg_type": entry.msg_type, "first_seq": entry.first_seq, "first_at": entry.first_at.isoformat(),
+        "previous_seq": None, "previous_at": None}
     return {"cursor": str(entry.seq), "seq": entry.seq, "at": entry.at.isoformat(), "event": entry.event,
-            "msg_type": entry.msg_type, "first_seq": entry.first_seq,
-            "first_at": entry.first_at.isoformat(), "incident": entry.incident}
+            **told, "closing": entry.closing, "after_close": entry.after_close, "changed": entry.changed,
+            "green_wave": entry.green_wave, "incident": entry.incident}
 
 
 async def disclosed_items(entries: list[FeedEntry], viewer: ApiKey, audit: AuditLog, origin: str,
                           action: str) -> list[dict[str, Any]]:
     """Feed items with each call passed through the field rules for `viewer` (and audited)."""
-    items = [item(e) for e in entries]
+    items = [item(e, viewer) for e in entries]
     calls = [c for it in items for c in it["incident"]["calls"]]
     shown = iter(await audit.disclose(calls, viewer, origin, action))
     for it in items:
@@ -197,10 +265,9 @@ async def incident_feed(
     next_url = str(request.url.include_query_params(cursor=str(next_cursor)))
     headers = {"X-Next-Cursor": str(next_cursor), "Link": f'<{next_url}>; rel="next"'}
     if format == "cap":
-        sender = backend.settings.cap_sender
         every = any(r in ALL_AGENCIES for r in viewer.roles)
-        audience = "all agencies" if every else f"agency {viewer.agency}"
-        body = atom_feed(items, sender, audience, str(request.url), next_url, service.clock.now())
+        body = atom_feed(items, backend.settings.cap_sender, None if every else viewer.agency,
+                         str(request.url), next_url, service.clock.now(), exercise=backend.settings.exercise)
         return Response(body, media_type="application/atom+xml", headers=headers)
     page: dict[str, Any] = {"next_cursor": str(next_cursor), "more": more, "log_version": version}
     if format == "eido":

@@ -16,15 +16,44 @@ class FeedIncident(IncidentView):
     calls: list[CallView]
 
 
+class FeedChange(Answer):
+    """What the item changed, against the incident's previous item."""
+
+    summary: str = Field(description="The change in a dispatcher's words (the incident's timeline line).")
+    fields: list[str] = Field(description="The incident's fields that changed; a task as `tasks.<agency>`.")
+    units: list[str] = Field(description="Units that came, went or changed (status, ETA, route, green wave).")
+    calls: list[str] = Field(description="Calls that joined the incident.")
+
+
+class FeedGreenWave(Answer):
+    """The incident's green waves taken together (each unit's is in `incident.units[].green_wave`)."""
+
+    active: bool = Field(description="A signal is still held or owed for one of its units.")
+    degraded: bool = Field(description="A signal could not be reached: not every junction is covered.")
+    units: list[str] = Field(description="Units with a live green wave.")
+    saved_s: float = Field(description="Seconds the waves save, summed over the units.")
+    uncovered: list[str] = Field(description="Signals not covered (refused, or controller unreachable).")
+
+
 class FeedItem(Answer):
     cursor: str = Field(description="Resume after this item: `?cursor=`, or the stream's event id.")
     seq: int = Field(description="The log position of the change.")
     at: Moment
     event: str = Field(description="The log event that changed the incident (call_received, ...).")
     msg_type: Literal["Alert", "Update", "Cancel"] = Field(
-        description="As CAP says it: the incident's first item, a change, or its end.")
-    first_seq: int
+        description="As CAP says it, for your agency: the first item of the incident you get (also when "
+                    "your agency becomes entitled mid-incident), a change, or a merged-away incident.")
+    first_seq: int = Field(description="The position of the first item of this incident you got.")
     first_at: Moment
+    # defaults: items kept from before these fields (a webhook's dead letters) still read
+    previous_seq: int | None = Field(None, description="The position of the item of this incident you "
+                                                       "got before.")
+    previous_at: Moment | None = None
+    closing: bool = Field(False, description="The incident closed (or was merged away) here: its last CAP "
+                                             "alert.")
+    after_close: bool = Field(False, description="A change after it closed (units going, waves given back).")
+    changed: FeedChange | None = None
+    green_wave: FeedGreenWave | None = None
     incident: FeedIncident
 
 

@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     max_batch_body_bytes: int = 2 * 1024 * 1024
     rate_limit: str = Field("50/second", description="Each API key's default rate (`limits` notation).")
     cap_sender: str = Field("jointdispatch.example", description="CAP <sender>: this centre's name.")
+    exercise: bool = Field(False, description="A training run: CAP alerts say status Exercise.")
     webhook_backoff_s: list[float] = Field(
         [2.0, 10.0, 60.0, 300.0, 1800.0], description="Waits before each retry; then dead letter.")
     demo_supervisor: bool = Field(

@@ -94,7 +94,7 @@ async def serve_training_map(replay: Replay, city: City, settings: Settings, red
     training = settings.model_copy(update={
         "namespace": replay.namespace, "keys_namespace": settings.keys_namespace or settings.namespace,
         "fleet_file": write_fleet_file(replay, out_dir / "fleet.yaml"),
-        "roster_file": replay.scenario.roster_file, "signal_controller_url": None})
+        "roster_file": replay.scenario.roster_file, "signal_controller_url": None, "exercise": True})
     app: FastAPI = create_app(training, network=city.network, clock=replay.engine.clock, redis_url=redis_url)
     app.include_router(training_controls(replay))
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
