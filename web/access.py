@@ -64,6 +64,7 @@ ACCESS: dict[str, dict[Role, Scope]] = {
     "GET /healthz": PUBLIC,
     "GET /docs": PUBLIC,  # the API's reference page; the document itself says what needs a key
     "GET /v1/whoami": _all(tuple(Role)),
+    "GET /v1/centre": _all(tuple(Role)),  # a time zone and a clock: nothing any key may not know
     # intake
     "POST /v1/calls": {R.CALL_TAKER: own_agency("body:hotline"), R.SUPERVISOR: ANY},
     "GET /v1/calls/{call_id}": _all((R.CALL_TAKER, R.DISPATCHER, R.SUPERVISOR)),

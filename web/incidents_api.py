@@ -181,7 +181,7 @@ async def _detail(incident_id: str, request: Request, backend: BackendDep,
     inc = state.incidents.get(incident_id)
     if inc is None:
         raise Rejected(404, "incident_id", f"no incident {incident_id}")
-    view = incident_view(inc, state, backend.plans, detail=True)
+    view = incident_view(inc, state, backend.plans, detail=True, zone=backend.settings.zone)
     view["calls"] = await shown(request, backend, viewer, view["calls"])
     return view
 

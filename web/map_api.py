@@ -12,7 +12,7 @@ from web.access import Denied, identify
 from web.audit import origin_of
 from web.deps import BackendDep, IdentityDep
 from web.schemas import ViewRoute
-from web.schemas_map import Health, RoadLayer, WhoAmI
+from web.schemas_map import Centre, Health, RoadLayer, WhoAmI
 
 STATIC = Path(__file__).with_name("static")
 router = APIRouter(route_class=ViewRoute)
@@ -22,6 +22,18 @@ router = APIRouter(route_class=ViewRoute)
 async def whoami(key: IdentityDep, backend: BackendDep) -> dict[str, Any]:
     """The key's client, agency and roles, and the rate it is held to."""
     return {**key.public(), "rate_limit": str(backend.rate_limits.limit_of(key))}
+
+
+@router.get("/v1/centre", response_model=Centre)
+async def centre(backend: BackendDep) -> dict[str, Any]:
+    """The centre's time zone and the server's clock: a call's receipt time and every elapsed
+    timer on the console are the server's, whatever the browser's own clock says."""
+    settings = backend.settings
+    now = backend.service.clock.now().astimezone(settings.zone)
+    offset = now.utcoffset()
+    return {"time_zone": settings.time_zone, "now": now.isoformat(),
+            "utc_offset_min": int(offset.total_seconds() // 60) if offset is not None else 0,
+            "stale_after_s": settings.stale_after_s, "ack_deadline_s": settings.ack_deadline_s}
 
 
 @router.get("/healthz", response_model=Health)

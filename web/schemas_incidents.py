@@ -49,6 +49,7 @@ class CallSplit(Answer):
 class TaskView(Answer):
     status: TaskStatus
     reason: str
+    changed_at: Moment | None = Field(description="Since when the task has been in this status.")
 
 
 class RespondingRoute(Answer):

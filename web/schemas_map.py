@@ -22,6 +22,16 @@ class WhoAmI(Answer):
     rate_limit: str = Field(description="The rate the key is held to, e.g. `50 per 1 second`.")
 
 
+class Centre(Answer):
+    """The centre the console works for: its clock and time zone, and the timings a screen counts."""
+
+    time_zone: str = Field(description="IANA name, e.g. Asia/Shanghai: every time on the page is in it.")
+    utc_offset_min: int = Field(description="The zone's offset from UTC now, in minutes.")
+    now: Moment = Field(description="The server's clock, in the centre's zone: screens count from it.")
+    stale_after_s: float = Field(description="A unit silent this long is flagged stale.")
+    ack_deadline_s: float = Field(description="How long a summoned convener has to answer.")
+
+
 class Health(Answer):
     status: Literal["ok"]
     log_version: int = Field(description="How far this process has folded the log.")

@@ -1,8 +1,9 @@
 """The one typed settings object, read from the environment (prefix JD_, plus REDIS_URL)."""
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dispatch.alarm_rules import DEFAULT_ALARM_RULES_FILE
@@ -21,6 +22,9 @@ class Settings(BaseSettings):
         description="An external Redis; when unset, `serve` starts its own under data_dir.",
     )
     redis_port: int | None = Field(None, description="Port for the private Redis (default: any free).")
+    time_zone: str = Field(
+        "Asia/Shanghai", description="The centre's time zone (an IANA name): every time the console "
+        "shows and the API's human text tells is local to it.")
     namespace: str = Field("jd", description="Key prefix: live, or a training run's own space.")
     data_dir: Path = Path("var")
     host: str = "127.0.0.1"
@@ -77,6 +81,19 @@ class Settings(BaseSettings):
     register_file: Path | None = Field(
         None, description="A home-alarm register imported at every start (the demo city: the demo one).")
     device_watch_s: float = Field(30.0, gt=0, description="How often devices are looked over.")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{name!r} is not a time zone the system knows (e.g. Asia/Shanghai)") from None
+        return name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
 
     def corridor_settings(self) -> CorridorSettings:
         return CorridorSettings(lead_s=self.green_lead_s, clearance_s=self.green_clearance_s,

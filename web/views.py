@@ -1,6 +1,6 @@
 """How calls and incidents look on the wire: the JSON shapes the API, map and feeds share."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from dispatch.mutual_aid import MutualAidRequest
@@ -30,7 +30,8 @@ def call_view(call: Call) -> dict[str, Any]:
 
 
 def incident_view(
-    inc: Incident, state: DispatchState, plans: ResponsePlans | None = None, detail: bool = False
+    inc: Incident, state: DispatchState, plans: ResponsePlans | None = None, detail: bool = False,
+    zone: tzinfo = UTC,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "incident_id": inc.incident_id,
@@ -46,7 +47,9 @@ def incident_view(
         "call_count": len(inc.call_ids),
         "repeat_calls": inc.repeat_calls,
         "hotlines": sorted({state.calls[c].hotline for c in inc.call_ids}),
-        "tasks": {a: {"status": t.status.value, "reason": t.reason} for a, t in inc.tasks.items()},
+        "tasks": {a: {"status": t.status.value, "reason": t.reason,
+                      "changed_at": t.changed_at.isoformat() if t.changed_at else None}
+                  for a, t in inc.tasks.items()},
         "merged_into": inc.merged_into,
         # who is coming, how far they are, and where a patient is taken: what a receiving
         # hospital's board or another centre's screen needs of the incident
@@ -60,7 +63,7 @@ def incident_view(
         out["mutual_aid"] = [mutual_aid_view(r) for r in state.mutual_aid.values()
                              if r.incident_id == inc.incident_id]
         out["timeline"] = [
-            {"seq": t.seq, "at": t.at.isoformat(), "type": t.type, "summary": describe(t)}
+            {"seq": t.seq, "at": t.at.isoformat(), "type": t.type, "summary": describe(t, zone)}
             for t in inc.timeline
         ]
     return out

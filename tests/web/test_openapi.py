@@ -152,6 +152,7 @@ def test_real_answers_match_their_declared_models(client, centre, spec) -> None:
     one = client.get(f"/v1/units/{moving}").json()
     assert "route" in one and "distance_m" not in one  # a key a view leaves out stays out
     check(spec, "get", "/v1/units/{unit_id}", 200, one)
+    check(spec, "get", "/v1/centre", 200, client.get("/v1/centre").json())
     feed = client.get("/v1/feeds/incidents").json()
     check(spec, "get", "/v1/feeds/incidents", 200, feed)
     geo = client.get("/v1/feeds/incidents", params={"format": "geojson"})
