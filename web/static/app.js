@@ -2,37 +2,6 @@
 // live over one websocket (snapshot + ordered events, positions alongside).
 "use strict";
 
-const I18N = {
-  en: { title: "Joint dispatch", offline: "offline", online: "live", newCall: "New call",
-        hotline: "Hotline", kind: "Kind", caller: "Caller", text: "Text", send: "Send call",
-        clickMap: "Click the map to place the call.", openIncidents: "Open incidents",
-        calls: "calls", tasks: "Tasks", timeline: "Timeline", lang: "中文", units: "units",
-        recommend: "Recommended units", confirm: "Confirm and send", whistle: "Blow the whistle",
-        override: "This kind does not qualify. Reason to blow anyway:", summons: "Whistle",
-        ack: "Acknowledge", lead: "Lead", hospital: "Hospital", route: "Route", eta: "ETA",
-        acked: "acknowledged", waiting: "waiting", unanswered: "unanswered", min: "min",
-        greenWaves: "Green waves", withWave: "with green wave", without: "without", saved: "saved",
-        degraded: "Green wave degraded: signal controller not answering. Not covered:",
-        refusedSig: "refused", revised: "revised", greenIn: "green in", s: "s", allKinds: "all kinds",
-        allStatus: "any status", available: "available", busy: "busy", signals: "signals",
-        closeRoad: "Close road here", slowRoad: "Slow to 20 km/h here", reopen: "Reopen", closed: "closed",
-        slowed: "slowed to" },
-  zh: { title: "联合调度", offline: "离线", online: "在线", newCall: "新警情",
-        hotline: "热线", kind: "类型", caller: "来电号码", text: "描述", send: "提交",
-        clickMap: "在地图上点击以定位。", openIncidents: "处置中的事件",
-        calls: "次来电", tasks: "任务", timeline: "时间线", lang: "English", units: "车辆",
-        recommend: "推荐车辆", confirm: "确认派车", whistle: "吹哨",
-        override: "该类型不属于吹哨范围，请填写吹哨理由：", summons: "吹哨",
-        ack: "确认", lead: "牵头单位", hospital: "医院", route: "路线", eta: "预计到达",
-        acked: "已确认", waiting: "等待中", unanswered: "无人应答", min: "分钟",
-        greenWaves: "绿波", withWave: "绿波下", without: "无绿波", saved: "节省",
-        degraded: "绿波降级：信号机无响应。未覆盖路口：", refusedSig: "被拒", revised: "已调整",
-        greenIn: "绿灯倒计时", s: "秒", allKinds: "全部类型", allStatus: "全部状态",
-        available: "空闲", busy: "出勤", signals: "个路口", closeRoad: "封闭此路段",
-        slowRoad: "此路段限速 20 公里/小时", reopen: "恢复通行", closed: "封闭", slowed: "限速" },
-};
-let lang = localStorage.getItem("lang") || "en";
-const t = (k) => (I18N[lang] && I18N[lang][k]) || k;
 const AGENCY_COLOR = { "110": "#1d4ed8", "119": "#dc2626", "120": "#16a34a", "122": "#ca8a04" };
 const SEV_COLOR = { 5: "#9d0208", 4: "#dc2f02", 3: "#f48c06", 2: "#ffba08", 1: "#8ecae6" };
 const ROAD_STYLE = {
@@ -51,13 +20,12 @@ const SIGNAL_COLOR = { requested: "#999", granted: "#16a34a", queued: "#f59e0b",
 const state = {
   seq: null, incidents: new Map(), incidentMarkers: new Map(), units: new Map(), fleet, corridors: new Map(),
   positions: new Map(), stations: new Map(), whistles: new Map(), routes: new Map(), plans: {}, roads: new Map(),
-  pick: null, selected: null, filters: new Set(["110", "119", "120", "122"]), connected: false,
-  kindFilter: "", statusFilter: "",
+  pick: null, selected: null, connected: false,
 };
+state.filters = new ConsoleFilters(state.incidents);
 // Where a unit is drawn now, for browser tests: [lat, lng] or null.
 state.unitAt = (uid) => fleet.at(uid);
-fleet.visible = (u) => !!u && state.filters.has(u.agency) && (!state.kindFilter || u.kind === state.kindFilter)
-  && (!state.statusFilter || (state.statusFilter === "available") === (u.status === "available"));
+fleet.visible = (u) => state.filters.unitShown(u);
 window.jd = state; // for browser tests and curious dispatchers
 
 // The API key: from the URL fragment (`#key=...`, as `jointdispatch serve` prints it; a fragment
@@ -188,7 +156,7 @@ function upsertIncident(inc) {
       fillColor: SEV_COLOR[inc.severity] || "#999", fillOpacity: 0.9,
     }).bindTooltip(`${inc.incident_id} ${label(inc)} · ${inc.call_count} ${t("calls")}`);
     m.on("click", () => showDetail(inc.incident_id));
-    m.addTo(incidentsLayer);
+    if (state.filters.incidentShown(inc)) m.addTo(incidentsLayer);
     state.incidentMarkers.set(inc.incident_id, m);
   }
 }
@@ -214,39 +182,34 @@ function drawUnit(uid) {
   else fleet.update(uid, u);
 }
 
-function renderKindFilter() {
-  const sel = document.getElementById("kind-filter");
-  const kinds = [...new Set([...state.units.values()].map((u) => u.kind))].sort();
-  if (sel.dataset.kinds === kinds.join()) return;
-  sel.dataset.kinds = kinds.join();
-  sel.length = 1;
-  for (const k of kinds) sel.add(new Option(k.replace(/_/g, " "), k));
-  sel.value = state.kindFilter;
+// The filters' choices in the page's language: incident kinds from the response plans, and the
+// status phases that apply to incidents and units alike (console_filters.js).
+function renderFilterChoices() {
+  const kinds = document.getElementById("kind-filter");
+  kinds.length = 1;
+  for (const [kind, p] of Object.entries(state.plans)) kinds.add(new Option((lang === "zh" && p.label.zh) || p.label.en, kind));
+  kinds.value = state.filters.kind;
+  const phases = document.getElementById("status-filter");
+  phases.length = 1;
+  for (const [phase, p] of Object.entries(PHASES)) phases.add(new Option(t(p.label), phase));
+  phases.value = state.filters.phase;
+  document.getElementById("sev-legend").innerHTML = `${t("severity")}: ${IncidentQueue.legend()}`;
 }
 
 function renderList() {
-  renderKindFilter();
-  const ol = document.getElementById("incidents");
-  const items = [...state.incidents.values()].sort(
-    (a, b) => b.severity - a.severity || b.reported_at.localeCompare(a.reported_at));
-  document.getElementById("count").textContent = `(${items.length})`;
+  const shown = IncidentQueue.render(document.getElementById("incidents"), state.incidents, state.whistles,
+                                     state.filters, label, showDetail);
+  document.getElementById("count").textContent = `(${shown}/${state.incidents.size})`;
   document.getElementById("unit-count").textContent = `${fleet.count()} ${t("units")}`;
-  ol.innerHTML = "";
-  for (const inc of items) {
-    const li = document.createElement("li");
-    li.className = `sev${inc.severity}`;
-    li.dataset.id = inc.incident_id;
-    const tags = Object.keys(inc.tasks).sort().map((a) => `<span class="tag a${a}">${a}</span>`).join("");
-    const whistled = [...state.whistles.values()].some((w) => w.incident_id === inc.incident_id && w.active) ? " 📣" : "";
-    li.innerHTML = `<b>${inc.incident_id}</b> ${escapeHtml(label(inc))}${whistled} · ${inc.call_count} ${t("calls")}<br>${tags} <small>${inc.status}</small>`;
-    li.onclick = () => showDetail(inc.incident_id);
-    ol.appendChild(li);
+  for (const [id, m] of state.incidentMarkers) {
+    const want = state.filters.incidentShown(state.incidents.get(id));
+    if (want !== incidentsLayer.hasLayer(m)) { if (want) m.addTo(incidentsLayer); else incidentsLayer.removeLayer(m); }
   }
 }
 
 function summonsTable(w) {
   const rows = Object.entries(w.summons).map(([a, s]) => {
-    const st = s.acknowledged_at ? `<span class="ack">✔ ${t("acked")} ${s.acknowledged_at.slice(11, 19)}</span>`
+    const st = s.acknowledged_at ? `<span class="ack">✔ ${t("acked")} ${CentreClock.time(s.acknowledged_at)}</span>`
       : s.unanswered ? `<span class="dead">${t("unanswered")}</span>`
       : `<span class="wait">${t("waiting")} (${s.level})</span> <button data-ack="${a}">${t("ack")}</button>`;
     return `<tr data-agency="${a}"><td><span class="tag a${a}">${a}</span></td><td>${escapeHtml(s.name)}</td><td>${st}</td></tr>`;
@@ -259,12 +222,12 @@ async function showDetail(id) {
   const { body: inc } = await api(`/v1/incidents/${encodeURIComponent(id)}`);
   const box = document.getElementById("detail");
   box.hidden = false;
-  const calls = inc.calls.map((c) => `<li>${c.call_id} <span class="tag a${c.hotline}">${c.hotline}</span> ${escapeHtml(c.kind)}: ${escapeHtml(c.text)}<br><small>${escapeHtml(c.reason)}</small></li>`).join("");
+  const calls = inc.calls.map((c) => `<li>${c.call_id} <time>${CentreClock.time(c.received_at)}</time> <span class="tag a${c.hotline}">${c.hotline}</span> ${escapeHtml(c.kind)}: ${escapeHtml(c.text)}<br><small>${escapeHtml(c.reason)}</small></li>`).join("");
   const tasks = Object.entries(inc.tasks).map(([a, tk]) => `<span class="tag a${a}">${a}</span> ${tk.status}`).join(" ");
-  const tl = inc.timeline.map((e) => `<li>${e.at.slice(11, 19)} ${escapeHtml(e.summary)}</li>`).join("");
+  const tl = inc.timeline.map((e) => `<li><time>${CentreClock.time(e.at)}</time> ${escapeHtml(e.summary)}</li>`).join("");
   const whistle = [...state.whistles.values()].find((w) => w.incident_id === id && w.active);
   const whistleHtml = whistle ? summonsTable(whistle)
-    : `<p><button class="whistle" id="blow">📣 ${t("whistle")}</button></p>`;
+    : `<p><button class="whistle" id="blow">${t("whistle")}</button></p>`;
   box.innerHTML = `<h2>${inc.incident_id} ${escapeHtml(label(inc))}</h2><p>${tasks}</p>${whistleHtml}
     <div id="rec"></div><ol>${calls}</ol><h2>${t("timeline")}</h2><ol>${tl}</ol>`;
   const blow = document.getElementById("blow");
@@ -412,9 +375,6 @@ map.on("contextmenu", (e) => {
   L.popup().setLatLng(e.latlng).setContent(box).openOn(map);
 });
 
-function escapeHtml(s) {
-  return String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-}
 
 function applyMessage(msg) {
   if (msg.type === "snapshot") {
@@ -468,13 +428,12 @@ function connect() {
   const since = state.seq === null ? "" : `&since=${state.seq}`;
   // a browser cannot set headers on a websocket: the key goes in the query
   const ws = new WebSocket(`${proto}://${location.host}/v1/live?key=${encodeURIComponent(KEY)}${since}`);
-  const conn = document.getElementById("conn");
-  ws.onopen = () => { conn.className = "conn up"; conn.textContent = t("online"); retry = 500; state.connected = true; };
+  ws.onopen = () => { retry = 500; state.connected = true; renderConnection(); };
   ws.onmessage = (e) => applyMessage(JSON.parse(e.data));
   ws.onclose = (e) => {
     state.connected = false;
     if (e.code === 4401) sessionStorage.removeItem("jd-key"); // revoked: asked for again on the next load
-    conn.className = "conn down"; conn.textContent = t("offline");
+    renderConnection();
     setTimeout(connect, retry);
     retry = Math.min(retry * 2, 5000);
   };
@@ -493,7 +452,8 @@ document.getElementById("call-form").addEventListener("submit", async (e) => {
   const f = new FormData(e.target);
   const body = {
     hotline: f.get("hotline"), kind: f.get("kind"), text: f.get("text") || "",
-    received_at: new Date().toISOString(), location: { lon: state.pick.lng, lat: state.pick.lat },
+    // no received_at: the server stamps the call with its own clock, not this browser's
+    location: { lon: state.pick.lng, lat: state.pick.lat },
   };
   if (f.get("caller_number")) body.caller_number = f.get("caller_number");
   const r = await fetch("/v1/calls", { method: "POST", headers: authed({ "Content-Type": "application/json", "Idempotency-Key": crypto.randomUUID() }), body: JSON.stringify(body) });
@@ -504,19 +464,27 @@ document.getElementById("call-form").addEventListener("submit", async (e) => {
 
 for (const box of document.querySelectorAll("#filters input")) {
   box.onchange = () => {
-    if (box.checked) state.filters.add(box.dataset.agency); else state.filters.delete(box.dataset.agency);
+    if (box.checked) state.filters.agencies.add(box.dataset.agency); else state.filters.agencies.delete(box.dataset.agency);
     fleet.dirty = true;
     renderList();
   };
 }
-document.getElementById("kind-filter").onchange = (e) => { state.kindFilter = e.target.value; fleet.dirty = true; renderList(); };
-document.getElementById("status-filter").onchange = (e) => { state.statusFilter = e.target.value; fleet.dirty = true; renderList(); };
+document.getElementById("kind-filter").onchange = (e) => { state.filters.kind = e.target.value; fleet.dirty = true; renderList(); };
+document.getElementById("status-filter").onchange = (e) => { state.filters.phase = e.target.value; fleet.dirty = true; renderList(); };
+
+// The badge says what the socket is, in the page's language: drawn from the state, never from a
+// translated default, so switching language cannot turn "live" into "offline".
+function renderConnection() {
+  const conn = document.getElementById("conn");
+  conn.className = `conn ${state.connected ? "up" : "down"}`;
+  conn.textContent = t(state.connected ? "online" : "offline");
+}
 
 function applyLanguage() {
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   document.getElementById("lang").textContent = t("lang");
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
-  renderKinds(); renderList(); renderRoster();
+  renderKinds(); renderFilterChoices(); renderList(); renderRoster(); renderConnection();
 }
 document.getElementById("lang").onclick = () => {
   lang = lang === "en" ? "zh" : "en";
@@ -524,8 +492,24 @@ document.getElementById("lang").onclick = () => {
   applyLanguage();
 };
 
+async function loadCentre() {
+  const asked = Date.now();
+  const { ok, body } = await api("/v1/centre");
+  if (ok) CentreClock.apply(body, asked, Date.now());
+  state.centre = body;
+  renderLocalClock();
+}
+
+function renderLocalClock() {
+  const el = document.getElementById("clock");
+  el.textContent = CentreClock.time(CentreClock.now());
+  el.title = `${t("localTime")} (${CentreClock.zone})`;
+}
+setInterval(renderLocalClock, 1000);
+
 (async () => {
-  await Promise.all([loadRoads(), loadPlans(), loadFleetPlaces(), loadRoster()]);
+  await Promise.all([loadCentre(), loadRoads(), loadPlans(), loadFleetPlaces(), loadRoster()]);
   applyLanguage();
+  Ticker.start();
   connect();
 })();

@@ -1,0 +1,138 @@
+"""The dispatcher's console in a real Chromium (Debian's, driven by Playwright): local time from the
+centre's zone and the server's clock whatever the browser's are, the incident queue, and filters
+that apply to incidents and units alike. Screenshots go to test-artifacts/."""
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from tests.web.conftest import AUTH, SUPERVISOR_KEY, start_server
+from tests.web.test_map_browser import ARTIFACTS, CHROMIUM, FLAGS
+from web.redis_server import free_port
+
+playwright = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.browser
+CENTRE_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def console(redis_server) -> Iterator[tuple[Any, str, list[str]]]:
+    """A server on the demo zone and a browser that thinks it is in New York, three hours fast."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed; `make test` installs Debian's chromium")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(redis_server.url, port, namespace=f"console{port}")
+    try:
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            context = browser.new_context(viewport={"width": 1400, "height": 900},
+                                          timezone_id="America/New_York")
+            page = context.new_page()
+            page.clock.install(time=datetime.now().astimezone() + timedelta(hours=3))
+            errors: list[str] = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{base}/#key={SUPERVISOR_KEY}")
+            page.wait_for_function("window.jd && window.jd.connected && window.jd.roadsLoaded",
+                                   timeout=30_000)
+            yield page, base, errors
+            browser.close()
+    finally:
+        server.kill()
+
+
+def local(iso: str, fmt: str = "%H:%M:%S") -> str:
+    return datetime.fromisoformat(iso).astimezone(CENTRE_ZONE).strftime(fmt)
+
+
+def seconds_shown(text: str) -> int:
+    parts = [int(x) for x in text.split(":")]
+    return sum(v * 60 ** i for i, v in enumerate(reversed(parts)))
+
+
+def test_times_are_the_centres_and_the_queue_shows_what_a_dispatcher_needs(console) -> None:
+    page, base, errors = console
+    http = httpx.Client(base_url=base, headers=AUTH)
+    w, s, e, n = http.get("/v1/map/roads").json()["bounds"]
+    lon, lat = (w + e) / 2, (s + n) / 2
+
+    # a call taken on the page: the server stamps it, not the browser three hours fast
+    box = page.locator("#map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.select_option("#call-form select[name=hotline]", "120")
+    page.select_option("#kind", "drowning")
+    page.fill("#call-form input[name=text]", "swimmer pulled under")
+    page.click("#call-form button[type=submit]")
+    page.wait_for_selector("#incidents li[data-id]", timeout=5_000)
+    drowning = page.get_attribute("#incidents li[data-id]", "data-id")
+    detail = http.get(f"/v1/incidents/{drowning}").json()
+    received = datetime.fromisoformat(detail["calls"][0]["received_at"])
+    assert abs((received - datetime.now().astimezone()).total_seconds()) < 60
+
+    # every time on the page is the centre's (UTC+8), not the browser's New York one nor UTC
+    page.wait_for_selector("#detail time")
+    assert page.inner_text("#detail ol li time") == local(detail["calls"][0]["received_at"])
+    timeline = page.locator("#detail ol").nth(1).locator("li time").first.inner_text()
+    assert timeline == local(detail["timeline"][0]["at"])
+    clock = page.inner_text("#clock")
+    now = datetime.now(CENTRE_ZONE)
+    assert clock in {(now + timedelta(seconds=d)).strftime("%H:%M:%S") for d in range(-3, 2)}
+
+    # the elapsed timer counts from the server's clock: seconds, not three hours
+    elapsed = page.locator(f"#incidents li[data-id='{drowning}'] .elapsed time").inner_text()
+    assert seconds_shown(elapsed) < 120, elapsed
+    page.wait_for_function(f"document.querySelector(\"#incidents li[data-id='{drowning}'] .elapsed time\")"
+                           f".textContent !== '{elapsed}'", timeout=5_000)  # and it runs
+
+    # a second incident, for another agency, and the whistle on the first
+    theft = http.post("/v1/calls", json={"hotline": "110", "kind": "theft", "text": "bike gone",
+                                          "location": {"lon": w + (e - w) * 0.2, "lat": s + (n - s) * 0.2}}
+                      ).json()["incident_id"]
+    page.wait_for_selector(f"#incidents li[data-id='{theft}']", timeout=3_000)
+    blown = http.post(f"/v1/incidents/{drowning}/whistle", json={"by": "dr", "agency": "120"}, timeout=30)
+    assert blown.status_code == 201, blown.text
+    row = page.locator(f"#incidents li[data-id='{drowning}']")
+    row.locator(".whistle-badge.waiting").wait_for(timeout=3_000)
+    # each agency's task with its status and its own timer; the number of calls; the severity
+    row.locator(".task[data-agency='120'] time.timer").wait_for()
+    assert row.locator(".task").count() == len(http.get(f"/v1/incidents/{drowning}").json()["tasks"])
+    assert "1" in row.locator(".calls").inner_text()
+    assert row.locator(".sev-chip").inner_text() == str(detail["severity"])
+    assert page.locator("#sev-legend .sev-chip").count() == 5
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "console_queue.png"))
+
+    # the filters: agency, incident kind and status hide incidents and units alike
+    all_units = page.evaluate("window.jd.fleet.count()")
+    police = sum(1 for u in http.get("/v1/units").json()["units"] if u["agency"] == "110")
+    page.uncheck("#filters input[data-agency='110']")
+    page.wait_for_selector(f"#incidents li[data-id='{theft}']", state="detached", timeout=2_000)
+    assert page.locator(f"#incidents li[data-id='{drowning}']").count() == 1  # 120 and 119 tasks
+    assert page.evaluate("window.jd.fleet.count()") == all_units - police
+    page.check("#filters input[data-agency='110']")
+    page.select_option("#kind-filter", "theft")
+    page.wait_for_selector(f"#incidents li[data-id='{drowning}']", state="detached", timeout=2_000)
+    assert page.locator(f"#incidents li[data-id='{theft}']").count() == 1
+    assert page.evaluate("window.jd.fleet.count()") == 0  # nobody is working on the theft yet
+    assert page.evaluate(f"window.jd.incidentMarkers.get('{drowning}')._map") is None
+    page.select_option("#kind-filter", "")
+    page.select_option("#status-filter", "responding")  # the drowning has units sent; the theft none
+    page.wait_for_selector(f"#incidents li[data-id='{theft}']", state="detached", timeout=2_000)
+    sent = {u["unit_id"] for u in http.get("/v1/units").json()["units"]
+            if u["status"] in ("dispatched", "en_route")}
+    assert sent and page.evaluate("window.jd.fleet.count()") == len(sent)
+    page.screenshot(path=str(ARTIFACTS / "console_filtered.png"))
+
+    # in Chinese the queue's words follow
+    page.click("#lang")
+    page.select_option("#status-filter", "")
+    page.wait_for_selector(f"#incidents li[data-id='{theft}']")
+    assert "待派" in page.inner_text(f"#incidents li[data-id='{theft}'] .row2")
+    assert page.inner_text("#conn") == "在线"
+    assert errors == []

@@ -1,0 +1,64 @@
+// The words of the console in English and Chinese: one dictionary per language, looked up by key;
+// a key missing from a language falls back to the key itself, so a gap shows rather than breaks.
+"use strict";
+
+const I18N = {
+  en: { title: "Joint dispatch", offline: "offline", online: "live", newCall: "New call",
+        hotline: "Hotline", kind: "Kind", caller: "Caller", text: "Text", send: "Send call",
+        clickMap: "Click the map to place the call.", openIncidents: "Open incidents",
+        calls: "calls", tasks: "Tasks", timeline: "Timeline", lang: "中文", units: "units",
+        recommend: "Recommended units", confirm: "Confirm and send", whistle: "Blow the whistle",
+        override: "This kind does not qualify. Reason to blow anyway:", summons: "Whistle",
+        ack: "Acknowledge", lead: "Lead", hospital: "Hospital", route: "Route", eta: "ETA",
+        acked: "acknowledged", waiting: "waiting", unanswered: "unanswered", min: "min",
+        greenWaves: "Green waves", withWave: "with green wave", without: "without", saved: "saved",
+        degraded: "Green wave degraded: signal controller not answering. Not covered:",
+        refusedSig: "refused", revised: "revised", greenIn: "green in", s: "s", allKinds: "all kinds",
+        allStatus: "any status", available: "available", busy: "busy", signals: "signals",
+        closeRoad: "Close road here", slowRoad: "Slow to 20 km/h here", reopen: "Reopen", closed: "closed",
+        slowed: "slowed to" },
+  zh: { title: "联合调度", offline: "离线", online: "在线", newCall: "新警情",
+        hotline: "热线", kind: "类型", caller: "来电号码", text: "描述", send: "提交",
+        clickMap: "在地图上点击以定位。", openIncidents: "处置中的事件",
+        calls: "次来电", tasks: "任务", timeline: "时间线", lang: "English", units: "车辆",
+        recommend: "推荐车辆", confirm: "确认派车", whistle: "吹哨",
+        override: "该类型不属于吹哨范围，请填写吹哨理由：", summons: "吹哨",
+        ack: "确认", lead: "牵头单位", hospital: "医院", route: "路线", eta: "预计到达",
+        acked: "已确认", waiting: "等待中", unanswered: "无人应答", min: "分钟",
+        greenWaves: "绿波", withWave: "绿波下", without: "无绿波", saved: "节省",
+        degraded: "绿波降级：信号机无响应。未覆盖路口：", refusedSig: "被拒", revised: "已调整",
+        greenIn: "绿灯倒计时", s: "秒", allKinds: "全部类型", allStatus: "全部状态",
+        available: "空闲", busy: "出勤", signals: "个路口", closeRoad: "封闭此路段",
+        slowRoad: "此路段限速 20 公里/小时", reopen: "恢复通行", closed: "封闭", slowed: "限速" },
+};
+let lang = localStorage.getItem("lang") || "en";
+const t = (k) => (I18N[lang] && I18N[lang][k]) || k;
+// The incident queue and its filters (issue 18).
+Object.assign(I18N.en, {
+  severity: "Severity", sev5: "critical", sev4: "serious", sev3: "urgent", sev2: "moderate", sev1: "minor",
+  sinceFirstCall: "since first call", allAgencies: "Agencies", anyPhase: "any status",
+  phaseWaiting: "waiting (incident open / unit free)", phaseResponding: "responding (sent, en route)",
+  phaseOnScene: "on scene", phaseAfter: "after scene (transport, hospital, returning)",
+  phaseOut: "out of service", noWhistle: "no whistle", canWhistle: "whistle possible",
+  whistleBlown: "whistle", whistleAcked: "acknowledged", whistleUnanswered: "unanswered",
+  localTime: "Local time", noIncidents: "No open incident matches the filters.",
+  st_pending: "pending", st_dispatched: "dispatched", st_en_route: "en route", st_on_scene: "on scene",
+  st_done: "done", st_cancelled: "cancelled", st_open: "open", st_closed: "closed", st_merged: "merged",
+  st_available: "available", st_transporting: "transporting", st_at_hospital: "at hospital",
+  st_returning: "returning", st_out_of_service: "out of service",
+});
+Object.assign(I18N.zh, {
+  severity: "等级", sev5: "特别严重", sev4: "严重", sev3: "紧急", sev2: "一般", sev1: "轻微",
+  sinceFirstCall: "距首次来电", allAgencies: "单位", anyPhase: "全部状态",
+  phaseWaiting: "待处置（事件待派 / 车辆空闲）", phaseResponding: "出动中（已派、途中）",
+  phaseOnScene: "到达现场", phaseAfter: "现场后（转运、在医院、返回）",
+  phaseOut: "停用", noWhistle: "未吹哨", canWhistle: "可吹哨",
+  whistleBlown: "吹哨", whistleAcked: "已确认", whistleUnanswered: "无人应答",
+  localTime: "本地时间", noIncidents: "没有符合筛选条件的事件。",
+  st_pending: "待派", st_dispatched: "已派", st_en_route: "途中", st_on_scene: "到场",
+  st_done: "完成", st_cancelled: "取消", st_open: "待处置", st_closed: "已结案", st_merged: "已合并",
+  st_available: "空闲", st_transporting: "转运中", st_at_hospital: "在医院",
+  st_returning: "返回中", st_out_of_service: "停用",
+});
+// A status word (task, incident or unit status, as the server sends it) in the page's language.
+const statusText = (s) => t(`st_${s}`) === `st_${s}` ? String(s).replace(/_/g, " ") : t(`st_${s}`);
