@@ -60,7 +60,6 @@ def test_times_are_the_centres_and_the_queue_shows_what_a_dispatcher_needs(conso
     page, base, errors = console
     http = httpx.Client(base_url=base, headers=AUTH)
     w, s, e, n = http.get("/v1/map/roads").json()["bounds"]
-    lon, lat = (w + e) / 2, (s + n) / 2
 
     # a call taken on the page: the server stamps it, not the browser three hours fast
     box = page.locator("#map").bounding_box()
