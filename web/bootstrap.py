@@ -37,6 +37,7 @@ from web.feeds import FeedIndex
 from web.live import LiveHub
 from web.rate_limits import RateLimits
 from web.settings import Settings
+from web.webhook_targets import TargetRules
 from web.webhooks import WebhookDeliveries
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ class Backend:
         hub.fix_listeners.append(priority.on_fix)
         keys = KeyRing(client, settings.keys_namespace or ns)
         webhooks = WebhookDeliveries(client, ns, feed, audit, settings.webhook_backoff_s,
-                                     settings.webhook_timeout_s)
+                                     settings.webhook_timeout_s, TargetRules(settings.webhook_allow))
         devices = DeviceIntake(service, DeviceTelemetry(client, ns), service.rules.alarms)
         backend = cls(settings, plans, client, service, coordinator, positions, fleet, network, keys,
                       RateLimits(client, ns, settings.rate_limit), audit, feed, webhooks, hub, devices)

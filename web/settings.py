@@ -58,7 +58,10 @@ class Settings(BaseSettings):
     keys_namespace: str | None = Field(
         None, description="Where API keys live, when not in `namespace` (a training run uses live keys).")
     demo_key: str | None = Field(None, description="Use this as the demo supervisor key.")
-    webhook_timeout_s: float = Field(5.0, description="How long one webhook attempt may take.")
+    webhook_timeout_s: float = Field(5.0, description="How long one webhook attempt may take, all of it.")
+    webhook_allow: list[str] = Field(
+        [], description="Webhook targets: networks (10.20.0.0/16) internal addresses may be in, host names "
+        "(hooks.example.org, .example.org) targets must have; empty: any public address, nothing internal.")
     snap_max_m: float = 500.0
     emergency_bus_lanes: bool = Field(
         True, description="Emergency vehicles on a task may use bus lanes and bus-only roads (the law "

@@ -9,7 +9,14 @@ Each delivery has a stable id (hook, log position, incident): a retry or a redel
 crash carries the same id, so the receiver drops duplicates. The body is signed with
 HMAC-SHA256 over `<timestamp>.<body>`; the timestamp is signed too, so an old delivery cannot be
 replayed later. Failed attempts are retried with growing delays; after the last one the delivery
-goes to the hook's dead-letter list."""
+goes to the hook's dead-letter list, with the reason in plain words (never the raw connection
+error, which can name internal hosts and ports).
+
+One receiver delays only its own deliveries: each hook has its own due list and at most
+`PER_HOOK` attempts in flight, an attempt has one deadline for all of it (connect, send, answer;
+a receiver dripping a byte every few seconds is cut off there), and of a reply only the status
+and the first `REPLY_LIMIT` bytes are read. Targets are checked by web/webhook_targets.py at
+registration and before every attempt."""
 
 import asyncio
 import contextlib
@@ -33,9 +40,12 @@ from web.deps import BackendDep, IdentityDep
 from web.feeds import FeedIndex, disclosed_items, parse_cursor
 from web.schemas import ViewRoute, refusals
 from web.schemas_feeds import DeadLetters, WebhookCreated, WebhookList
+from web.webhook_targets import TargetRefused, TargetRules
 
 router = APIRouter(route_class=ViewRoute)
 MAX_IN_FLIGHT = 32
+PER_HOOK = 4  # attempts one hook may have in flight: a slow receiver holds these, never all 32
+REPLY_LIMIT = 4096  # bytes of a reply read; only the status counts
 LEASE_MS = 10_000
 
 
@@ -84,18 +94,24 @@ class WebhookDeliveries:
     """Registered hooks and the worker that delivers to them."""
 
     def __init__(self, redis: aioredis.Redis, namespace: str, feed: FeedIndex, audit: AuditLog,
-                 backoff_s: list[float], timeout_s: float) -> None:
+                 backoff_s: list[float], timeout_s: float, targets: TargetRules | None = None) -> None:
         self.redis, self.feed, self.audit = redis, feed, audit
         self.backoff_s, self.timeout_s = backoff_s, timeout_s
+        self.targets = targets or TargetRules([])
         self.ns = namespace
         self.hooks_key = f"{namespace}:webhooks"
         self.pending_key = f"{namespace}:webhook:pending"  # delivery id -> delivery
-        self.due_key = f"{namespace}:webhook:due"  # delivery id, scored by next attempt (epoch s)
+        self.old_due_key = f"{namespace}:webhook:due"  # the one due list of before; emptied on recovery
         self.lease_key = f"{namespace}:webhook:lease"
         self.holder = secrets.token_hex(8)
         self.in_flight: set[asyncio.Task[None]] = set()
         self.slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self.busy: dict[str, int] = {}  # hook id -> attempts in flight
         self.stopping = False
+
+    def due_key(self, webhook_id: str) -> str:
+        """The hook's deliveries, scored by their next attempt (epoch s)."""
+        return f"{self.ns}:webhook:{webhook_id}:due"
 
     def cursor_key(self, webhook_id: str) -> str:
         return f"{self.ns}:webhook:{webhook_id}:cursor"
@@ -117,7 +133,14 @@ class WebhookDeliveries:
         return sorted((Webhook(**json.loads(v)) for v in rows.values()), key=lambda h: h.created_at)
 
     async def remove(self, webhook_id: str) -> None:
-        await self.redis.hdel(self.hooks_key, webhook_id)
+        keys = [k.decode() if isinstance(k, bytes) else k for k in await self.redis.hkeys(self.pending_key)]
+        owed = [p for p in keys if _hook_of(p) == webhook_id]
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(self.hooks_key, webhook_id)
+            pipe.delete(self.due_key(webhook_id))
+            if owed:
+                pipe.hdel(self.pending_key, *owed)
+            await pipe.execute()
 
     async def dead_letters(self, webhook_id: str) -> list[dict[str, Any]]:
         return [json.loads(r) for r in await self.redis.lrange(self.dead_key(webhook_id), 0, -1)]
@@ -152,14 +175,21 @@ class WebhookDeliveries:
         return False
 
     async def _recover(self) -> None:
-        """A delivery whose attempt was cut short by a crash is due again."""
-        pending = await self.redis.hkeys(self.pending_key)
-        due = {m.decode() if isinstance(m, bytes) else m
-               for m in await self.redis.zrange(self.due_key, 0, -1)}
-        lost = [p.decode() if isinstance(p, bytes) else p for p in pending]
-        lost = [p for p in lost if p not in due]
-        if lost:
-            await self.redis.zadd(self.due_key, dict.fromkeys(lost, time.time()))
+        """A delivery whose attempt was cut short by a crash is due again (so is one left in the
+        single due list of before per-hook lists)."""
+        pending = [p.decode() if isinstance(p, bytes) else p
+                   for p in await self.redis.hkeys(self.pending_key)]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for p in pending:
+                pipe.zscore(self.due_key(_hook_of(p)), p)
+            scores = await pipe.execute()
+        lost = [p for p, score in zip(pending, scores, strict=True) if score is None]
+        now = time.time()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for p in lost:
+                pipe.zadd(self.due_key(_hook_of(p)), {p: now})
+            pipe.delete(self.old_due_key)
+            await pipe.execute()
 
     async def _enqueue_new(self, version: int) -> None:
         for hook in await self.hooks():
@@ -177,20 +207,27 @@ class WebhookDeliveries:
                     pipe.hset(self.pending_key, delivery_id, json.dumps(
                         {"delivery_id": delivery_id, "webhook_id": hook.webhook_id, "attempt": 0,
                          "body": json.dumps(it, ensure_ascii=False, separators=(",", ":"))}))
-                    pipe.zadd(self.due_key, {delivery_id: now})
+                    pipe.zadd(self.due_key(hook.webhook_id), {delivery_id: now})
                 pipe.set(self.cursor_key(hook.webhook_id), reached)
                 await pipe.execute()
 
     async def _attempt_due(self, http: httpx.AsyncClient) -> None:
-        due = await self.redis.zrangebyscore(self.due_key, "-inf", time.time(), start=0, num=MAX_IN_FLIGHT)
-        for raw_id in due:
-            delivery_id = raw_id.decode() if isinstance(raw_id, bytes) else raw_id
-            if not await self.redis.zrem(self.due_key, delivery_id):
-                continue  # claimed meanwhile
-            await self.slots.acquire()
-            task = asyncio.create_task(self._attempt(http, delivery_id))
-            self.in_flight.add(task)
-            task.add_done_callback(self.in_flight.discard)
+        """Each hook's due deliveries, as many as its free places; hooks in turn, so one with a
+        long backlog never keeps another's from starting."""
+        for hook in await self.hooks():
+            free = PER_HOOK - self.busy.get(hook.webhook_id, 0)
+            if free <= 0:
+                continue
+            key = self.due_key(hook.webhook_id)
+            for raw_id in await self.redis.zrangebyscore(key, "-inf", time.time(), start=0, num=free):
+                delivery_id = raw_id.decode() if isinstance(raw_id, bytes) else raw_id
+                if not await self.redis.zrem(key, delivery_id):
+                    continue  # claimed meanwhile
+                await self.slots.acquire()
+                self.busy[hook.webhook_id] = self.busy.get(hook.webhook_id, 0) + 1
+                task = asyncio.create_task(self._attempt(http, delivery_id))
+                self.in_flight.add(task)
+                task.add_done_callback(self.in_flight.discard)
 
     async def _attempt(self, http: httpx.AsyncClient, delivery_id: str) -> None:
         try:
@@ -219,9 +256,12 @@ class WebhookDeliveries:
                 async with self.redis.pipeline(transaction=True) as pipe:
                     pipe.hset(self.pending_key, delivery_id,
                               json.dumps({**delivery, "attempt": attempt, "last_error": error}))
-                    pipe.zadd(self.due_key, {delivery_id: time.time() + self.backoff_s[attempt - 1]})
+                    pipe.zadd(self.due_key(hook.webhook_id),
+                              {delivery_id: time.time() + self.backoff_s[attempt - 1]})
                     await pipe.execute()
         finally:
+            hook_id = _hook_of(delivery_id)
+            self.busy[hook_id] = self.busy.get(hook_id, 1) - 1
             self.slots.release()
 
     async def _post(self, http: httpx.AsyncClient, hook: Webhook, delivery_id: str, attempt: int,
@@ -231,10 +271,43 @@ class WebhookDeliveries:
                    "JD-Delivery-Id": delivery_id, "JD-Delivery-Attempt": str(attempt),
                    "JD-Timestamp": ts, "JD-Signature": f"t={ts},v1={sign(hook.secret, ts, body)}"}
         try:
-            r = await http.post(hook.url, content=body, headers=headers)
-        except httpx.HTTPError as e:
-            return f"{type(e).__name__}: {e}"[:300]
-        return None if 200 <= r.status_code < 300 else f"HTTP {r.status_code}"
+            target = await self.targets.resolve(hook.url)
+        except TargetRefused as e:
+            return f"target refused: {e}"
+        headers["Host"] = target.host_header
+        # One deadline for the whole attempt: httpx's timeouts are per read, so a receiver that
+        # drips a byte now and then would hold the attempt (and its place) for ever.
+        attempt_task = asyncio.ensure_future(self._send(http, target.connect_url, target.host, headers, body))
+        try:
+            done, _ = await asyncio.wait({attempt_task}, timeout=self.timeout_s)
+        finally:
+            if not attempt_task.done():
+                attempt_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await attempt_task
+        if not done:
+            return f"no answer within {self.timeout_s:g} s"
+        return attempt_task.result()
+
+    async def _send(self, http: httpx.AsyncClient, url: str, host: str, headers: dict[str, str],
+                    body: bytes) -> str | None:
+        try:
+            # to the address checked, with the name for TLS (SNI and the certificate's name)
+            async with http.stream("POST", url, content=body, headers=headers,
+                                   extensions={"sni_hostname": host}) as r:
+                read = 0
+                async for chunk in r.aiter_raw():
+                    read += len(chunk)
+                    if read >= REPLY_LIMIT:
+                        break  # the rest is not read: a reply's size costs us nothing
+                status = r.status_code
+        except httpx.ConnectError:
+            return "could not connect"
+        except httpx.TimeoutException:
+            return "timed out"
+        except httpx.HTTPError:
+            return "the connection failed"
+        return None if 200 <= status < 300 else f"HTTP {status}"
 
     def closing(self) -> None:
         """Say the worker is to end (before cancelling it): it will not start another round."""
@@ -249,6 +322,11 @@ class WebhookDeliveries:
         with contextlib.suppress(Exception):
             if (await self.redis.get(self.lease_key) or b"").decode() == self.holder:
                 await self.redis.delete(self.lease_key)
+
+
+def _hook_of(delivery_id: str) -> str:
+    """A delivery id is `<hook>.<log position>.<incident>`."""
+    return delivery_id.split(".", 1)[0]
 
 
 async def own_hook(webhook_id: Annotated[str, Path(max_length=64)], backend: BackendDep,
@@ -266,6 +344,10 @@ OwnHookDep = Annotated[Webhook, Depends(own_hook)]
 @router.post("/v1/webhooks", status_code=201, response_model=WebhookCreated)
 async def register_webhook(body: WebhookIn, backend: BackendDep, key: IdentityDep) -> dict[str, Any]:
     """Deliver your agency's feed items to `url`, signed with `secret`."""
+    try:
+        await backend.webhooks.targets.resolve(str(body.url))
+    except TargetRefused as e:
+        raise Rejected(422, "url", str(e)) from None
     service = backend.service
     await service.catch_up()
     cursor = parse_cursor(body.cursor, service.state.version) if body.cursor is not None \

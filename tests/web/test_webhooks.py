@@ -48,7 +48,9 @@ def receiver(tmp_path: Path):
 
 @pytest.fixture
 def hooked(settings, small_city) -> Iterator[TestClient]:
-    fast = settings.model_copy(update={"webhook_backoff_s": [0.2, 0.4, 0.4], "webhook_timeout_s": 30.0})
+    # the receivers are on loopback: the allow-list names it, as an operator would a hospital's LAN
+    fast = settings.model_copy(update={"webhook_backoff_s": [0.2, 0.4, 0.4], "webhook_timeout_s": 30.0,
+                                       "webhook_allow": ["127.0.0.0/8"]})
     with TestClient(create_app(fast, network=small_city)) as c:
         yield c
 
@@ -152,7 +154,7 @@ def test_after_the_last_retry_a_delivery_is_kept_as_a_dead_letter(hooked, receiv
     auth2, hook2 = register(hooked, f"http://127.0.0.1:{free_port()}/hook")
     post_call(hooked, centre, i=3)
     dead2 = dead_letters(hooked, auth2, hook2, 1)
-    assert dead2 and "Connect" in dead2[0]["last_error"]
+    assert dead2 and dead2[0]["last_error"] == "could not connect"  # said plainly, no raw error
 
 
 def test_a_receiver_that_does_not_answer_never_holds_up_intake(hooked, receiver, centre, tmp_path) -> None:
@@ -167,3 +169,97 @@ def test_a_receiver_that_does_not_answer_never_holds_up_intake(hooked, receiver,
     release.touch()
     ids = {first["incident_id"], *(a["incident_id"] for a in answers)}
     received(log, lambda g: incidents_in(g) == ids)
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:6379/", "http://localhost:8000/hook", "http://[::1]/hook", "http://0.0.0.0/hook",
+    "http://2130706433/hook", "http://10.0.0.5/hook", "http://192.168.1.10/hook", "http://172.16.0.1/",
+    "http://169.254.169.254/latest/meta-data/", "http://100.64.0.1/hook", "http://[::ffff:127.0.0.1]/",
+    "http://[fe80::1]/hook", "https://user:pw@93.184.216.34/hook", "ftp://93.184.216.34/hook",
+])
+def test_internal_and_credentialed_targets_are_refused(app_client, url) -> None:
+    auth = {"Authorization": f"Bearer {key_maker(app_client)('120', Role.FEED_READER)}"}
+    r = app_client.post("/v1/webhooks", json={"url": url, "secret": SECRET}, headers=auth)
+    assert r.status_code == 422 and r.json()["field"] == "url", r.text
+
+
+def test_a_public_address_is_taken_and_a_name_allow_list_limits_targets(app_client, settings,
+                                                                        small_city) -> None:
+    auth = {"Authorization": f"Bearer {key_maker(app_client)('120', Role.FEED_READER)}"}
+    public = {"url": "http://93.184.216.34/hook", "secret": SECRET}
+    r = app_client.post("/v1/webhooks", json=public, headers=auth)
+    assert r.status_code == 201, r.text
+    only = settings.model_copy(update={"webhook_allow": [".hospital.example"]})
+    with TestClient(create_app(only, network=small_city)) as c:
+        auth = {"Authorization": f"Bearer {key_maker(c)('120', Role.FEED_READER)}"}
+        r = c.post("/v1/webhooks", json=public, headers=auth)
+        assert r.status_code == 422 and "allow-list" in r.json()["error"]
+
+
+def test_a_target_is_checked_again_at_every_attempt(hooked, receiver, centre, settings, small_city) -> None:
+    url, log = receiver("ok")
+    auth, hook_id = register(hooked, url)  # allowed then: loopback was in the allow-list
+    hooked.__exit__(None, None, None)
+    strict = settings.model_copy(update={"webhook_backoff_s": [0.2, 0.4, 0.4]})  # no allow-list now
+    with TestClient(create_app(strict, network=small_city)) as c:
+        post_call(c, centre)
+        dead = dead_letters(c, auth, hook_id, 1)
+        assert dead and dead[0]["last_error"].startswith("target refused: 127.0.0.1 is an internal address")
+    assert not log.exists()  # nothing reached it
+
+
+def test_a_redirect_is_not_followed(hooked, receiver, centre) -> None:
+    inner, inner_log = receiver("ok")
+    url, _ = receiver("redirect", inner)
+    auth, hook_id = register(hooked, url)
+    post_call(hooked, centre)
+    dead = dead_letters(hooked, auth, hook_id, 1)
+    assert dead and dead[0]["last_error"] == "HTTP 302"
+    assert not inner_log.exists()
+
+
+def test_a_huge_reply_is_not_read(hooked, receiver, centre) -> None:
+    url, log = receiver("big", "200")  # 200 MB of reply to every delivery
+    auth, hook_id = register(hooked, url)
+    post_call(hooked, centre)
+    items = len(hooked.get("/v1/feeds/incidents", headers=auth).json()["items"])
+    received(log, lambda g: len(by_delivery(g)) >= items)
+    sent_log = log.with_suffix(".sent")
+
+    def sent() -> list[int]:
+        return [int(n) for n in sent_log.read_text().split()] if sent_log.exists() else []
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and len(sent()) < items:
+        time.sleep(0.1)
+    assert len(sent()) >= items and max(sent()) < 100 * 2**20  # hung up long before the end of it
+    assert hooked.get(f"/v1/webhooks/{hook_id}/dead-letters", headers=auth).json()["count"] == 0
+
+
+@pytest.fixture
+def impatient(settings, small_city) -> Iterator[TestClient]:
+    quick = settings.model_copy(update={"webhook_backoff_s": [0.2, 0.2, 0.2], "webhook_timeout_s": 1.0,
+                                        "webhook_allow": ["127.0.0.0/8"]})
+    with TestClient(create_app(quick, network=small_city)) as c:
+        yield c
+
+
+def test_a_slow_receiver_delays_only_its_own_deliveries(impatient, receiver, centre) -> None:
+    from web.webhooks import PER_HOOK
+
+    c = impatient
+    slow_url, slow_log = receiver("drip")  # a byte every 3 s: never a whole answer
+    fast_url, fast_log = receiver("ok")
+    slow_auth, slow_id = register(c, slow_url)
+    fast_auth, _ = register(c, fast_url)
+    for i in range(6):
+        post_call(c, centre, i=i)
+    items = len(c.get("/v1/feeds/incidents", headers=fast_auth).json()["items"])
+    assert items > 2 * PER_HOOK
+    # the other hospital gets every item while the slow one still holds what it may
+    got = received(fast_log, lambda g: len(by_delivery(g)) >= items)
+    assert len(by_delivery(got)) == items
+    received(slow_log, lambda g: len(g) >= PER_HOOK)
+    assert 0 < c.app.state.backend.webhooks.busy[slow_id] <= PER_HOOK  # type: ignore[union-attr]
+    dead = dead_letters(c, slow_auth, slow_id, 1)
+    assert dead and dead[0]["last_error"] == "no answer within 1 s"
