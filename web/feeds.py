@@ -38,7 +38,7 @@ from web.views import call_view, incident_view
 
 router = APIRouter(route_class=ViewRoute)
 STREAM_BATCH = 200
-STREAM_WAKE_S = 15.0  # also how soon a revoked key's open stream is ended
+STREAM_WAKE_S = 1.0  # also how soon a revoked key's open stream is ended, busy or idle
 
 
 @dataclass(frozen=True)
@@ -314,6 +314,7 @@ async def incident_stream(
     service = backend.service
     origin = origin_of(request.scope)
     position = start
+    checked = asyncio.get_running_loop().time()
     while True:
         entries, reached = backend.feed.after(position, viewer, STREAM_BATCH, service.state.version)
         items = await disclosed_items(entries, viewer, backend.audit, origin,
@@ -328,6 +329,8 @@ async def incident_stream(
             await backend.feed.changed(STREAM_WAKE_S)
             if await request.is_disconnected():
                 return
+        if asyncio.get_running_loop().time() - checked >= STREAM_WAKE_S:
+            checked = asyncio.get_running_loop().time()
             try:
                 await identify(request, backend.keys)
             except Denied:  # the key was revoked meanwhile: the stream ends here

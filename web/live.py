@@ -30,6 +30,7 @@ from web.whistle_view import whistle_view
 Redact = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]  # an event message as one viewer sees it
 QUEUE_LIMIT = 2000
 HEARTBEAT_S = 15.0
+KEY_CHECK_S = 1.0  # a revoked key's screen is closed within this (and a moment), whatever flows
 StillAllowed = Callable[[], Awaitable[bool]]
 MAX_BACKLOG = 20000  # beyond this a snapshot is cheaper than replaying the log
 GATHER_S = 0.025  # position batches arriving this close together are sent as one frame
@@ -244,7 +245,16 @@ class LiveHub:
 
     async def _send_until_closed(self, ws: WebSocket, client: LiveClient, redact: Redact,
                                  still_allowed: StillAllowed) -> None:
+        loop = asyncio.get_running_loop()
+        checked = last_sent = loop.time()
         while True:
+            # The key is asked after at least every KEY_CHECK_S, busy or idle: a screen fed
+            # positions many times a second never goes idle long enough for a heartbeat.
+            if loop.time() - checked >= KEY_CHECK_S:
+                checked = loop.time()
+                if not await still_allowed():
+                    await ws.close(code=4401, reason="API key revoked")
+                    return
             # Clear before looking, so a wake-up that lands while we look is never lost.
             client.wake.clear()
             while not client.events.empty():
@@ -252,17 +262,18 @@ class LiveHub:
                 if msg.get("type") == "resync":
                     msg = self.snapshot()
                 await ws.send_text(json.dumps(await redact(msg)))
+                last_sent = loop.time()
             while client.batches:
                 await ws.send_text(client.batches.pop(0).frame)
+                last_sent = loop.time()
             if client.wake.is_set():
                 continue
             try:
-                await asyncio.wait_for(client.wake.wait(), HEARTBEAT_S)
+                await asyncio.wait_for(client.wake.wait(), min(KEY_CHECK_S, HEARTBEAT_S))
             except TimeoutError:
-                if not await still_allowed():
-                    await ws.close(code=4401, reason="API key revoked")
-                    return
-                await ws.send_text(json.dumps({"type": "heartbeat", "seq": self.service.state.version}))
+                if loop.time() - last_sent >= HEARTBEAT_S:
+                    last_sent = loop.time()
+                    await ws.send_text(json.dumps({"type": "heartbeat", "seq": self.service.state.version}))
 
 
 async def _unchanged(msg: dict[str, Any]) -> dict[str, Any]:

@@ -253,3 +253,30 @@ def test_an_open_live_screen_is_closed_within_a_heartbeat_of_its_key_being_revok
             while True:
                 ws.receive_json()
         assert closed.value.code == 4401
+
+
+def test_a_revoked_keys_live_screen_ends_while_positions_flow(app_client, make_key, centre) -> None:
+    """Revocation is not only noticed when idle: positions every 50 ms, and the screen still closes."""
+    import datetime
+    import time
+
+    from starlette.websockets import WebSocketDisconnect
+
+    c = app_client
+    key = make_key("120", Role.DISPATCHER)
+    device = make_key("120", Role.SUPERVISOR)
+    unit = device_units(c)["120"]
+    lon, lat = centre
+    with c.websocket_connect(f"/v1/live?key={key}", headers={"Authorization": f"Bearer {key}"}) as ws:
+        assert ws.receive_json()["type"] == "snapshot"
+        keys = c.app.state.backend.keys  # type: ignore[union-attr]
+        c.portal.call(lambda: keys.revoke(key.split("_")[1], datetime.datetime.now()))
+        frames = 0
+        with pytest.raises(WebSocketDisconnect) as closed:
+            for i in range(400):  # 20 s of traffic at most; it must close well before
+                c.post(f"/v1/units/{unit}/position", json={"lon": lon + 1e-5 * (i % 7), "lat": lat},
+                       headers={"Authorization": f"Bearer {device}"})
+                ws.receive_json()
+                frames += 1
+                time.sleep(0.05)
+        assert closed.value.code == 4401 and frames > 0  # traffic was flowing when it closed
