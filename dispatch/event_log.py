@@ -19,6 +19,27 @@ class VersionConflict(Exception):
         self.expected, self.actual = expected, actual
 
 
+class NotReplicated(Exception):
+    """The primary took the append but too few replicas confirmed it in time (or the primary
+    refused writes for want of replicas). It is not acknowledged: it may be in the log or may be
+    lost in a failover. A retry with the same idempotency key learns which."""
+
+    def __init__(self, needed: int, confirmed: int, appended: bool) -> None:
+        said = "appended on the primary" if appended else "refused by the primary"
+        super().__init__(f"{said}, confirmed by {confirmed} of the {needed} replica(s) it needs")
+        self.needed, self.confirmed, self.appended = needed, confirmed, appended
+
+
+class LogRewound(RuntimeError):
+    """The log is behind what this process folded: a failover lost events that were never
+    acknowledged but that this process had read. Its fold is no longer the log's; the process
+    must be started again from the log (which is what `serve` does when it meets this)."""
+
+    def __init__(self, folded: int, log_version: int) -> None:
+        super().__init__(f"the log is at {log_version} but this process folded {folded} events")
+        self.folded, self.log_version = folded, log_version
+
+
 @dataclass(frozen=True)
 class Recorded:
     """An event with its place in the log: sequence numbers start at 1 and have no gaps."""
@@ -46,6 +67,11 @@ class EventLog(Protocol):
 
     async def version(self) -> int:
         """The sequence number of the last event; 0 for an empty log."""
+        ...
+
+    async def confirm(self) -> None:
+        """Return once everything this process has read is as durable as an append would be
+        (a retried request answered from the fold promises no less than its first answer)."""
         ...
 
     async def ping(self) -> None:

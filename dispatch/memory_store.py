@@ -33,6 +33,9 @@ class MemoryEventStore:
             self._grown.notify_all()
             return len(self._log)
 
+    async def confirm(self) -> None:
+        return None  # nothing is durable here: there is nothing more to wait for
+
     async def read(self, after: int = 0) -> list[Recorded]:
         return self._since(after)
 

@@ -15,17 +15,21 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import NoReturn
 
 from dispatch import events as ev
 from dispatch.clock import Clock
 from dispatch.decide import Command, Rules, decide
-from dispatch.event_log import EventLog, Recorded, VersionConflict
+from dispatch.event_log import EventLog, LogRewound, Recorded, VersionConflict
 from dispatch.rejection import Rejected
 from dispatch.state import DispatchState, apply
 
 Listener = Callable[[int, ev.Event, DispatchState], None]
 Reaction = Callable[[list[ev.Event]], Awaitable[None]]
 log = logging.getLogger(__name__)
+# How long the follower's read blocks: short enough that a dead primary is noticed within a
+# socket timeout, long enough that an idle log costs one read a second.
+FOLLOW_BLOCK_MS = 1000
 
 
 class DispatchService:
@@ -38,6 +42,9 @@ class DispatchService:
         self._listeners: list[Listener] = []
         self._reactions: list[Reaction] = []
         self._tail: asyncio.Task[None] | None = None
+        # Told when the log turns out to be behind this fold (a failover lost unacknowledged
+        # events this process had read); the server stops and is started again from the log.
+        self.on_rewind: Callable[[LogRewound], None] | None = None
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         self._listeners.append(listener)
@@ -93,7 +100,9 @@ class DispatchService:
                     continue
                 try:
                     version = await self.store.append(self.state.version, events)
-                except VersionConflict:
+                except VersionConflict as conflict:
+                    if conflict.actual < self.state.version:
+                        self._rewound(LogRewound(self.state.version, conflict.actual))
                     await self._catch_up_locked()
                     continue
                 first = version - len(events) + 1
@@ -121,14 +130,22 @@ class DispatchService:
             for listener in list(self._listeners):
                 listener(r.seq, r.event, self.state)
 
+    def _rewound(self, rewind: LogRewound) -> NoReturn:
+        log.critical("%s; this process must start again from the log", rewind)
+        if self.on_rewind is not None:
+            self.on_rewind(rewind)
+        raise rewind
+
     async def _follow(self) -> None:
         # Stopped by cancel, and by looking: redis-py can turn a cancel that lands inside a
         # blocking read into a connection or timeout error, which this loop would survive.
         stopping = asyncio.current_task().cancelling  # type: ignore[union-attr]
         while not stopping():
             try:
-                records = await self.store.wait(after=self.state.version)
-            except asyncio.CancelledError:
+                records = await self.store.wait(after=self.state.version, block_ms=FOLLOW_BLOCK_MS)
+                if not records and (actual := await self.store.version()) < self.state.version:
+                    self._rewound(LogRewound(self.state.version, actual))
+            except (asyncio.CancelledError, LogRewound):
                 raise
             except Exception:  # a store hiccup must not end following; try again shortly
                 if not stopping():

@@ -1,15 +1,22 @@
 """The durable event log on Redis Streams, appended with optimistic concurrency.
 
 Each event's stream id is `<seq>-1`, so the sequence number is the id: readers resume from any
-sequence without a lookup, and the websocket and feeds can say exactly what a client missed."""
+sequence without a lookup, and the websocket and feeds can say exactly what a client missed.
+
+On a replicated set (see `web/redis_client.py`) an append counts only when `replicas` replicas
+also hold it: the append and Redis `WAIT` go down one connection in one round trip, since WAIT
+waits for that connection's own writes. WAIT is best effort: under a partition a replica that
+confirmed may still lose a failover election to one that did not, so "acknowledged" means
+fsync'd on the primary and received by a replica, not agreed by a quorum."""
 
 from collections.abc import Sequence
 from typing import cast
 
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
 from dispatch import events as ev
-from dispatch.event_log import Recorded, VersionConflict
+from dispatch.event_log import NotReplicated, Recorded, VersionConflict
 
 # A page of stream entries as redis-py returns them: (id, {field: value}).
 _Rows = list[tuple[bytes, dict[bytes, bytes]]]
@@ -32,21 +39,53 @@ class RedisEventStore:
     """One ordered log per namespace (live, or a training run), in one Redis stream; fills the
     `dispatch.event_log.EventLog` port for every process sharing that Redis."""
 
-    def __init__(self, redis: aioredis.Redis, namespace: str = "jd") -> None:
+    def __init__(self, redis: aioredis.Redis, namespace: str = "jd", replicas: int = 0,
+                 replica_wait_ms: int = 1000) -> None:
         self.redis = redis
         self.key = f"{namespace}:log"
+        self.replicas, self.replica_wait_ms = replicas, replica_wait_ms
         self._append = redis.register_script(_APPEND)
 
     async def append(self, expected_version: int, events: Sequence[ev.Event]) -> int:
-        """Append after `expected_version`; returns the new version once Redis has it."""
+        """Append after `expected_version`; returns the new version once Redis has it (and, on
+        a replicated set, once enough replicas do)."""
         if not events:
             return expected_version
-        ok, version = await self._append(
-            keys=[self.key], args=[expected_version, *(ev.to_json(e) for e in events)]
-        )
+        args: list[str | int] = [expected_version, *(ev.to_json(e) for e in events)]
+        if not self.replicas:
+            ok, version = await self._append(keys=[self.key], args=args)
+        else:
+            pipe = self.redis.pipeline(transaction=False)
+            await self._append(keys=[self.key], args=args, client=pipe)
+            pipe.execute_command("WAIT", self.replicas, self.replica_wait_ms)
+            try:
+                (ok, version), confirmed = await pipe.execute()
+            except ResponseError as e:
+                if str(e).startswith("NOREPLICAS"):  # min-replicas-to-write: nothing written
+                    raise NotReplicated(self.replicas, 0, appended=False) from e
+                raise
+            if ok and int(confirmed) < self.replicas:
+                raise NotReplicated(self.replicas, int(confirmed), appended=True)
         if not ok:
             raise VersionConflict(expected_version, int(version))
         return int(version)
+
+    async def confirm(self) -> None:
+        """A write of its own, waited for: replication is in order, so once a replica has this
+        it has everything before it."""
+        if not self.replicas:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.incr(f"{self.key}:confirmations")
+        pipe.execute_command("WAIT", self.replicas, self.replica_wait_ms)
+        try:
+            _, confirmed = await pipe.execute()
+        except ResponseError as e:
+            if str(e).startswith("NOREPLICAS"):
+                raise NotReplicated(self.replicas, 0, appended=False) from e
+            raise
+        if int(confirmed) < self.replicas:
+            raise NotReplicated(self.replicas, int(confirmed), appended=False)
 
     async def read(self, after: int = 0, batch: int = 5000) -> list[Recorded]:
         """Every event with a sequence number above `after`, in order."""

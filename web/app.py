@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from dispatch.clock import Clock, SystemClock
+from dispatch.event_log import LogRewound, NotReplicated
 from dispatch.rejection import Rejected
 from routing.network import RoadNetwork
 from web.access import Denied, authorise
@@ -90,12 +91,27 @@ def create_app(
 
     @app.exception_handler(redis.ConnectionError)
     @app.exception_handler(redis.TimeoutError)
+    @app.exception_handler(redis.ReadOnlyError)
     async def _log_unreachable(request: Request, exc: Exception) -> JSONResponse:
         # The log is down (a restart, a failover): say so, and when to try again. Nothing was
         # acknowledged, so a retry with the same Idempotency-Key is safe.
         return JSONResponse(status_code=503, headers={"Retry-After": "1"}, content={
             "error": f"the event log (Redis) cannot be reached: {exc}; nothing was recorded, retry",
             "field": None})
+
+    @app.exception_handler(NotReplicated)
+    async def _not_replicated(request: Request, exc: NotReplicated) -> JSONResponse:
+        outcome = ("it may be in the log or lost in a failover" if exc.appended
+                   else "nothing was recorded")
+        return JSONResponse(status_code=503, headers={"Retry-After": "2"}, content={
+            "error": f"not acknowledged: {exc}; {outcome}. Retry with the same Idempotency-Key: "
+                     "the retry gets the first answer if it was recorded", "field": None})
+
+    @app.exception_handler(LogRewound)
+    async def _rewound(request: Request, exc: LogRewound) -> JSONResponse:
+        return JSONResponse(status_code=503, headers={"Retry-After": "5"}, content={
+            "error": f"this node is restarting from the log after a failover ({exc}); another "
+                     "node answers meanwhile", "field": None})
 
     return app
 

@@ -7,6 +7,9 @@ is patched onto an object after it is made."""
 import asyncio
 import contextlib
 import gc
+import logging
+import os
+import signal
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -21,13 +24,13 @@ from coordination.whistle_clock import alarm_step_clock, escalation_clock
 from dispatch.alarm_rules import AlarmRules
 from dispatch.clock import Clock
 from dispatch.decide import RegisterUnit, Rules
+from dispatch.event_log import LogRewound
 from dispatch.fleet import Fleet
 from dispatch.merging import MergeRules
 from dispatch.plans import ResponsePlans
 from dispatch.rejection import Rejected
 from dispatch.roster import RosterRules
 from dispatch.service import DispatchService
-from dispatch.store import RedisEventStore
 from dispatch.telemetry import Position, PositionStore
 from greenwave.http_gateway import HttpSignalGateway
 from routing.network import RoadNetwork
@@ -36,12 +39,15 @@ from web.audit import AuditLog
 from web.feeds import FeedIndex
 from web.live import LiveHub
 from web.rate_limits import RateLimits
+from web.redis_client import connect, log_store
 from web.settings import Settings
 from web.webhook_targets import TargetRules
 from web.webhooks import WebhookDeliveries
 
 if TYPE_CHECKING:
     from web.mqtt_intake import MqttIntake
+
+log = logging.getLogger(__name__)
 
 
 def rules_from(settings: Settings, plans: ResponsePlans) -> Rules:
@@ -50,6 +56,14 @@ def rules_from(settings: Settings, plans: ResponsePlans) -> Rules:
                                                     person_window_min=settings.merge_person_window_min),
                  roster=RosterRules.load(settings.roster_file), ack_deadline_s=settings.ack_deadline_s,
                  alarms=AlarmRules.load(settings.alarm_rules_file, frozenset(plans.kinds)))
+
+
+def _stop_this_process(rewind: LogRewound) -> None:
+    """A fold ahead of the log cannot be mended in place (every projection read the lost events):
+    end the server as a SIGTERM would, so whoever runs it (`cluster up`, systemd) starts it again
+    from the log, while the load balancer sends its screens and calls to another node."""
+    log.critical("stopping: %s", rewind)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 @dataclass
@@ -77,9 +91,10 @@ class Backend:
     async def start(cls, settings: Settings, network: RoadNetwork, clock: Clock, redis_url: str) -> "Backend":
         plans = ResponsePlans.load(settings.plans_file)
         fleet = Fleet.load(settings.fleet_file)
-        client = aioredis.Redis.from_url(redis_url)
+        client = connect(redis_url)
         ns = settings.namespace
-        service = DispatchService(RedisEventStore(client, ns), rules_from(settings, plans), clock)
+        service = DispatchService(log_store(client, redis_url, ns), rules_from(settings, plans), clock)
+        service.on_rewind = _stop_this_process
         audit = AuditLog(client, ns, clock)
         feed = FeedIndex(plans)
         service.subscribe(feed.on_event)  # before start: the replay of the log builds the feed

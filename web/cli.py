@@ -104,15 +104,14 @@ def _redis_url(settings: Settings) -> Iterator[str]:
 
 def _run(coro_fn):  # type: ignore[no-untyped-def]
     """Run one async step against the keys and the audit log of the configured namespace."""
-    import redis.asyncio as aioredis
-
     from dispatch.clock import SystemClock
     from web.audit import AuditLog
+    from web.redis_client import connect
 
     settings = Settings()
 
     async def go(url: str):  # type: ignore[no-untyped-def]
-        client = aioredis.Redis.from_url(url)
+        client = connect(url)
         try:
             return await coro_fn(KeyRing(client, settings.namespace),
                                  AuditLog(client, settings.namespace, SystemClock()))
@@ -193,9 +192,9 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id shown by 
 
 async def _demo_key(url: str, settings: Settings) -> str:
     """The demo map's supervisor key: JD_DEMO_KEY, or the one kept from the last start."""
-    import redis.asyncio as aioredis
+    from web.redis_client import connect
 
-    client = aioredis.Redis.from_url(url)
+    client = connect(url)
     keys = KeyRing(client, settings.namespace)
     kept = settings.data_dir / "demo-key"
     try:
@@ -339,12 +338,12 @@ def replay(
 ) -> None:
     """Replay a training scenario on a simulated clock and write its KPI report (JSON and HTML)."""
     # The command's options are its interface (typer reads them from the signature); the body is short.
-    import redis.asyncio as aioredis
     from rich.markup import escape
 
     from scenarios.command import find_scenario, parse_speed, print_summary, replay_command
     from scenarios.source import ScenarioError
     from scenarios.world import STRATEGIES
+    from web.redis_client import connect
 
     try:
         scenario = find_scenario(file)
@@ -368,7 +367,7 @@ def replay(
     url = None
 
     async def main() -> None:
-        client = None if url is None else aioredis.Redis.from_url(url)
+        client = None if url is None else connect(url)
         on_ready = None
         stop_map: list[object] = []
         if serve:

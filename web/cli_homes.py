@@ -21,15 +21,13 @@ def register_import(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The register file (YAML).")],
 ) -> None:
     """Put the file's residents, devices and responders in the log; only what changed is added."""
-    import redis.asyncio as aioredis
-
     from dispatch.clock import SystemClock
     from dispatch.plans import ResponsePlans
     from dispatch.rejection import Rejected
     from dispatch.service import DispatchService
-    from dispatch.store import RedisEventStore
     from web.bootstrap import rules_from
     from web.cli import _redis_url
+    from web.redis_client import connect, log_store
     from web.register_file import RegisterFileError, load_register
 
     settings = Settings()
@@ -40,10 +38,10 @@ def register_import(
         raise typer.Exit(2) from None
 
     async def go(url: str) -> int:
-        client = aioredis.Redis.from_url(url)
+        client = connect(url)
         try:
             rules = rules_from(settings, ResponsePlans.load(settings.plans_file))
-            service = DispatchService(RedisEventStore(client, settings.namespace), rules, SystemClock())
+            service = DispatchService(log_store(client, url, settings.namespace), rules, SystemClock())
             await service.start(follow=False)
             return len(await service.execute(command))
         finally:

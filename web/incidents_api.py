@@ -133,6 +133,8 @@ async def post_call(
     state = service.state
     call_id = events[0].call_id if events else state.idempotency[key or ""]  # type: ignore[attr-defined]
     if not events:
+        # answered from the fold: promise no more than the first answer did
+        await service.store.confirm()
         response.headers["Idempotent-Replayed"] = "true"
     call = state.calls[call_id]
     return {"call_id": call.call_id, "incident_id": call.incident_id, "merged": call.merged,

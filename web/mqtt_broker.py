@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from web.redis_server import _ends_with_this_thread, free_port
+from web.redis_server import _ends_with_this_thread, end_child, free_port
 
 APP_USER = "jointdispatch"
 ACL = f"""# written by jointdispatch: gateways publish only under their own id, read only their errors
@@ -147,13 +147,7 @@ class MosquittoBroker:
             self.process.send_signal(signal.SIGHUP)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        end_child(self.process)
 
     def __enter__(self) -> "MosquittoBroker":
         return self.start()

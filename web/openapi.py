@@ -111,6 +111,10 @@ def _access(operation: dict[str, Any], endpoint: str) -> None:
     _refusal(operation, 403, f"The key lacks the role or the agency. Open to: {opened}.")
     _refusal(operation, 429, "The key's rate limit is reached (with `Retry-After`).",
              headers={"Retry-After": "Whole seconds to wait"})
+    _refusal(operation, 503, "The event log cannot take or confirm a write now (Redis down, a "
+             "failover under way, no replica confirmed in time): nothing is acknowledged. Retry "
+             "after `Retry-After` with the same Idempotency-Key; the retry gets the first answer "
+             "if the first try was recorded after all.", headers={"Retry-After": "Whole seconds to wait"})
 
 
 def _who(role: str, scope: Scope) -> str:

@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -40,11 +40,14 @@ class DataFolderInUse(RuntimeError):
 
 
 class RedisServer:
-    def __init__(self, data_dir: Path, port: int | None = None, fsync: str = "always") -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, fsync: str = "always",
+                 extra_args: Sequence[str] = ()) -> None:
         # absolute: redis-server changes into --dir before it opens --logfile
         self.data_dir = Path(data_dir).resolve()
         self.port = port or free_port()
         self.fsync = fsync
+        # a replica's `--replicaof`, a primary's `--min-replicas-to-write`: see web/redis_sentinel.py
+        self.extra_args = list(extra_args)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -60,7 +63,8 @@ class RedisServer:
             self.process = subprocess.Popen(
                 [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
                  "--appendonly", "yes", "--appendfsync", self.fsync, "--save", "",
-                 "--protected-mode", "yes", "--logfile", str(self.data_dir / "redis.log")],
+                 "--protected-mode", "yes", "--logfile", str(self.data_dir / "redis.log"),
+                 *self.extra_args],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 pass_fds=(lock.fileno(),), preexec_fn=_ends_with_this_thread(),
             )
@@ -92,26 +96,10 @@ class RedisServer:
 
     def _wait_until_up(self, timeout_s: float) -> None:
         assert self.process is not None
-        deadline = time.monotonic() + timeout_s
-        client = redis.Redis(port=self.port)
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited; see {self.data_dir / 'redis.log'}")
-            try:
-                if client.ping():
-                    return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError(f"redis-server did not answer within {timeout_s} s")
+        wait_for_ping(self.port, self.process, self.data_dir / "redis.log", timeout_s)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()  # reaped: the folder's lock is free once this returns
+        end_child(self.process)  # reaped: the folder's lock is free once this returns
 
     def __enter__(self) -> "RedisServer":
         return self.start()
@@ -130,6 +118,35 @@ def _ends_with_this_thread() -> Callable[[], None] | None:
     prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
     pr_set_pdeathsig = 1
     return lambda: prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def wait_for_ping(port: int, process: "subprocess.Popen[bytes]", log: Path, timeout_s: float = 10.0) -> None:
+    """Until the redis-server (or sentinel) just started on `port` answers; its log is named if
+    it exits instead."""
+    deadline = time.monotonic() + timeout_s
+    client = redis.Redis(port=port)
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"redis-server exited; see {log}")
+        try:
+            if client.ping():
+                return
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    raise RuntimeError(f"redis-server on port {port} did not answer within {timeout_s} s")
+
+
+def end_child(process: "subprocess.Popen[bytes] | None", grace_s: float = 5.0) -> None:
+    """Stop a server this process started: asked to end, then killed after `grace_s`, and
+    always reaped, so its port and files are free when this returns."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def free_port() -> int:
