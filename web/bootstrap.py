@@ -10,6 +10,7 @@ import gc
 import logging
 import os
 import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,7 @@ from routing.network import RoadNetwork
 from web.api_keys import KeyRing
 from web.audit import AuditLog
 from web.feeds import FeedIndex
+from web.lease import Lease, this_node
 from web.live import LiveHub
 from web.rate_limits import RateLimits
 from web.redis_client import connect, log_store
@@ -125,21 +127,29 @@ class Backend:
         # cost half-second pauses under load. Freeze what start-up built out of its sight.
         gc.collect()
         gc.freeze()
-        backend.tasks = [asyncio.create_task(escalation_clock(service)),
-                         asyncio.create_task(hub.follow_positions(client, positions.channel)),
-                         asyncio.create_task(backend.webhooks.run(lambda: service.state.version)),
-                         asyncio.create_task(alarm_step_clock(service)),
-                         asyncio.create_task(DeviceWatch(devices, settings.device_watch_s).run())]
-        if settings.mqtt_url:
-            from web.mqtt_intake import MqttIntake
-
-            backend.mqtt = MqttIntake(settings.mqtt_url, devices)
-            backend.tasks.append(asyncio.create_task(backend.mqtt.run()))
+        # Every node fans positions out to its own screens; the rest happens once, on the node
+        # that holds its lease (web/lease.py), and moves to another node when that one dies.
+        once: dict[str, Callable[[], Awaitable[None]]] = {
+            "escalation-clock": lambda: escalation_clock(service),
+            "webhooks": lambda: backend.webhooks.run(lambda: service.state.version),
+            "alarm-step-clock": lambda: alarm_step_clock(service),
+            "device-watch": lambda: DeviceWatch(devices, settings.device_watch_s).run(),
+        }
         if settings.drives_demo_fleet:
             from web.demo_drive import DemoDrive
 
             drive = DemoDrive.on(backend, network, settings.demo_pace)
-            backend.tasks.append(asyncio.create_task(drive.run()))
+            once["demo-drive"] = drive.run
+        node = settings.node_id or this_node()
+        backend.tasks = [asyncio.create_task(hub.follow_positions(client, positions.channel))]
+        backend.tasks += [asyncio.create_task(Lease(client, f"{ns}:lease:{name}", node,
+                                                    settings.lease_ttl_s).hold(work))
+                          for name, work in once.items()]
+        if settings.mqtt_url:  # a shared subscription: the broker gives each message to one node
+            from web.mqtt_intake import MqttIntake
+
+            backend.mqtt = MqttIntake(settings.mqtt_url, devices)
+            backend.tasks.append(asyncio.create_task(backend.mqtt.run()))
         return backend
 
     async def register_fleet(self) -> None:

@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     register_file: Path | None = Field(
         None, description="A home-alarm register imported at every start (the demo city: the demo one).")
     device_watch_s: float = Field(30.0, gt=0, description="How often devices are looked over.")
+    lease_ttl_s: float = Field(
+        3.0, gt=0, description="Work done once across app nodes (escalation clock, webhooks, the "
+        "demo drive) is held under a lease this long; a dead node's work moves on within 1.33x this.")
+    node_id: str | None = Field(None, description="This app node's name in leases (default host:pid).")
 
     @field_validator("time_zone")
     @classmethod
