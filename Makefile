@@ -5,7 +5,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench lint deps sumo-deps system-deps browser-deps apt clean
+.PHONY: run run-ha test bench lint deps ha-deps sumo-deps system-deps browser-deps apt clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -30,6 +30,10 @@ system-deps:
 	@command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] && command -v mosquitto_pub >/dev/null || \
 	  $(MAKE) --no-print-directory apt PACKAGES="mosquitto mosquitto-clients"
 
+# The fault-tolerant topology puts Debian's HAProxy in front of the app nodes.
+ha-deps:
+	@command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || $(MAKE) --no-print-directory apt PACKAGES=haproxy
+
 # The browser tests drive Debian's Chromium (never a downloaded browser); a CJK font so the
 # Chinese labels render in screenshots.
 browser-deps:
@@ -44,7 +48,11 @@ apt:
 run: deps
 	$(VENV)/bin/jointdispatch serve --host $(HOST) --port $(PORT)
 
-test: deps sumo-deps browser-deps
+# 3 sentinels, a primary and 2 replicas, 2 app nodes behind HAProxy, all on this machine.
+run-ha: deps ha-deps
+	$(VENV)/bin/jointdispatch cluster up --port $(PORT)
+
+test: deps sumo-deps browser-deps ha-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -q tests

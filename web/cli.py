@@ -30,6 +30,9 @@ keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=T
 app.add_typer(keys_app, name="keys")
 app.add_typer(register_app, name="register")
 app.add_typer(gateways_app, name="gateways")
+cluster_app = typer.Typer(
+    no_args_is_help=True, help="The fault-tolerant topology: Sentinel set, app nodes, HAProxy, one machine.")
+app.add_typer(cluster_app, name="cluster")
 console = Console()
 
 
@@ -293,6 +296,36 @@ def _private_broker(settings: Settings) -> "MosquittoBroker":
         gateways = sorted({d.gateway_id for d in load_register(DEMO_REGISTER_FILE).devices})
         broker.passwords.kept_for_demo(gateways)
     return broker.start()
+
+
+@cluster_app.command("up")
+def cluster_up(
+    port: Annotated[int, typer.Option(help="The load balancer's port: the address to open.")] = 8000,
+    folder: Annotated[Path, typer.Option(help="Where the servers keep data and logs.")] = Path("var/cluster"),
+) -> None:
+    """Start 3 sentinels, a primary and 2 replicas, 2 app nodes and HAProxy; keep them up until Ctrl-C."""
+    import secrets
+    import time
+
+    from web.cluster import Cluster
+
+    settings = Settings()
+    key = settings.demo_key or f"jd_demo_{secrets.token_urlsafe(32)}"
+    cluster = Cluster(folder, settings.host, port, demo_key=key)
+    with _unwound_by_signals():
+        try:
+            console.print("[dim]Starting the Sentinel set and two app nodes…[/dim]")
+            cluster.up()
+            console.print(f"[bold green]Joint dispatch (2 nodes behind HAProxy) is up:[/bold green] "
+                          f"{cluster.url}#key={key}", soft_wrap=True)
+            console.print(f"[dim]log: {cluster.log.url}; nodes: "
+                          + ", ".join(f"{a.name} on {a.port}" for a in cluster.apps)
+                          + f"; logs under {cluster.folder}[/dim]", soft_wrap=True)
+            while True:
+                time.sleep(1)
+                cluster.keep_up()
+        finally:
+            cluster.down()
 
 
 @app.command("import-osm")
