@@ -14,7 +14,7 @@ from rich.table import Table
 
 RESULTS = Path(__file__).with_name("results.json")
 SUITES = ["bench.intake_bench", "bench.routing_bench", "bench.fleet_bench", "bench.greenwave_bench",
-          "bench.sumo_bench", "bench.fanout_bench", "bench.replay_bench"]
+          "bench.sumo_bench", "bench.fanout_bench", "bench.replay_bench", "bench.ha_bench"]
 
 
 def main() -> None:
