@@ -10,7 +10,7 @@ confirmed may still lose a failover election to one that did not, so "acknowledg
 fsync'd on the primary and received by a replica, not agreed by a quorum."""
 
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
@@ -57,14 +57,8 @@ class RedisEventStore:
         else:
             pipe = self.redis.pipeline(transaction=False)
             await self._append(keys=[self.key], args=args, client=pipe)
-            pipe.execute_command("WAIT", self.replicas, self.replica_wait_ms)
-            try:
-                (ok, version), confirmed = await pipe.execute()
-            except ResponseError as e:
-                if str(e).startswith("NOREPLICAS"):  # min-replicas-to-write: nothing written
-                    raise NotReplicated(self.replicas, 0, appended=False) from e
-                raise
-            if ok and int(confirmed) < self.replicas:
+            (ok, version), confirmed = await self._waited(pipe)
+            if ok and confirmed < self.replicas:
                 raise NotReplicated(self.replicas, int(confirmed), appended=True)
         if not ok:
             raise VersionConflict(expected_version, int(version))
@@ -77,15 +71,21 @@ class RedisEventStore:
             return
         pipe = self.redis.pipeline(transaction=False)
         pipe.incr(f"{self.key}:confirmations")
+        _, confirmed = await self._waited(pipe)
+        if confirmed < self.replicas:
+            raise NotReplicated(self.replicas, confirmed, appended=False)
+
+    async def _waited(self, pipe: Any) -> tuple[Any, int]:
+        """Run the pipeline's write and then `WAIT` on its connection: (the write's reply, how
+        many replicas confirmed)."""
         pipe.execute_command("WAIT", self.replicas, self.replica_wait_ms)
         try:
-            _, confirmed = await pipe.execute()
+            reply, confirmed = await pipe.execute()
         except ResponseError as e:
-            if str(e).startswith("NOREPLICAS"):
+            if str(e).startswith("NOREPLICAS"):  # min-replicas-to-write: nothing was written
                 raise NotReplicated(self.replicas, 0, appended=False) from e
             raise
-        if int(confirmed) < self.replicas:
-            raise NotReplicated(self.replicas, int(confirmed), appended=False)
+        return reply, int(confirmed)
 
     async def read(self, after: int = 0, batch: int = 5000) -> list[Recorded]:
         """Every event with a sequence number above `after`, in order."""
