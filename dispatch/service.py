@@ -12,12 +12,12 @@ gave the command. A reaction that fails is logged and never undoes the command: 
 already durable, and the caller's answer must say so."""
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import NoReturn
 
 from dispatch import events as ev
+from dispatch.background import end
 from dispatch.clock import Clock
 from dispatch.decide import Command, Rules, decide
 from dispatch.event_log import EventLog, LogRewound, Recorded, VersionConflict
@@ -67,9 +67,7 @@ class DispatchService:
 
     async def stop(self) -> None:
         if self._tail:
-            self._tail.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._tail
+            await end(self._tail, name="the log follower")
 
     async def execute(self, command: Command) -> list[ev.Event]:
         """Decide and append; returns only after the events are in the durable log and the

@@ -23,6 +23,7 @@ from coordination.signal_priority import SignalPriority, signal_places
 from coordination.whereabouts import FleetWhereabouts
 from coordination.whistle_clock import alarm_step_clock, escalation_clock
 from dispatch.alarm_rules import AlarmRules
+from dispatch.background import end_all, within
 from dispatch.clock import Clock
 from dispatch.decide import RegisterUnit, Rules
 from dispatch.event_log import LogRewound
@@ -185,10 +186,7 @@ class Backend:
 
     async def stop(self) -> None:
         self.webhooks.closing()
-        for task in self.tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await self.webhooks.stop()
-        await self.service.stop()
-        await self.redis.aclose()
+        await end_all(self.tasks)
+        await within(self.webhooks.stop(), "stopping webhook deliveries")
+        await within(self.service.stop(), "stopping the log follower")
+        await within(self.redis.aclose(), "closing the Redis client")

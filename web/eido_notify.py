@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 
+from dispatch.background import end
 from web.access import Denied, identify
 from web.api_keys import ApiKey
 from web.audit import origin_of
@@ -134,9 +135,7 @@ class Notifier:
         except WebSocketDisconnect:
             pass
         finally:
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await sender
+            await end(sender, name="an EIDO subscription's sender")
 
     # -- what the subscriber says ------------------------------------------------------------
 

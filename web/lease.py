@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 
+from dispatch.background import end
+
 log = logging.getLogger(__name__)
 
 # Renew only a lease this node still holds; a lease another node took is left alone.
@@ -76,10 +78,8 @@ class Lease:
                             log.warning("%s lost %s; its work stops here", self.holder, self.key)
                             break
                 finally:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
-                if not task.cancelled() and task.exception() is None:
+                    ended = await end(task, name=f"the work under {self.key}")
+                if ended and not task.cancelled() and task.exception() is None:
                     return  # the work ended by itself: nothing more to hold it for
                 await asyncio.sleep(beat)
         finally:

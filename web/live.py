@@ -21,6 +21,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from pydantic_core import from_json, to_json
 
 from dispatch import events as ev
+from dispatch.background import end
 from dispatch.plans import ResponsePlans
 from dispatch.service import DispatchService
 from dispatch.state import DispatchState
@@ -226,9 +227,7 @@ class LiveHub:
             except WebSocketDisconnect:
                 pass
             finally:
-                sender.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await sender
+                await end(sender, name="a live screen's sender")
         finally:
             self.clients.discard(client)
 

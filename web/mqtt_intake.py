@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 import aiomqtt
 
 from coordination.device_watch import DeviceIntake, Heard
+from dispatch.background import end
 from dispatch.rejection import Rejected
 from web.device_messages import (
     SUBSCRIPTION,
@@ -68,9 +69,7 @@ class MqttIntake:
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 10.0)
         finally:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
+            await end(flusher, name="the MQTT batch flusher")
             await self._flush()
 
     async def _session(self) -> None:

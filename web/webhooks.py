@@ -33,6 +33,7 @@ import redis.asyncio as aioredis
 from fastapi import APIRouter, Depends, Path
 from pydantic import AnyHttpUrl, BaseModel, Field
 
+from dispatch.background import end, end_all
 from dispatch.rejection import Rejected
 from web.api_keys import ApiKey, Role
 from web.audit import AuditLog
@@ -282,9 +283,7 @@ class WebhookDeliveries:
             done, _ = await asyncio.wait({attempt_task}, timeout=self.timeout_s)
         finally:
             if not attempt_task.done():
-                attempt_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await attempt_task
+                await end(attempt_task, name="a webhook attempt")
         if not done:
             return f"no answer within {self.timeout_s:g} s"
         return attempt_task.result()
@@ -315,10 +314,7 @@ class WebhookDeliveries:
 
     async def stop(self) -> None:
         self.stopping = True
-        for task in list(self.in_flight):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await end_all(list(self.in_flight))
         with contextlib.suppress(Exception):
             if (await self.redis.get(self.lease_key) or b"").decode() == self.holder:
                 await self.redis.delete(self.lease_key)
