@@ -3,6 +3,7 @@ ends is named in the log and the stop goes on, and a parent ended while ending i
 for the child first."""
 
 import asyncio
+import contextlib
 import logging
 
 import pytest
@@ -38,10 +39,8 @@ async def test_a_task_that_never_ends_is_named_and_left(caplog: pytest.LogCaptur
 
     async def stubborn() -> None:
         while not release.is_set():
-            try:
+            with contextlib.suppress(asyncio.CancelledError):  # the cancel is ignored, every time
                 await asyncio.sleep(10)
-            except asyncio.CancelledError:
-                pass
 
     task = asyncio.create_task(stubborn(), name="stubborn")
     await asyncio.sleep(0)
