@@ -135,7 +135,10 @@ class Notifier:
         except WebSocketDisconnect:
             pass
         finally:
-            await end(sender, name="an EIDO subscription's sender")
+            # The handler ends here whatever ended it (the socket, the server's cancel): the
+            # cancel is not passed on, as the ASGI server (and anyio's scopes) expect.
+            with contextlib.suppress(asyncio.CancelledError):
+                await end(sender, name="an EIDO subscription's sender")
 
     # -- what the subscriber says ------------------------------------------------------------
 

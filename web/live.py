@@ -227,7 +227,10 @@ class LiveHub:
             except WebSocketDisconnect:
                 pass
             finally:
-                await end(sender, name="a live screen's sender")
+                # The handler ends here whatever ended it (the socket, the server's cancel): the
+                # cancel is not passed on, as the ASGI server (and anyio's scopes) expect.
+                with contextlib.suppress(asyncio.CancelledError):
+                    await end(sender, name="a live screen's sender")
         finally:
             self.clients.discard(client)
 
