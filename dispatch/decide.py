@@ -6,7 +6,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from dispatch import device_health, green_wave, home_alarms, home_register, mutual_aid, roads, routes, whistle
+from dispatch import (
+    device_health,
+    green_wave,
+    home_alarms,
+    home_register,
+    lead,
+    mutual_aid,
+    roads,
+    routes,
+    whistle,
+)
 from dispatch import events as ev
 from dispatch.agencies import Agency
 from dispatch.alarm_rules import AlarmRules
@@ -126,6 +136,7 @@ Command = (
     ReceiveCall | SplitCall | MergeIncidents | ChangeIncidentStatus | ChangeTaskStatus
     | RegisterUnit | ChangeUnitStatus | AssignUnits | routes.GiveRoute | green_wave.GreenWaveCommand
     | whistle.BlowWhistle | whistle.AcknowledgeSummons | whistle.CheckDeadlines | whistle.PlanRosterDay
+    | lead.HandOverLead
     | roads.CloseRoad | roads.ReopenRoad | mutual_aid.RequestMutualAid | mutual_aid.AnswerMutualAid
     | home_register.ImportRegister | home_alarms.RaiseDeviceAlarm | home_alarms.AnswerAlarmStep
     | home_alarms.CheckAlarmDeadlines | home_alarms.ReportResponderTask
@@ -198,6 +209,8 @@ def decide(state: DispatchState, command: Command, rules: Rules, now: datetime) 
             return whistle.escalate_overdue(state, rules.roster, rules.ack_deadline_s, now)
         case whistle.PlanRosterDay():
             return whistle.plan_day(command, now)
+        case lead.HandOverLead():
+            return lead.hand_over(state, command, rules.roster, now)
         case home_register.ImportRegister():
             return home_register.import_register(state, command, now)
         case device_health.OpenMaintenanceTask():

@@ -249,6 +249,21 @@ class UnitAssigned(Event):
 
 @event
 @dataclass(frozen=True)
+class LeadHandedOver(Event):
+    """The day's lead centre had no live console for the set time: the next centre in the
+    rotation with one leads now, and its convener on duty is told."""
+
+    day: str  # ISO date of the duty day
+    from_agency: str
+    to_agency: str
+    reason: str
+    dark_since: datetime
+    told: str  # the incoming lead's convener
+    channel: str
+
+
+@event
+@dataclass(frozen=True)
 class RosterDayPlanned(Event):
     """A supervisor's plan for one duty day; it overrides the default rotation for that day."""
 

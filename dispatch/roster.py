@@ -43,6 +43,7 @@ class RosterDay:
     lead: Agency
     duties: dict[Agency, Duty]
     planned_by: str | None = None  # None: from the default rotation
+    lead_reason: str | None = None  # why the lead is not the planned one (the lead centre went dark)
 
 
 @dataclass(frozen=True)

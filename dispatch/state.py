@@ -12,6 +12,7 @@ from dispatch import (
     home_alarms,
     home_register,
     incidents,
+    lead,
     mutual_aid,
     roads,
     routes,
@@ -59,6 +60,7 @@ class DispatchState:
     whistles: dict[str, Whistle] = field(default_factory=dict)
     roster_plans: dict[date, RosterDay] = field(default_factory=dict)
     roster_history: list[ev.RosterDayPlanned] = field(default_factory=list)
+    lead_handovers: dict[date, ev.LeadHandedOver] = field(default_factory=dict)  # the latest per day
     corridors: dict[str, CorridorState] = field(default_factory=dict)  # by unit id
     roads: dict[str, RoadRestriction] = field(default_factory=dict)  # closed or slowed, by id
     routes: dict[str, UnitRoute] = field(default_factory=dict)  # the route each moving unit drives
@@ -88,8 +90,9 @@ Fold = Callable[[DispatchState, int, ev.Event], None]
 
 # Incidents first: a unit's status change is told on the incident it was on before units.fold
 # lets go of it.
-FOLDS: tuple[Fold, ...] = (incidents.fold, units.fold, green_wave.fold, whistle.fold, roads.fold, routes.fold,
-                           mutual_aid.fold, home_register.fold, home_alarms.fold, device_health.fold)
+FOLDS: tuple[Fold, ...] = (incidents.fold, units.fold, green_wave.fold, whistle.fold, lead.fold, roads.fold,
+                           routes.fold, mutual_aid.fold, home_register.fold, home_alarms.fold,
+                           device_health.fold)
 
 
 def apply(state: DispatchState, e: ev.Event) -> DispatchState:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from dispatch import events as ev
 from dispatch.agencies import WHISTLE_CENTRES, Agency
 from dispatch.incidents import note
+from dispatch.lead import roster_for
 from dispatch.rejection import Rejected
 from dispatch.roster import ESCALATION, Duty, Person, RosterDay, RosterRules
 
@@ -88,10 +89,6 @@ class PlanRosterDay:
     by: str
 
 
-def roster_for(planned: dict[date, RosterDay], rules: RosterRules, day: date) -> RosterDay:
-    return planned.get(day) or rules.default_day(day)
-
-
 def roster_day_from_event(e: ev.RosterDayPlanned) -> RosterDay:
     duties = {
         Agency(a): Duty(*(Person(d[level]["name"], d[level].get("channel", "")) for level in ESCALATION))
@@ -113,7 +110,7 @@ def blow(state: "DispatchState", cmd: BlowWhistle, roster: RosterRules, ack_dead
         raise Rejected(409, "incident_id", f"incident {inc.incident_id} is {inc.status}")
     if any(w.active and w.incident_id == inc.incident_id for w in state.whistles.values()):
         raise Rejected(409, "incident_id", f"the whistle is already blown for {inc.incident_id}")
-    day = roster_for(state.roster_plans, roster, roster.duty_day(now))
+    day = roster_for(state, roster, roster.duty_day(now))
     if cmd.by_agency not in WHISTLE_CENTRES and cmd.by_agency != day.lead:
         raise Rejected(403, "by_agency", f"only the 120 or 119 centre, or the day's lead agency "
                        f"({day.lead}), may blow the whistle; {cmd.by_agency} may not today")
@@ -153,7 +150,7 @@ def escalate_overdue(state: "DispatchState", roster: RosterRules, ack_deadline_s
     for whistle in state.whistles.values():
         if not whistle.active:
             continue
-        day = roster_for(state.roster_plans, roster, date.fromisoformat(whistle.roster_day))
+        day = roster_for(state, roster, date.fromisoformat(whistle.roster_day))
         for agency, s in whistle.summons.items():
             if s.acknowledged_at is not None or s.unanswered or now < s.deadline:
                 continue

@@ -20,6 +20,7 @@ from dispatch.events import (
     TaskCreated,
     WhistleBlown,
 )
+from dispatch.lead import roster_for
 from dispatch.recommend import assignments_from, needs
 from dispatch.rejection import Rejected
 from dispatch.units import UnitStatus
@@ -29,7 +30,6 @@ from dispatch.whistle import (
     BlowWhistle,
     CheckDeadlines,
     next_deadline,
-    roster_for,
 )
 from scenarios.model import TimelineEntry
 
@@ -112,7 +112,7 @@ class Dispatcher:
             return
         rules = self.service.rules
         by_agency = next((a for a in ("120", "119") if a in inc.tasks),
-                         str(roster_for(state.roster_plans, rules.roster,
+                         str(roster_for(state, rules.roster,
                                         rules.roster.duty_day(self.service.clock.now())).lead))
         try:
             events = await self.service.execute(

@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 
 from coordination.coordinator import Coordinator
 from coordination.device_watch import DeviceIntake, DeviceTelemetry, DeviceWatch
+from coordination.lead_watch import lead_watch
 from coordination.road_router import RoadRouter
 from coordination.signal_priority import SignalPriority, signal_places
 from coordination.whereabouts import FleetWhereabouts
@@ -41,6 +42,7 @@ from web.audit import AuditLog
 from web.feeds import FeedIndex
 from web.lease import Lease, this_node
 from web.live import LiveHub
+from web.presence import Presence
 from web.rate_limits import RateLimits
 from web.redis_client import connect, log_store
 from web.settings import Settings
@@ -130,19 +132,22 @@ class Backend:
         gc.freeze()
         # Every node fans positions out to its own screens; the rest happens once, on the node
         # that holds its lease (web/lease.py), and moves to another node when that one dies.
+        node = settings.node_id or this_node()
+        presence = Presence(client, ns, node, clock)
         once: dict[str, Callable[[], Awaitable[None]]] = {
             "escalation-clock": lambda: escalation_clock(service),
             "webhooks": lambda: backend.webhooks.run(lambda: service.state.version),
             "alarm-step-clock": lambda: alarm_step_clock(service),
             "device-watch": lambda: DeviceWatch(devices, settings.device_watch_s).run(),
+            "lead-watch": lambda: lead_watch(service, presence.seen, settings.lead_dark_after_s),
         }
         if settings.drives_demo_fleet:
             from web.demo_drive import DemoDrive
 
             drive = DemoDrive.on(backend, network, settings.demo_pace)
             once["demo-drive"] = drive.run
-        node = settings.node_id or this_node()
-        backend.tasks = [asyncio.create_task(hub.follow_positions(client, positions.channel))]
+        backend.tasks = [asyncio.create_task(hub.follow_positions(client, positions.channel)),
+                         asyncio.create_task(presence.run(hub.consoles))]
         backend.tasks += [asyncio.create_task(Lease(client, f"{ns}:lease:{name}", node,
                                                     settings.lease_ttl_s).hold(work))
                           for name, work in once.items()]

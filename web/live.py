@@ -12,6 +12,7 @@ Redis pub/sub, so several processes serve screens from one Redis."""
 import asyncio
 import contextlib
 import json
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -88,7 +89,8 @@ def coalesce(batches: list[PositionBatch]) -> PositionBatch:
 
 
 class LiveClient:
-    def __init__(self) -> None:
+    def __init__(self, centre: str | None = None) -> None:
+        self.centre = centre  # the agency whose centre this console staffs (None: a tablet, a feed)
         self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_LIMIT)
         # Position batches not yet sent, oldest first, shared with every other screen. A screen
         # that falls behind has them folded into one with the latest fix per unit, so what it owes
@@ -198,13 +200,17 @@ class LiveHub:
                     await asyncio.sleep(0.5)
         raise asyncio.CancelledError
 
+    def consoles(self) -> dict[str, int]:
+        """This node's live centre consoles by agency, for the presence board."""
+        return dict(Counter(c.centre for c in self.clients if c.centre is not None))
+
     async def serve(self, ws: WebSocket, since: int | None, redact: Redact | None = None,
-                    still_allowed: StillAllowed | None = None) -> None:
+                    still_allowed: StillAllowed | None = None, centre: str | None = None) -> None:
         """`still_allowed` is asked at every heartbeat: a screen whose key was revoked is closed
         (code 4401) within one heartbeat, as the feed stream ends."""
         redact = redact or _unchanged
         await ws.accept()
-        client = LiveClient()
+        client = LiveClient(centre)
         async with self.service.lock:
             version = self.service.state.version
             self.clients.add(client)

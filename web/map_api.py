@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, Response
 from web.access import Denied, identify
 from web.audit import origin_of
 from web.deps import BackendDep, IdentityDep
+from web.presence import CENTRE_ROLES
 from web.schemas import ViewRoute
 from web.schemas_map import Centre, Health, RoadLayer, WhoAmI
 
@@ -70,7 +71,9 @@ async def live(ws: WebSocket, backend: BackendDep, viewer: IdentityDep, since: i
             return False
         return True
 
-    await backend.hub.serve(ws, since, redact=as_viewer_sees, still_allowed=key_still_valid)
+    staffs = viewer.agency if CENTRE_ROLES & {str(r) for r in viewer.roles} else None
+    await backend.hub.serve(ws, since, redact=as_viewer_sees, still_allowed=key_still_valid,
+                            centre=staffs)
 
 
 @router.get("/", include_in_schema=False)

@@ -79,6 +79,8 @@ class RosterDayView(Answer):
     day: str = Field(description="YYYY-MM-DD")
     lead: Agency
     planned_by: str | None
+    lead_reason: str | None = Field(
+        description="Why another centre leads than planned: the lead centre had no live console")
     duties: dict[Agency, AgencyDuty]
 
 

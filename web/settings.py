@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     lease_ttl_s: float = Field(
         3.0, gt=0, description="Work done once across app nodes (escalation clock, webhooks, the "
         "demo drive) is held under a lease this long; a dead node's work moves on within 1.33x this.")
+    lead_dark_after_s: float = Field(
+        120.0, gt=0, description="The day's lead centre with no live console this long hands the "
+        "lead to the next centre in the rotation that has one.")
     node_id: str | None = Field(None, description="This app node's name in leases (default host:pid).")
 
     @field_validator("time_zone")

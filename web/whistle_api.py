@@ -9,10 +9,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
+from dispatch.lead import roster_for
 from dispatch.rejection import Rejected
 from dispatch.roster import ESCALATION
 from dispatch.state import CorridorState
-from dispatch.whistle import AcknowledgeSummons, PlanRosterDay, roster_for
+from dispatch.whistle import AcknowledgeSummons, PlanRosterDay
 from web.deps import CoordinatorDep, ServiceDep
 from web.schemas import ViewRoute, refusals
 from web.schemas_whistle import RosterDayPlanned, RosterDayView, WhistleAnswer, WhistleList, WhistleView
@@ -99,7 +100,7 @@ async def get_whistle(whistle_id: str, service: ServiceDep) -> dict[str, Any]:
 @router.get("/v1/roster", response_model=RosterDayView)
 async def today_roster(service: ServiceDep) -> dict[str, Any]:
     rules = service.rules.roster
-    day = roster_for(service.state.roster_plans, rules, rules.duty_day(service.clock.now()))
+    day = roster_for(service.state, rules, rules.duty_day(service.clock.now()))
     return roster_view(day)
 
 
@@ -107,7 +108,7 @@ async def today_roster(service: ServiceDep) -> dict[str, Any]:
 async def get_roster_day(day: Annotated[date, Path()], service: ServiceDep) -> dict[str, Any]:
     history = [{"at": e.at.isoformat(), "by": e.by, "lead": e.lead}
                for e in service.state.roster_history if e.day == day.isoformat()]
-    return {**roster_view(roster_for(service.state.roster_plans, service.rules.roster, day)),
+    return {**roster_view(roster_for(service.state, service.rules.roster, day)),
             "history": history}
 
 

@@ -26,5 +26,6 @@ def whistle_view(w: Whistle) -> dict[str, Any]:
 
 def roster_view(day: RosterDay) -> dict[str, Any]:
     return {"day": day.day.isoformat(), "lead": day.lead, "planned_by": day.planned_by,
+            "lead_reason": day.lead_reason,
             "duties": {a: {lvl: {"name": d.at_level(lvl).name, "channel": d.at_level(lvl).channel}
                            for lvl in ESCALATION} for a, d in sorted(day.duties.items())}}

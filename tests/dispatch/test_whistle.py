@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from dispatch import events as ev
 from dispatch.decide import ChangeIncidentStatus, ReceiveCall, Rules, decide
+from dispatch.lead import roster_for
 from dispatch.plans import ResponsePlans
 from dispatch.rejection import Rejected
 from dispatch.roster import RosterRules
@@ -18,7 +19,6 @@ from dispatch.whistle import (
     CheckDeadlines,
     PlanRosterDay,
     next_deadline,
-    roster_for,
 )
 
 ROSTER = RosterRules.load()
@@ -67,10 +67,10 @@ def test_a_planned_day_overrides_the_rotation_and_keeps_history() -> None:
     duties = {a: {lvl: {"name": f"{a}-{lvl}", "channel": "tel:1"} for lvl in ("convener", "backup", "chief")}
               for a in ("110", "119", "120", "122")}
     run(state, PlanRosterDay(date(2026, 11, 25), "110", duties, "supervisor"))
-    day = roster_for(state.roster_plans, ROSTER, date(2026, 11, 25))
+    day = roster_for(state, ROSTER, date(2026, 11, 25))
     assert day.lead == "110" and day.duties["120"].convener.name == "120-convener"
     assert day.planned_by == "supervisor" and len(state.roster_history) == 1
-    assert roster_for(state.roster_plans, ROSTER, date(2026, 11, 26)).planned_by is None
+    assert roster_for(state, ROSTER, date(2026, 11, 26)).planned_by is None
 
 
 def test_a_plan_missing_an_agency_names_it() -> None:
