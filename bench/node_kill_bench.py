@@ -130,4 +130,4 @@ def run() -> dict[str, float | str]:
     good = [t for t in times if t == t]
     return {"node_kill_screens_resumed_s": round(statistics.median(good), 2) if good else "none resumed",
             "node_kill_screens_resumed_max_s": round(max(good), 2) if good else "n/a",
-            "node_kill_screens_not_resumed": len(times) - len(good)}
+            "node_kill_screens_cut": len(times), "node_kill_screens_not_resumed": len(times) - len(good)}

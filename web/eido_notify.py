@@ -318,8 +318,8 @@ class Notifier:
 
     def _concerns(self, live: Live, entry: FeedEntry) -> bool:
         if live.sub.sub_type == "single":
-            return bool(entry.incident["incident_id"] == live.sub.incident_id)
-        first: int | None = self.backend.feed.entitled_at(self.viewer, entry.incident["incident_id"])
+            return entry.incident_id == live.sub.incident_id
+        first: int | None = self.backend.feed.entitled_at(self.viewer, entry.incident_id)
         return entry.seq == first  # the first item of it the subscriber's feed holds
 
     async def _initial(self, live: Live) -> list[dict[str, Any]]:
@@ -357,5 +357,5 @@ class Notifier:
 
 def _latest_of_each(entries: list[FeedEntry]) -> list[FeedEntry]:
     """One entry per incident, its last, in the order of those last entries."""
-    last = {e.incident["incident_id"]: e for e in entries}
+    last = {e.incident_id: e for e in entries}
     return sorted(last.values(), key=lambda e: e.seq)

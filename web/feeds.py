@@ -23,7 +23,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from dispatch import events as ev
 from dispatch.plans import ResponsePlans
 from dispatch.rejection import Rejected
-from dispatch.state import ACTIVE_STATUSES, DispatchState, Incident, IncidentStatus
+from dispatch.state import ACTIVE_STATUSES, Call, DispatchState, Incident, IncidentStatus
 from web.access import ALL_AGENCIES, Denied, identify
 from web.api_keys import ApiKey
 from web.audit import AuditLog, origin_of
@@ -42,11 +42,37 @@ STREAM_WAKE_S = 1.0  # also how soon a revoked key's open stream is ended, busy 
 
 
 @dataclass(frozen=True)
+class CallsAt:
+    """An incident's calls as at one entry: the first `count` of a list its later entries share
+    for as long as calls only arrive, so a hot incident's entries cost one call each, not all
+    its calls each (800 calls about one fire were 260 MB when each entry held a copy)."""
+
+    shared: list[dict[str, Any]]
+    count: int
+
+    def views(self) -> list[dict[str, Any]]:
+        return self.shared[:self.count]
+
+
+@dataclass
+class _CallViews:
+    """The list an incident's entries share, and what each call's view was drawn from."""
+
+    views: list[dict[str, Any]] = field(default_factory=list)
+    drawn_from: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+def _call_key(call: Call) -> tuple[Any, ...]:
+    """What of a call can change after it is received (a merge, a split, a repeat)."""
+    return (call.call_id, call.incident_id, call.merged, call.reason, call.repeat)
+
+
+@dataclass(frozen=True)
 class FeedEntry:
     seq: int
     at: datetime
     event: str
-    incident: dict[str, Any]  # the incident with its calls, as at `seq`, before any field rule
+    head: dict[str, Any]  # the incident as at `seq`, its calls aside, before any field rule
     agencies: frozenset[str]  # agencies entitled to it then: a task in it, or took one of its calls
     msg_type: Literal["Alert", "Update", "Cancel"]  # as a viewer entitled from the start sees it
     first_seq: int
@@ -58,6 +84,16 @@ class FeedEntry:
     after_close: bool = False  # a change after that (units going home, waves given back)
     # the incident's entries so far, this one included: who saw what first is read from it
     history: list["FeedEntry"] = field(default_factory=list, compare=False, repr=False)
+    calls: CallsAt = field(default_factory=lambda: CallsAt([], 0), compare=False, repr=False)
+
+    @property
+    def incident_id(self) -> str:
+        return str(self.head["incident_id"])
+
+    @property
+    def incident(self) -> dict[str, Any]:
+        """The incident with its calls, as at `seq` (drawn when asked: a copy of the list)."""
+        return {**self.head, "calls": self.calls.views()}
 
 
 class FeedIndex:
@@ -74,7 +110,23 @@ class FeedIndex:
         # (incident id, agency) -> the first position the agency was entitled to the incident at
         self.first_for: dict[tuple[str, str], int] = {}
         self.history: dict[str, list[FeedEntry]] = {}
+        self._calls: dict[str, _CallViews] = {}
         self._changed = asyncio.Event()
+
+    def _calls_at(self, inc: Incident, state: DispatchState) -> CallsAt:
+        """The incident's calls now, sharing the list of its earlier entries when they only grew."""
+        keys = [_call_key(state.calls[c]) for c in inc.call_ids]
+        shared = self._calls.get(inc.incident_id)
+        if shared is None or shared.drawn_from != keys[:len(shared.drawn_from)]:
+            shared = self._calls[inc.incident_id] = _CallViews()  # a call changed: a new list
+        for key, call_id in zip(keys[len(shared.drawn_from):], inc.call_ids[len(shared.drawn_from):],
+                                strict=True):
+            shared.views.append(call_view(state.calls[call_id]))
+            shared.drawn_from.append(key)
+        if len(keys) < len(shared.drawn_from):  # a call left (a split): the shorter list is new
+            shared = self._calls[inc.incident_id] = _CallViews(shared.views[:len(keys)],
+                                                                shared.drawn_from[:len(keys)])
+        return CallsAt(shared.views, len(keys))
 
     def on_event(self, seq: int, e: ev.Event, state: DispatchState) -> None:
         self.links.on_event(e)
@@ -84,7 +136,7 @@ class FeedIndex:
                 continue
             first = self.first.setdefault(incident_id, (seq, e.at))
             view = incident_view(inc, state, self.plans)
-            view["calls"] = [call_view(state.calls[c]) for c in inc.call_ids]
+            calls = self._calls_at(inc, state)
             agencies = frozenset(inc.tasks) | {state.calls[c].hotline for c in inc.call_ids}
             self.agencies_of[incident_id] = agencies
             for agency in agencies:
@@ -93,13 +145,15 @@ class FeedIndex:
                 "Alert" if first[0] == seq else "Cancel" if inc.status == IncidentStatus.MERGED else "Update")
             history = self.history.setdefault(incident_id, [])
             previous = history[-1] if history else None
-            was_active = previous is None or previous.incident["status"] in ACTIVE_STATUSES
+            was_active = previous is None or previous.head["status"] in ACTIVE_STATUSES
             entry = FeedEntry(seq, e.at, e.type, view, agencies, kind, *first,
                               links=self.links.of(incident_id),
-                              changed=what_changed(previous.incident if previous else None, view,
-                                                   _told(inc, seq, e)),
+                              changed=what_changed(previous.head if previous else None, view,
+                                                   _told(inc, seq, e),
+                                                   previous.calls if previous else None, calls),
                               green_wave=green_wave_state(view), closing=not inc.active and was_active,
-                              after_close=not inc.active and not was_active, history=history)
+                              after_close=not inc.active and not was_active, history=history,
+                              calls=calls)
             history.append(entry)
             self.entries.append(entry)
             self.latest[incident_id] = entry
@@ -154,11 +208,22 @@ def _told(inc: Incident, seq: int, e: ev.Event) -> str:
     return describe(told[-1]) if told else e.type.replace("_", " ")
 
 
-def what_changed(before: dict[str, Any] | None, after: dict[str, Any], summary: str) -> dict[str, Any]:
+def what_changed(before: dict[str, Any] | None, after: dict[str, Any], summary: str,
+                 calls_before: CallsAt | None = None, calls_after: CallsAt | None = None) -> dict[str, Any]:
     """What an entry changed against the incident's previous entry: the fields (a task as
     `tasks.<agency>`), the units and calls that came, went or changed, and the line that says it."""
     old = before or {}
     fields: list[str] = []
+    calls_differ = False
+    if calls_after is not None:
+        before_views = calls_before.views() if calls_before else []
+        after_views = calls_after.views()
+        calls_differ = before_views != after_views
+        known = {c["call_id"] for c in before_views}
+        new_calls = [c["call_id"] for c in after_views if c["call_id"] not in known]
+    else:
+        known = {c["call_id"] for c in old.get("calls", [])}
+        new_calls = [c["call_id"] for c in after.get("calls", []) if c["call_id"] not in known]
     for key in after:
         if key == "tasks":
             agencies = set(old.get("tasks", {})) | set(after["tasks"])
@@ -166,13 +231,13 @@ def what_changed(before: dict[str, Any] | None, after: dict[str, Any], summary: 
                        if old.get("tasks", {}).get(a) != after["tasks"].get(a)]
         elif old.get(key) != after[key]:
             fields.append(key)
+    if calls_differ:
+        fields.append("calls")  # last, where the incident's calls are in its view
     units_before = {u["unit_id"]: u for u in old.get("units", [])}
     units_after = {u["unit_id"]: u for u in after.get("units", [])}
     units = sorted(u for u in units_before.keys() | units_after.keys()
                    if units_before.get(u) != units_after.get(u))
-    calls_before = {c["call_id"] for c in old.get("calls", [])}
-    calls = [c["call_id"] for c in after.get("calls", []) if c["call_id"] not in calls_before]
-    return {"summary": summary, "fields": fields, "units": units, "calls": calls}
+    return {"summary": summary, "fields": fields, "units": units, "calls": new_calls}
 
 
 def green_wave_state(view: dict[str, Any]) -> dict[str, Any]:
@@ -191,7 +256,7 @@ def seen_by(entry: FeedEntry, viewer: ApiKey) -> dict[str, Any]:
     seen = [h for h in entry.history if h.seq <= entry.seq and (every or viewer.agency in h.agencies)]
     first = seen[0] if seen else entry
     previous = seen[-2] if len(seen) >= 2 else None
-    msg_type = "Alert" if first is entry else "Cancel" if entry.incident["status"] == "merged" else "Update"
+    msg_type = "Alert" if first is entry else "Cancel" if entry.head["status"] == "merged" else "Update"
     return {"msg_type": msg_type, "first_seq": first.seq, "first_at": first.at.isoformat(),
             "previous_seq": previous.seq if previous else None,
             "previous_at": previous.at.isoformat() if previous else None}
