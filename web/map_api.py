@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from fastapi.responses import FileResponse, Response
 
+from dispatch.units import UNIT_TRANSITIONS
 from web.access import Denied, identify
 from web.audit import origin_of
 from web.deps import BackendDep, IdentityDep
@@ -34,7 +35,10 @@ async def centre(backend: BackendDep) -> dict[str, Any]:
     offset = now.utcoffset()
     return {"time_zone": settings.time_zone, "now": now.isoformat(),
             "utc_offset_min": int(offset.total_seconds() // 60) if offset is not None else 0,
-            "stale_after_s": settings.stale_after_s, "ack_deadline_s": settings.ack_deadline_s}
+            "stale_after_s": settings.stale_after_s, "ack_deadline_s": settings.ack_deadline_s,
+            # the board offers a unit only the statuses the domain accepts next
+            "unit_transitions": {s.value: sorted(n.value for n in nexts)
+                                 for s, nexts in UNIT_TRANSITIONS.items()}}
 
 
 @router.get("/healthz", response_model=Health)

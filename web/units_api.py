@@ -3,6 +3,7 @@ and assignment. Positions go to telemetry (Redis GEO and a bounded stream), neve
 what follows from an assignment or a status (routes, green waves, hospitals) is the workflows'."""
 
 import json
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
@@ -13,7 +14,7 @@ from dispatch.decide import ChangeUnitStatus, RegisterUnit, Rejected
 from dispatch.recommend import Need
 from dispatch.routes import UnitRoute
 from dispatch.telemetry import GEO_MAX_LAT, Position, is_stale
-from dispatch.units import UnitStatus
+from dispatch.units import Unit, UnitStatus
 from web.access import Denied, permit_message
 from web.api_keys import Role
 from web.bootstrap import Backend
@@ -77,6 +78,11 @@ class AssignIn(BaseModel):
     by: str = Field("dispatcher", max_length=64)
 
 
+def silent_too_long(unit: Unit, position: Position | None, now: datetime, stale_after_s: float) -> bool:
+    """Stale: no fix for too long, unless the unit is parked on scene, where silence is normal."""
+    return unit.status != UnitStatus.ON_SCENE and is_stale(position, now, stale_after_s)
+
+
 def route_view(r: UnitRoute) -> dict[str, Any]:
     p = r.plan
     return {"incident_id": r.incident_id, "purpose": r.purpose.value, "hospital_id": r.hospital_id,
@@ -112,7 +118,7 @@ async def list_units(
     out = []
     for u in units:
         view = unit_view(u, latest.get(u.unit_id),
-                         is_stale(latest.get(u.unit_id), now, backend.settings.stale_after_s))
+                         silent_too_long(u, latest.get(u.unit_id), now, backend.settings.stale_after_s))
         if u.unit_id in distance:
             view["distance_m"] = round(distance[u.unit_id], 1)
         out.append(view)
@@ -144,7 +150,8 @@ async def get_unit(unit_id: str, backend: BackendDep) -> dict[str, Any]:
     if unit is None:
         raise Rejected(404, "unit_id", f"no unit {unit_id}")
     pos = (await backend.positions.latest([unit_id])).get(unit_id)
-    view = unit_view(unit, pos, is_stale(pos, service.clock.now(), backend.settings.stale_after_s))
+    stale = silent_too_long(unit, pos, service.clock.now(), backend.settings.stale_after_s)
+    view = unit_view(unit, pos, stale)
     if unit_id in service.state.routes:
         view["route"] = route_view(service.state.routes[unit_id])
     return view

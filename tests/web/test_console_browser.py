@@ -135,3 +135,44 @@ def test_times_are_the_centres_and_the_queue_shows_what_a_dispatcher_needs(conso
     assert "待派" in page.inner_text(f"#incidents li[data-id='{theft}'] .row2")
     assert page.inner_text("#conn") == "在线"
     assert errors == []
+
+
+def test_the_unit_board_shows_each_agencys_units_and_changes_status_by_click_and_key(console) -> None:
+    page, base, errors = console
+    http = httpx.Client(base_url=base, headers=AUTH)
+    w, s, e, n = http.get("/v1/map/roads").json()["bounds"]
+    crash = {"hotline": "120", "kind": "traffic_crash_injury",
+             "location": {"lon": (w + e) / 2, "lat": (s + n) / 2}}
+    inc = http.post("/v1/calls", json=crash).json()["incident_id"]
+    sent = http.post(f"/v1/incidents/{inc}/assign", json={}).json()["assigned"]
+    ambulance = next(u for u in sent if http.get(f"/v1/units/{u}").json()["agency"] == "120")
+    row = page.locator(f"#board tr[data-unit='{ambulance}']")
+    row.locator("time.eta").wait_for(timeout=5_000)  # counting down to its arrival
+    assert inc in row.inner_text() and "dispatched" in row.locator(".ustatus").inner_text()
+    assert page.locator("#board table.board").count() == 4  # one table per agency
+    row.locator(".stale").wait_for()  # no fix ever reported (the demo drive is off)
+
+    # one click: en route
+    row.locator("button[data-status='en_route']").click()
+    page.wait_for_function(f"window.jd.units.get('{ambulance}').status === 'en_route'", timeout=3_000)
+    assert http.get(f"/v1/units/{ambulance}").json()["status"] == "en_route"
+    # a key on the focused row: 2 = on scene; parked on scene it is not stale, here or in the API
+    page.locator(f"#board tr[data-unit='{ambulance}']").focus()
+    page.keyboard.press("2")
+    page.wait_for_function(f"window.jd.units.get('{ambulance}').status === 'on_scene'", timeout=3_000)
+    told = http.get(f"/v1/units/{ambulance}").json()
+    assert told["status"] == "on_scene" and told["stale"] is False
+    row = page.locator(f"#board tr[data-unit='{ambulance}']")
+    row.locator(".ustatus").filter(has_text="on scene").wait_for(timeout=3_000)
+    assert row.locator(".stale").count() == 0
+    assert row.locator("time.timer").inner_text().startswith("0:0")  # time in status restarted
+    # a refused change says why on the board
+    row.locator("button[data-status='transporting']").wait_for()
+    http.post(f"/v1/units/{ambulance}/status", json={"status": "returning"})
+    page.wait_for_function(f"window.jd.units.get('{ambulance}').status === 'returning'", timeout=3_000)
+    page.evaluate(f"window.jd.board.onChange(window.jd.units.get('{ambulance}'), 'transporting')")
+    page.locator("#board-msg.refused").wait_for(timeout=3_000)
+    page.locator(f"#board tr[data-unit='{ambulance}']").scroll_into_view_if_needed()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "console_unit_board.png"), full_page=True)
+    assert all("409" in e for e in errors), errors  # the refused request, and nothing else

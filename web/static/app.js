@@ -27,6 +27,7 @@ state.filters = new ConsoleFilters(state.incidents);
 state.unitAt = (uid) => fleet.at(uid);
 fleet.visible = (u) => state.filters.unitShown(u);
 window.jd = state; // for browser tests and curious dispatchers
+state.board = UnitBoard;
 
 // The API key: from the URL fragment (`#key=...`, as `jointdispatch serve` prints it; a fragment
 // never reaches a server or its logs), then kept for this tab only; asked for when there is none.
@@ -107,7 +108,11 @@ async function loadRoutes() {
 
 async function loadPositions() {
   const { body } = await api("/v1/units");
-  for (const u of body.units || []) if (u.position) state.positions.set(u.unit_id, u.position);
+  for (const u of body.units || []) {
+    if (!u.position) continue;
+    state.positions.set(u.unit_id, u.position);
+    UnitBoard.noteFix(u.unit_id, Date.parse(u.position.at));
+  }
   for (const uid of state.units.keys()) drawUnit(uid);
 }
 
@@ -205,7 +210,31 @@ function renderList() {
     const want = state.filters.incidentShown(state.incidents.get(id));
     if (want !== incidentsLayer.hasLayer(m)) { if (want) m.addTo(incidentsLayer); else incidentsLayer.removeLayer(m); }
   }
+  fleet.dirty = true;
+  scheduleBoard();
 }
+
+// The board is redrawn at most once a frame however many events arrive, and every 5 s for the
+// stale flags (its timers run on the Ticker).
+let boardPending = false;
+function scheduleBoard() {
+  if (boardPending) return;
+  boardPending = true;
+  requestAnimationFrame(() => {
+    boardPending = false;
+    UnitBoard.render(document.getElementById("board"), state.units, state.incidents, state.filters);
+  });
+}
+setInterval(scheduleBoard, 5000);
+UnitBoard.wire(document.getElementById("board"), state.units);
+UnitBoard.onChange = async (u, status) => {
+  const out = document.getElementById("board-msg");
+  const r = await api(`/v1/units/${encodeURIComponent(u.unit_id)}/status`, {
+    method: "POST", body: JSON.stringify({ status, by: "console" }) });
+  out.textContent = r.ok ? `${u.call_sign}: ${statusText(status)}` : `${u.call_sign}: ${r.body.error || r.status}`;
+  out.className = r.ok ? "hint" : "hint refused";
+  if (r.ok) upsertUnit(r.body);
+};
 
 function summonsTable(w) {
   const rows = Object.entries(w.summons).map(([a, s]) => {
@@ -411,6 +440,7 @@ function applyMessage(msg) {
   } else if (msg.type === "positions") {
     for (const [uid, lon, lat, heading, speed] of msg.positions) { // compact: see web/live.py
       state.positions.set(uid, { unit_id: uid, lon, lat, heading, speed_kmh: speed });
+      UnitBoard.noteFix(uid, msg.at * 1000); // the batch's oldest fix: never younger than it was
       const u = state.units.get(uid);
       if (u) fleet.move(uid, lat, lon, heading, u);
     }
@@ -485,6 +515,7 @@ function applyLanguage() {
   document.getElementById("lang").textContent = t("lang");
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
   renderKinds(); renderFilterChoices(); renderList(); renderRoster(); renderConnection();
+  document.getElementById("board-keys").innerHTML = UnitBoard.legend();
 }
 document.getElementById("lang").onclick = () => {
   lang = lang === "en" ? "zh" : "en";
@@ -495,7 +526,7 @@ document.getElementById("lang").onclick = () => {
 async function loadCentre() {
   const asked = Date.now();
   const { ok, body } = await api("/v1/centre");
-  if (ok) CentreClock.apply(body, asked, Date.now());
+  if (ok) { CentreClock.apply(body, asked, Date.now()); UnitBoard.transitions = body.unit_transitions; }
   state.centre = body;
   renderLocalClock();
 }

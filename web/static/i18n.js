@@ -60,5 +60,16 @@ Object.assign(I18N.zh, {
   st_available: "空闲", st_transporting: "转运中", st_at_hospital: "在医院",
   st_returning: "返回中", st_out_of_service: "停用",
 });
+// The unit status board.
+Object.assign(I18N.en, {
+  unitBoard: "Unit status board", shortcuts: "Keys on a row:", unit: "Unit", status: "Status",
+  inStatus: "in status", incident: "Incident", stale: "stale", noUnits: "No unit matches the filters.",
+  staleHint: "no position report for longer than the centre's limit",
+});
+Object.assign(I18N.zh, {
+  unitBoard: "车辆状态板", shortcuts: "行内快捷键：", unit: "车辆", status: "状态",
+  inStatus: "持续", incident: "事件", stale: "失联", noUnits: "没有符合筛选条件的车辆。",
+  staleHint: "超过时限未上报位置",
+});
 // A status word (task, incident or unit status, as the server sends it) in the page's language.
 const statusText = (s) => t(`st_${s}`) === `st_${s}` ? String(s).replace(/_/g, " ") : t(`st_${s}`);
