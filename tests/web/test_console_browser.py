@@ -2,6 +2,9 @@
 centre's zone and the server's clock whatever the browser's are, the incident queue, and filters
 that apply to incidents and units alike. Screenshots go to test-artifacts/."""
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,31 +23,55 @@ pytestmark = pytest.mark.browser
 CENTRE_ZONE = ZoneInfo("Asia/Shanghai")
 
 
+class Console:
+    """One server and one browser; `open(key)` loads the page with a key, as the serve line does."""
+
+    def __init__(self, redis_url: str, browser: Any) -> None:
+        port = free_port()
+        self.base, self.redis_url = f"http://127.0.0.1:{port}", redis_url
+        self.namespace = f"console{port}"
+        self.server = start_server(redis_url, port, namespace=self.namespace)
+        # a browser that thinks it is in New York, three hours fast: the page must not believe it
+        context = browser.new_context(viewport={"width": 1400, "height": 900},
+                                      timezone_id="America/New_York")
+        self.page = context.new_page()
+        self.page.clock.install(time=datetime.now().astimezone() + timedelta(hours=3))
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def open(self, key: str = SUPERVISOR_KEY, wait: bool = True) -> None:
+        self.page.goto(f"{self.base}/#key={key}")
+        if wait:
+            self.page.wait_for_function("window.jd && window.jd.connected && window.jd.roadsLoaded",
+                                        timeout=30_000)
+
+    def cli(self, *args: str) -> str:
+        """`jointdispatch keys ...` against this server's Redis and namespace, as an admin runs it."""
+        env = {**os.environ, "REDIS_URL": self.redis_url, "JD_NAMESPACE": self.namespace}
+        done = subprocess.run([sys.executable, "-m", "web.cli", *args], env=env, capture_output=True,
+                              text=True, check=True)
+        return done.stdout.strip().splitlines()[-1]
+
+
 @pytest.fixture
-def console(redis_server) -> Iterator[tuple[Any, str, list[str]]]:
-    """A server on the demo zone and a browser that thinks it is in New York, three hours fast."""
+def consoles(redis_server) -> Iterator[Console]:
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed; `make test` installs Debian's chromium")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = start_server(redis_server.url, port, namespace=f"console{port}")
-    try:
-        with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            context = browser.new_context(viewport={"width": 1400, "height": 900},
-                                          timezone_id="America/New_York")
-            page = context.new_page()
-            page.clock.install(time=datetime.now().astimezone() + timedelta(hours=3))
-            errors: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(f"{base}/#key={SUPERVISOR_KEY}")
-            page.wait_for_function("window.jd && window.jd.connected && window.jd.roadsLoaded",
-                                   timeout=30_000)
-            yield page, base, errors
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        one = Console(redis_server.url, browser)
+        try:
+            yield one
+        finally:
             browser.close()
-    finally:
-        server.kill()
+            one.server.kill()
+
+
+@pytest.fixture
+def console(consoles: Console) -> tuple[Any, str, list[str]]:
+    consoles.open()
+    return consoles.page, consoles.base, consoles.errors
 
 
 def local(iso: str, fmt: str = "%H:%M:%S") -> str:
@@ -176,3 +203,92 @@ def test_the_unit_board_shows_each_agencys_units_and_changes_status_by_click_and
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "console_unit_board.png"), full_page=True)
     assert all("409" in e for e in errors), errors  # the refused request, and nothing else
+
+
+def test_a_bad_key_a_revoked_key_a_refusal_and_a_lost_connection_each_say_what_to_do(consoles) -> None:
+    page = consoles.page
+    # an unknown key: a form saying so, and what to do, instead of a blank map
+    consoles.open("jd_nobody_" + "x" * 32, wait=False)
+    gate = page.locator("#key-gate")
+    gate.wait_for(state="visible", timeout=10_000)
+    assert "unknown API key" in gate.inner_text() and "jointdispatch keys create" in gate.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "console_bad_key.png"))
+
+    # a 110 dispatcher's key, pasted into the form
+    dispatcher = consoles.cli("keys", "create", "--client", "desk-110", "--agency", "110",
+                              "--role", "dispatcher")
+    page.fill("#key-gate input[name=key]", dispatcher)
+    page.click("#key-gate button[type=submit]")
+    page.wait_for_function("window.jd && window.jd.connected && window.jd.me.agency === '110'",
+                           timeout=30_000)
+    assert page.locator("#key-gate").is_hidden()
+
+    # a refused action (an ambulance is 120's, not 110's) says why and what to do
+    http = httpx.Client(base_url=consoles.base, headers=AUTH)
+    page.locator("#board tr[data-unit='A-C-1'] button[data-status='out_of_service']").click()
+    refusal = page.locator(".notice.refused")
+    refusal.wait_for(timeout=3_000)
+    assert "agency 120" in refusal.inner_text() and "supervisor" in refusal.inner_text()
+    assert http.get("/v1/units/A-C-1").json()["status"] == "available"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "console_refused.png"))
+
+    # the whistle form knows the key's agency: a 110 dispatcher may not blow it (403, shown)
+    w, s, e, n = http.get("/v1/map/roads").json()["bounds"]
+    drowning = {"hotline": "120", "kind": "drowning", "location": {"lon": (w + e) / 2, "lat": (s + n) / 2}}
+    inc = http.post("/v1/calls", json=drowning).json()["incident_id"]
+    page.click(f"#incidents li[data-id='{inc}']")
+    page.wait_for_selector("#whistle-form")
+    assert page.locator("#whistle-form select[name=agency]").input_value() == "110"
+    assert page.locator("#whistle-form select[name=agency]").is_disabled()
+    page.click("#whistle-form button[type=submit]")
+    page.locator(".notice.refused", has_text="whistle").wait_for(timeout=5_000)
+
+    # lost connection: the server goes away, the page says so and what it means, then recovers
+    consoles.server.kill()
+    consoles.server.wait()
+    lost = page.locator(".notice.lost")
+    lost.wait_for(timeout=10_000)
+    assert "reconnecting" in lost.inner_text() and "not live" in lost.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "console_lost.png"))
+    port = int(consoles.base.rsplit(":", 1)[1])
+    consoles.server = start_server(consoles.redis_url, port, namespace=consoles.namespace)
+    lost.wait_for(state="detached", timeout=20_000)
+
+    # the key is revoked while the page is open: the live socket closes, the form says why
+    key_id = dispatcher.split("_")[1]
+    consoles.cli("keys", "revoke", key_id)
+    gate.wait_for(state="visible", timeout=30_000)
+    assert "revoked" in gate.inner_text()
+
+
+def test_the_whistle_panel_is_a_form_and_acks_only_for_the_viewers_agency(consoles) -> None:
+    page = consoles.page
+    convener = consoles.cli("keys", "create", "--client", "conv-119", "--agency", "119",
+                            "--role", "convener")
+    consoles.open(convener)
+    http = httpx.Client(base_url=consoles.base, headers=AUTH)
+    w, s, e, n = http.get("/v1/map/roads").json()["bounds"]
+    fire = {"hotline": "119", "kind": "fire", "location": {"lon": (w + e) / 2, "lat": (s + n) / 2}}
+    inc = http.post("/v1/calls", json=fire).json()["incident_id"]
+    blown = http.post(f"/v1/incidents/{inc}/whistle", json={"by": "Dispatcher Li", "agency": "119"},
+                      timeout=30)
+    assert blown.status_code == 201, blown.text
+    wid = blown.json()["whistle"]["whistle_id"]
+    page.click(f"#incidents li[data-id='{inc}']")
+    page.wait_for_selector("table.summons")
+    # an Ack button only on the viewer's own agency's row
+    assert page.locator("table.summons button[data-ack]").count() == 1
+    assert page.locator("table.summons tr[data-agency='119'] button[data-ack]").count() == 1
+    summoned = blown.json()["whistle"]["summons"]["120"]["name"]
+    assert summoned in page.inner_text("table.summons tr[data-agency='120'] .summoned")
+    page.evaluate("localStorage.setItem('jd-name', 'Captain Wu')")
+    page.click("table.summons tr[data-agency='119'] button[data-ack]")
+    page.wait_for_selector("table.summons tr[data-agency='119'] .ack", timeout=3_000)
+    # the table says who acknowledged, at the centre's time, not who was summoned
+    ack = http.get(f"/v1/whistles/{wid}").json()["summons"]["119"]
+    assert ack["acknowledged_by"] == "Captain Wu"
+    shown = page.inner_text("table.summons tr[data-agency='119'] .ack")
+    assert "Captain Wu" in shown and local(ack["acknowledged_at"]) in shown
+    page.screenshot(path=str(ARTIFACTS / "console_whistle.png"))
+    assert consoles.errors == []

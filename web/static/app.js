@@ -29,32 +29,24 @@ fleet.visible = (u) => state.filters.unitShown(u);
 window.jd = state; // for browser tests and curious dispatchers
 state.board = UnitBoard;
 
-// The API key: from the URL fragment (`#key=...`, as `jointdispatch serve` prints it; a fragment
-// never reaches a server or its logs), then kept for this tab only; asked for when there is none.
-const KEY = (() => {
-  const m = location.hash.match(/key=([^&]+)/);
-  if (m) {
-    sessionStorage.setItem("jd-key", decodeURIComponent(m[1]));
-    history.replaceState(null, "", location.pathname + location.search);
-  }
-  let k = sessionStorage.getItem("jd-key");
-  if (!k) {
-    k = (window.prompt("API key (from `jointdispatch keys create`):") || "").trim();
-    if (k) sessionStorage.setItem("jd-key", k);
-  }
-  return k;
-})();
+const KEY = KeyGate.key();
 const authed = (headers = {}) => ({ ...headers, Authorization: `Bearer ${KEY}` });
 
-const api = async (path, opts = {}) => {
+// Every request of the page. `what` names the action for the dispatcher: a refusal of it (or of
+// any change) is shown with the server's reason and what to do (notices.js); reads fail quietly
+// because the live socket brings the state back.
+const api = async (path, opts = {}, what = null) => {
+  const change = opts.method && opts.method !== "GET";
   let r;
   try {
     r = await fetch(path, { headers: authed({ "Content-Type": "application/json" }), ...opts });
   } catch (e) { // the server is away (restarting): the websocket's reconnect brings the state back
+    if (change || what) Notices.refused(what || path, 0, {});
     return { ok: false, status: 0, body: {} };
   }
-  if (r.status === 401) sessionStorage.removeItem("jd-key"); // asked for again on the next load
   const body = await r.json().catch(() => ({}));
+  if (r.status === 401) KeyGate.refused(body.error);
+  else if (!r.ok && (change || what)) Notices.refused(what || path, r.status, body);
   return { ok: r.ok, status: r.status, body };
 };
 
@@ -230,21 +222,11 @@ UnitBoard.wire(document.getElementById("board"), state.units);
 UnitBoard.onChange = async (u, status) => {
   const out = document.getElementById("board-msg");
   const r = await api(`/v1/units/${encodeURIComponent(u.unit_id)}/status`, {
-    method: "POST", body: JSON.stringify({ status, by: "console" }) });
+    method: "POST", body: JSON.stringify({ status, by: WhistlePanel.person() }) }, `${u.call_sign} → ${statusText(status)}`);
   out.textContent = r.ok ? `${u.call_sign}: ${statusText(status)}` : `${u.call_sign}: ${r.body.error || r.status}`;
   out.className = r.ok ? "hint" : "hint refused";
   if (r.ok) upsertUnit(r.body);
 };
-
-function summonsTable(w) {
-  const rows = Object.entries(w.summons).map(([a, s]) => {
-    const st = s.acknowledged_at ? `<span class="ack">✔ ${t("acked")} ${CentreClock.time(s.acknowledged_at)}</span>`
-      : s.unanswered ? `<span class="dead">${t("unanswered")}</span>`
-      : `<span class="wait">${t("waiting")} (${s.level})</span> <button data-ack="${a}">${t("ack")}</button>`;
-    return `<tr data-agency="${a}"><td><span class="tag a${a}">${a}</span></td><td>${escapeHtml(s.name)}</td><td>${st}</td></tr>`;
-  }).join("");
-  return `<h2>${t("summons")} ${w.whistle_id}</h2><table class="summons">${rows}</table>`;
-}
 
 async function showDetail(id) {
   state.selected = id;
@@ -255,15 +237,14 @@ async function showDetail(id) {
   const tasks = Object.entries(inc.tasks).map(([a, tk]) => `<span class="tag a${a}">${a}</span> ${tk.status}`).join(" ");
   const tl = inc.timeline.map((e) => `<li><time>${CentreClock.time(e.at)}</time> ${escapeHtml(e.summary)}</li>`).join("");
   const whistle = [...state.whistles.values()].find((w) => w.incident_id === id && w.active);
-  const whistleHtml = whistle ? summonsTable(whistle)
-    : `<p><button class="whistle" id="blow">${t("whistle")}</button></p>`;
+  const whistleHtml = whistle ? WhistlePanel.table(whistle) : WhistlePanel.form(inc);
   box.innerHTML = `<h2>${inc.incident_id} ${escapeHtml(label(inc))}</h2><p>${tasks}</p>${whistleHtml}
     <div id="rec"></div><ol>${calls}</ol><h2>${t("timeline")}</h2><ol>${tl}</ol>`;
-  const blow = document.getElementById("blow");
-  if (blow) blow.onclick = () => blowWhistle(inc);
-  for (const b of box.querySelectorAll("button[data-ack]")) {
-    b.onclick = () => api(`/v1/whistles/${whistle.whistle_id}/ack`, { method: "POST", body: JSON.stringify({ agency: b.dataset.ack, by: `convener ${b.dataset.ack}` }) });
-  }
+  WhistlePanel.wire(box, inc, whistle, api, (answer) => {
+    for (const [uid, route] of Object.entries(answer.routes || {})) drawRoute(uid, route);
+    showDetail(id);
+  });
+  Ticker.tick(box);
   if (inc.corridors && inc.corridors.length) {
     const rows = inc.corridors.map((c) => {
       const unit = state.units.get(c.unit_id);
@@ -340,25 +321,10 @@ async function showRecommendation(id) {
   const hosp = body.hospital ? `<p>${t("hospital")}: ${escapeHtml(body.hospital.name)} (${(body.hospital.eta_s / 60).toFixed(1)} ${t("min")})</p>` : "";
   box.innerHTML = `<h2>${t("recommend")}</h2><ul class="rec">${items}</ul>${hosp}<button class="primary" id="confirm">${t("confirm")}</button>`;
   document.getElementById("confirm").onclick = async () => {
-    const r = await api(`/v1/incidents/${encodeURIComponent(id)}/assign`, { method: "POST", body: "{}" });
+    const r = await api(`/v1/incidents/${encodeURIComponent(id)}/assign`, { method: "POST", body: "{}" }, t("confirm"));
     if (r.ok) for (const [uid, route] of Object.entries(r.body.routes)) drawRoute(uid, route);
     showDetail(id);
   };
-}
-
-async function blowWhistle(inc) {
-  const agency = prompt("Your centre (120 / 119 / lead of the day):", "120");
-  if (!agency) return;
-  const payload = { by: `dispatcher ${agency}`, agency };
-  if (!inc.whistle_qualifies) {
-    const reason = prompt(t("override"));
-    if (!reason) return;
-    payload.override_reason = reason;
-  }
-  const r = await api(`/v1/incidents/${encodeURIComponent(inc.incident_id)}/whistle`, { method: "POST", body: JSON.stringify(payload) });
-  if (!r.ok) { alert(r.body.error); return; }
-  for (const [uid, route] of Object.entries(r.body.routes || {})) drawRoute(uid, route);
-  showDetail(inc.incident_id);
 }
 
 async function showUnit(uid) {
@@ -458,12 +424,14 @@ function connect() {
   const since = state.seq === null ? "" : `&since=${state.seq}`;
   // a browser cannot set headers on a websocket: the key goes in the query
   const ws = new WebSocket(`${proto}://${location.host}/v1/live?key=${encodeURIComponent(KEY)}${since}`);
-  ws.onopen = () => { retry = 500; state.connected = true; renderConnection(); };
+  ws.onopen = () => { retry = 500; state.connected = true; renderConnection(); Notices.clear("lost"); };
   ws.onmessage = (e) => applyMessage(JSON.parse(e.data));
   ws.onclose = (e) => {
     state.connected = false;
-    if (e.code === 4401) sessionStorage.removeItem("jd-key"); // revoked: asked for again on the next load
     renderConnection();
+    if (e.code === 4401) { KeyGate.refused(e.reason || t("keyRevoked")); return; } // no use retrying
+    // a blip is not worth a message; a second without the socket is
+    setTimeout(() => { if (!state.connected) Notices.show("lost", "lost", t("connLost"), t("connWhatToDo"), true); }, 1500);
     setTimeout(connect, retry);
     retry = Math.min(retry * 2, 5000);
   };
@@ -486,9 +454,9 @@ document.getElementById("call-form").addEventListener("submit", async (e) => {
     location: { lon: state.pick.lng, lat: state.pick.lat },
   };
   if (f.get("caller_number")) body.caller_number = f.get("caller_number");
-  const r = await fetch("/v1/calls", { method: "POST", headers: authed({ "Content-Type": "application/json", "Idempotency-Key": crypto.randomUUID() }), body: JSON.stringify(body) });
-  const j = await r.json();
-  out.textContent = r.ok ? `${j.call_id} → ${j.incident_id}: ${j.reason}` : j.error;
+  const r = await api("/v1/calls", { method: "POST", headers: authed({ "Content-Type": "application/json", "Idempotency-Key": crypto.randomUUID() }), body: JSON.stringify(body) }, t("send"));
+  const j = r.body;
+  out.textContent = r.ok ? `${j.call_id} → ${j.incident_id}: ${j.reason}` : j.error || "";
   if (r.ok) showDetail(j.incident_id);
 });
 
@@ -539,6 +507,10 @@ function renderLocalClock() {
 setInterval(renderLocalClock, 1000);
 
 (async () => {
+  const me = await KeyGate.check(KEY);
+  if (!me) return; // the key gate says why and asks for another
+  WhistlePanel.me = me;
+  state.me = me;
   await Promise.all([loadCentre(), loadRoads(), loadPlans(), loadFleetPlaces(), loadRoster()]);
   applyLanguage();
   Ticker.start();

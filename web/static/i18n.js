@@ -71,5 +71,42 @@ Object.assign(I18N.zh, {
   inStatus: "持续", incident: "事件", stale: "失联", noUnits: "没有符合筛选条件的车辆。",
   staleHint: "超过时限未上报位置",
 });
+// Errors, the key gate and the whistle panel.
+Object.assign(I18N.en, {
+  dismiss: "dismiss", refusedPrefix: "Refused:", keyTitle: "API key needed", keyLabel: "API key",
+  keyUse: "Use this key", keyMissing: "This page needs an API key to show the dispatch picture.",
+  keyRefused: "The server refused this page's API key", keyRevoked: "the key was revoked",
+  keyWhatToDo: "Ask your supervisor for a valid key (`jointdispatch keys create`), paste it here, or open the address `jointdispatch serve` printed.",
+  serverAway: "The server cannot be reached.",
+  doNetwork: "Nothing was sent. Check the network or whether the server is running, then try again.",
+  do403: "Your key may not do this (another agency's or role's action). Ask that agency's dispatcher, or a supervisor.",
+  do409: "The situation changed before this arrived; the screen shows it now. Check it and try again.",
+  do422: "A field is not right: correct it and send again.",
+  do429: "Too many requests from this key: wait a moment and try again.",
+  do503: "The event log is unreachable; nothing was recorded. Try again in a few seconds.",
+  doOther: "Try again; if it keeps failing, tell the duty supervisor.",
+  connLost: "Connection to the server lost: reconnecting…",
+  connWhatToDo: "The screen is not live until it is back and nothing you do is confirmed. If this lasts more than a minute, check the network or phone the duty supervisor.",
+  overrideReason: "Reason", yourName: "Your name", yourCentre: "Your centre", summoned: "Summoned",
+  acknowledgedBy: "Acknowledged by", blownBy: "blown by", convener: "convener", backup: "backup", chief: "chief",
+});
+Object.assign(I18N.zh, {
+  dismiss: "关闭", refusedPrefix: "被拒绝：", keyTitle: "需要 API 密钥", keyLabel: "API 密钥",
+  keyUse: "使用此密钥", keyMissing: "本页面需要 API 密钥才能显示调度态势。",
+  keyRefused: "服务器拒绝了本页面的 API 密钥", keyRevoked: "密钥已被吊销",
+  keyWhatToDo: "请向值班主管索取有效密钥（jointdispatch keys create），粘贴到此处，或打开 jointdispatch serve 打印的地址。",
+  serverAway: "无法连接服务器。",
+  doNetwork: "未发送任何内容。请检查网络或服务器是否运行，然后重试。",
+  do403: "您的密钥无权执行此操作（属于其他单位或角色）。请联系该单位调度员或值班主管。",
+  do409: "情况在此操作到达前已变化，屏幕已更新。请核对后重试。",
+  do422: "有字段不正确：请更正后重新提交。",
+  do429: "此密钥请求过多：请稍候再试。",
+  do503: "事件日志不可达，未记录任何内容。请几秒后重试。",
+  doOther: "请重试；如持续失败，请告知值班主管。",
+  connLost: "与服务器的连接已断开：正在重连…",
+  connWhatToDo: "恢复前屏幕不是实时的，您的操作也不会被确认。如超过一分钟，请检查网络或致电值班主管。",
+  overrideReason: "理由", yourName: "您的姓名", yourCentre: "您的单位", summoned: "被召集人",
+  acknowledgedBy: "确认人", blownBy: "吹哨人", convener: "召集人", backup: "备岗", chief: "值班领导",
+});
 // A status word (task, incident or unit status, as the server sends it) in the page's language.
 const statusText = (s) => t(`st_${s}`) === `st_${s}` ? String(s).replace(/_/g, " ") : t(`st_${s}`);
