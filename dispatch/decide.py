@@ -82,6 +82,14 @@ class ChangeIncidentStatus:
 
 
 @dataclass(frozen=True)
+class AddIncidentNote:
+    incident_id: str
+    agency: str
+    by: str
+    text: str
+
+
+@dataclass(frozen=True)
 class ChangeTaskStatus:
     incident_id: str
     agency: str
@@ -133,7 +141,7 @@ class AssignUnits:
 
 
 Command = (
-    ReceiveCall | SplitCall | MergeIncidents | ChangeIncidentStatus | ChangeTaskStatus
+    ReceiveCall | SplitCall | MergeIncidents | ChangeIncidentStatus | ChangeTaskStatus | AddIncidentNote
     | RegisterUnit | ChangeUnitStatus | AssignUnits | routes.GiveRoute | green_wave.GreenWaveCommand
     | whistle.BlowWhistle | whistle.AcknowledgeSummons | whistle.CheckDeadlines | whistle.PlanRosterDay
     | lead.HandOverLead
@@ -182,6 +190,8 @@ def decide(state: DispatchState, command: Command, rules: Rules, now: datetime) 
             return _change_incident_status(state, command, now)
         case ChangeTaskStatus():
             return _change_task_status(state, command, now)
+        case AddIncidentNote():
+            return _add_note(state, command, now)
         case RegisterUnit():
             return _register_unit(state, command, now)
         case ChangeUnitStatus():
@@ -335,6 +345,20 @@ def _merge_incidents(state: DispatchState, cmd: MergeIncidents, now: datetime) -
             raise Rejected(409, field_name, f"incident {incident_id} is {inc.status}")
     return [ev.IncidentsMerged(at=now, target_id=cmd.target_id, source_id=cmd.source_id,
                                reason=cmd.reason, by=cmd.by)]
+
+
+def _add_note(state: DispatchState, cmd: AddIncidentNote, now: datetime) -> list[ev.Event]:
+    inc = state.incidents.get(cmd.incident_id)
+    if inc is None:
+        raise Rejected(404, "incident_id", f"no incident {cmd.incident_id}")
+    if inc.merged_into is not None:
+        raise Rejected(409, "incident_id", f"{inc.incident_id} was merged into {inc.merged_into}; "
+                       "write the note there")
+    text = cmd.text.strip()
+    if not text:
+        raise Rejected(422, "text", "a note needs some text")
+    return [ev.IncidentNoteAdded(at=now, incident_id=inc.incident_id, agency=cmd.agency, by=cmd.by,
+                                 text=text)]
 
 
 def _change_incident_status(

@@ -130,6 +130,17 @@ class IncidentStatusChanged(Event):
 
 @event
 @dataclass(frozen=True)
+class IncidentNoteAdded(Event):
+    """A line of an incident's narrative, written by one agency's dispatcher."""
+
+    incident_id: str
+    agency: str
+    by: str
+    text: str
+
+
+@event
+@dataclass(frozen=True)
 class TaskStatusChanged(Event):
     incident_id: str
     agency: str

@@ -195,6 +195,8 @@ def fold(state: "DispatchState", seq: int, e: ev.Event) -> None:
                 for call_id in inc.call_ids:
                     _unindex_call(state, inc.incident_id, state.calls[call_id])
             note(inc, seq, e)
+        case ev.IncidentNoteAdded():
+            note(state.incidents[e.incident_id], seq, e)  # the narrative is the timeline's notes
         case ev.TaskStatusChanged():
             inc = state.incidents[e.incident_id]
             task = inc.tasks[e.agency]

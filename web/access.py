@@ -79,6 +79,8 @@ ACCESS: dict[str, dict[Role, Scope]] = {
     "GET /v1/incidents/{incident_id}/eido": _all((*SCREENS, R.FEED_READER)),
     "POST /v1/incidents/{incident_id}/merge": _all((R.DISPATCHER, R.SUPERVISOR)),
     "POST /v1/incidents/{incident_id}/status": _all((R.DISPATCHER, R.SUPERVISOR)),
+    # a note is written for the key's own agency (web/incidents_api.py takes it from the key)
+    "POST /v1/incidents/{incident_id}/notes": _all((R.CALL_TAKER, R.DISPATCHER, R.CONVENER, R.SUPERVISOR)),
     "POST /v1/incidents/{incident_id}/tasks/{agency}/status": {
         R.DISPATCHER: own_agency("path:agency"), R.SUPERVISOR: ANY},
     "GET /v1/incidents/{incident_id}/recommendation": _all((R.DISPATCHER, R.CONVENER, R.SUPERVISOR)),

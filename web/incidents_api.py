@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
 from dispatch.decide import (
+    AddIncidentNote,
     ChangeIncidentStatus,
     ChangeTaskStatus,
     MergeIncidents,
@@ -29,9 +30,10 @@ from web.schemas_incidents import (
     IncidentList,
     IncidentView,
     MutualAidView,
+    NoteView,
     PlanBook,
 )
-from web.views import call_view, incident_view, mutual_aid_view
+from web.views import call_view, incident_view, mutual_aid_view, note_view
 
 router = APIRouter(route_class=ViewRoute)
 AgencyCode = Literal["110", "119", "120", "122"]
@@ -85,6 +87,11 @@ class StatusIn(BaseModel):
     status: str
     reason: str = Field("", max_length=500)
     by: str = Field("dispatcher", max_length=64)
+
+
+class NoteIn(BaseModel):
+    text: str = Field(min_length=1, max_length=2000)
+    by: str = Field("dispatcher", min_length=1, max_length=64)
 
 
 class MutualAidIn(BaseModel):
@@ -218,6 +225,14 @@ async def change_status(incident_id: str, body: StatusIn, backend: BackendDep) -
     service = backend.service
     await service.execute(ChangeIncidentStatus(incident_id, body.status, body.by, body.reason))
     return incident_view(service.state.incidents[incident_id], service.state, backend.plans)
+
+
+@router.post("/v1/incidents/{incident_id}/notes", status_code=201, response_model=NoteView,
+             responses=refusals(404, 409))
+async def add_note(incident_id: str, body: NoteIn, service: ServiceDep, key: IdentityDep) -> dict[str, Any]:
+    """A line of narrative on the incident, timestamped, for the key's agency."""
+    await service.execute(AddIncidentNote(incident_id, key.agency, body.by, body.text))
+    return note_view(service.state.incidents[incident_id].timeline[-1])
 
 
 @router.post("/v1/incidents/{incident_id}/tasks/{agency}/status", response_model=IncidentView,

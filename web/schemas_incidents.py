@@ -157,7 +157,18 @@ class TimelineEntry(Answer):
     summary: str
 
 
+class NoteView(Answer):
+    """One line of the incident's narrative: who wrote it, for which agency, when."""
+
+    seq: int
+    at: Moment
+    agency: Agency
+    by: str
+    text: str
+
+
 class IncidentDetail(IncidentView):
+    notes: list[NoteView]
     corridors: list[CorridorView]
     calls: list[CallView]
     mutual_aid: list[MutualAidView]

@@ -3,10 +3,11 @@
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from dispatch.events import IncidentNoteAdded
 from dispatch.mutual_aid import MutualAidRequest
 from dispatch.plans import ResponsePlans
 from dispatch.roads import RoadRestriction
-from dispatch.state import Call, CorridorSignal, CorridorState, DispatchState, Incident
+from dispatch.state import Call, CorridorSignal, CorridorState, DispatchState, Incident, TimelineEntry
 from dispatch.telemetry import Position
 from dispatch.units import Unit
 from web.timeline_text import describe
@@ -62,11 +63,18 @@ def incident_view(
         out["calls"] = [call_view(state.calls[c]) for c in inc.call_ids]
         out["mutual_aid"] = [mutual_aid_view(r) for r in state.mutual_aid.values()
                              if r.incident_id == inc.incident_id]
+        out["notes"] = [note_view(t) for t in inc.timeline if isinstance(t.event, IncidentNoteAdded)]
         out["timeline"] = [
             {"seq": t.seq, "at": t.at.isoformat(), "type": t.type, "summary": describe(t, zone)}
             for t in inc.timeline
         ]
     return out
+
+
+def note_view(t: TimelineEntry) -> dict[str, Any]:
+    e = t.event
+    assert isinstance(e, IncidentNoteAdded)
+    return {"seq": t.seq, "at": t.at.isoformat(), "agency": e.agency, "by": e.by, "text": e.text}
 
 
 def _labels(kind: str, plans: ResponsePlans | None) -> dict[str, str]:

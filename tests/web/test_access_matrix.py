@@ -44,6 +44,8 @@ def requests_for(unit: str, lon: float, lat: float) -> dict[str, tuple[str, str,
         "GET /v1/incidents/{incident_id}/eido": ("GET", f"/v1/incidents/{NOPE}/eido", None),
         "POST /v1/incidents/{incident_id}/merge": (
             "POST", f"/v1/incidents/{NOPE}/merge", {"source_id": "I-x", "reason": "x"}),
+        "POST /v1/incidents/{incident_id}/notes": (
+            "POST", f"/v1/incidents/{NOPE}/notes", {"text": ""}),
         "POST /v1/incidents/{incident_id}/status": (
             "POST", f"/v1/incidents/{NOPE}/status", {"status": "closed"}),
         "POST /v1/incidents/{incident_id}/tasks/{agency}/status": (

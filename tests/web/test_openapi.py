@@ -153,6 +153,10 @@ def test_real_answers_match_their_declared_models(client, centre, spec) -> None:
     assert "route" in one and "distance_m" not in one  # a key a view leaves out stays out
     check(spec, "get", "/v1/units/{unit_id}", 200, one)
     check(spec, "get", "/v1/centre", 200, client.get("/v1/centre").json())
+    note = client.post(f"/v1/incidents/{incident_id}/notes", json={"text": "two in the water", "by": "dr-xu"})
+    assert note.status_code == 201, note.text
+    check(spec, "post", "/v1/incidents/{incident_id}/notes", 201, note.json())
+    check(spec, "get", "/v1/incidents/{incident_id}", 200, client.get(f"/v1/incidents/{incident_id}").json())
     feed = client.get("/v1/feeds/incidents").json()
     check(spec, "get", "/v1/feeds/incidents", 200, feed)
     geo = client.get("/v1/feeds/incidents", params={"format": "geojson"})
