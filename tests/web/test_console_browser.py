@@ -292,3 +292,42 @@ def test_the_whistle_panel_is_a_form_and_acks_only_for_the_viewers_agency(consol
     assert "Captain Wu" in shown and local(ack["acknowledged_at"]) in shown
     page.screenshot(path=str(ARTIFACTS / "console_whistle.png"))
     assert consoles.errors == []
+
+
+def test_the_incident_workspace_sends_keeps_the_recommendation_takes_notes_and_closes(console) -> None:
+    page, base, errors = console
+    http = httpx.Client(base_url=base, headers=AUTH)
+    w, s, e, n = http.get("/v1/map/roads").json()["bounds"]
+    crash = {"hotline": "120", "kind": "traffic_crash_injury", "text": "taxi on its side, two trapped",
+             "location": {"lon": (w + e) / 2, "lat": (s + n) / 2}}
+    inc = http.post("/v1/calls", json=crash).json()["incident_id"]
+    page.click(f"#incidents li[data-id='{inc}']")
+    page.click("#confirm", timeout=10_000)  # confirm and send, from the page
+    assigned = page.locator("#assigned table.assigned tr")
+    assigned.first.wait_for(timeout=5_000)
+    sent = http.get(f"/v1/incidents/{inc}").json()["units"]
+    assert sent and assigned.count() == len(sent)
+    page.locator("#assigned time.eta").first.wait_for()  # counting down to arrival
+    # the recommendation stays on screen once acted on, marked as sent
+    page.locator("#rec h3", has_text="sent").wait_for(timeout=5_000)
+    assert page.locator("#rec ul.rec li").count() >= 1
+    page.locator("#destination .destination").wait_for(timeout=5_000)
+
+    # a note, timestamped, for the key's agency
+    page.fill("#note-form textarea", "driver trapped, 119 cutting the door")
+    page.click("#note-form button[type=submit]")
+    page.locator("ol.notes li", has_text="cutting the door").wait_for(timeout=5_000)
+    note = http.get(f"/v1/incidents/{inc}").json()["notes"][0]
+    assert note["agency"] == "120"
+    assert local(note["at"]) in page.inner_text("ol.notes li")
+    page.screenshot(path=str(ARTIFACTS / "console_workspace.png"))
+
+    # closing with a disposition: off the queue, the reason in the log
+    page.select_option("#close-form select[name=disposition]", "transported")
+    page.fill("#close-form input[name=details]", "both to People's Hospital")
+    page.click("#close-form button[type=submit]")
+    page.wait_for_selector(f"#incidents li[data-id='{inc}']", state="detached", timeout=5_000)
+    closed = http.get(f"/v1/incidents/{inc}").json()
+    assert closed["status"] == "closed"
+    assert any("patient transported: both to People's Hospital" in t["summary"] for t in closed["timeline"])
+    assert errors == []

@@ -74,6 +74,7 @@ async function loadFleetPlaces() {
   const { body } = await api("/v1/fleet");
   for (const s of body.stations) state.stations.set(s.station_id, s);
   for (const h of body.hospitals) {
+    IncidentWorkspace.hospitals.set(h.hospital_id, h);
     L.circleMarker([h.lat, h.lon], { radius: 7, color: "#fff", weight: 2, fillColor: "#e11d48", fillOpacity: 1 })
       .bindTooltip(`✚ ${h.name}`).addTo(roadsLayer);
   }
@@ -234,12 +235,18 @@ async function showDetail(id) {
   const box = document.getElementById("detail");
   box.hidden = false;
   const calls = inc.calls.map((c) => `<li>${c.call_id} <time>${CentreClock.time(c.received_at)}</time> <span class="tag a${c.hotline}">${c.hotline}</span> ${escapeHtml(c.kind)}: ${escapeHtml(c.text)}<br><small>${escapeHtml(c.reason)}</small></li>`).join("");
-  const tasks = Object.entries(inc.tasks).map(([a, tk]) => `<span class="tag a${a}">${a}</span> ${tk.status}`).join(" ");
+  const tasks = Object.entries(inc.tasks).map(([a, tk]) => `<span class="tag a${a}">${a}</span> ${escapeHtml(statusText(tk.status))}`).join(" ");
   const tl = inc.timeline.map((e) => `<li><time>${CentreClock.time(e.at)}</time> ${escapeHtml(e.summary)}</li>`).join("");
   const whistle = [...state.whistles.values()].find((w) => w.incident_id === id && w.active);
   const whistleHtml = whistle ? WhistlePanel.table(whistle) : WhistlePanel.form(inc);
-  box.innerHTML = `<h2>${inc.incident_id} ${escapeHtml(label(inc))}</h2><p>${tasks}</p>${whistleHtml}
-    <div id="rec"></div><ol>${calls}</ol><h2>${t("timeline")}</h2><ol>${tl}</ol>`;
+  box.innerHTML = `<h2>${inc.incident_id} ${escapeHtml(label(inc))}</h2><p>${tasks}</p>
+    <div id="assigned">${IncidentWorkspace.units(inc)}</div><div id="destination">${IncidentWorkspace.destination(inc, null)}</div>
+    <div id="rec">${IncidentWorkspace.recommendation(id, null)}</div>${whistleHtml}
+    <div id="notes-box">${IncidentWorkspace.notes(inc)}</div>
+    <h3>${t("calls")}</h3><ol>${calls}</ol><h2>${t("timeline")}</h2><ol>${tl}</ol>${IncidentWorkspace.closeForm()}`;
+  IncidentWorkspace.wire(box, inc, api, () => WhistlePanel.person(), (closed) => {
+    if (closed) { box.hidden = true; state.selected = null; } else showDetail(id);
+  });
   WhistlePanel.wire(box, inc, whistle, api, (answer) => {
     for (const [uid, route] of Object.entries(answer.routes || {})) drawRoute(uid, route);
     showDetail(id);
@@ -312,15 +319,12 @@ setInterval(() => { if (state.corridors.size) renderCorridors(); }, 1000);
 async function showRecommendation(id) {
   const { ok, body } = await api(`/v1/incidents/${encodeURIComponent(id)}/recommendation`);
   const box = document.getElementById("rec");
-  if (!box || !ok) return;
-  if (!body.needs.length) { box.innerHTML = ""; return; }
-  const items = body.needs.map((n) => {
-    const c = n.candidates[0];
-    return `<li><span class="tag a${n.agency}">${n.agency}</span> ${escapeHtml(n.kind)}: ${c ? `<b>${escapeHtml(c.call_sign)}</b> ${t("eta")} ${(c.eta_s / 60).toFixed(1)} ${t("min")}${c.divert_from ? ` ⚠ ${escapeHtml(c.reason)}` : ""}` : "—"}</li>`;
-  }).join("");
-  const hosp = body.hospital ? `<p>${t("hospital")}: ${escapeHtml(body.hospital.name)} (${(body.hospital.eta_s / 60).toFixed(1)} ${t("min")})</p>` : "";
-  box.innerHTML = `<h2>${t("recommend")}</h2><ul class="rec">${items}</ul>${hosp}<button class="primary" id="confirm">${t("confirm")}</button>`;
-  document.getElementById("confirm").onclick = async () => {
+  if (!box || !ok || state.selected !== id) return;
+  box.innerHTML = IncidentWorkspace.recommendation(id, body);
+  const inc = state.incidents.get(id);
+  if (inc) document.getElementById("destination").innerHTML = IncidentWorkspace.destination(inc, body);
+  const confirm = document.getElementById("confirm");
+  if (confirm) confirm.onclick = async () => {
     const r = await api(`/v1/incidents/${encodeURIComponent(id)}/assign`, { method: "POST", body: "{}" }, t("confirm"));
     if (r.ok) for (const [uid, route] of Object.entries(r.body.routes)) drawRoute(uid, route);
     showDetail(id);

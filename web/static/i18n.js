@@ -108,5 +108,20 @@ Object.assign(I18N.zh, {
   overrideReason: "理由", yourName: "您的姓名", yourCentre: "您的单位", summoned: "被召集人",
   acknowledgedBy: "确认人", blownBy: "吹哨人", convener: "召集人", backup: "备岗", chief: "值班领导",
 });
+// The incident workspace.
+Object.assign(I18N.en, {
+  assignedUnits: "Units on it", destination: "Destination hospital", recommendedWord: "recommended",
+  sentWord: "sent", notes: "Notes", addNote: "Add note", closeIncident: "Close incident",
+  disposition: "Disposition", details: "Details",
+  disp_resolved_on_scene: "resolved on scene", disp_transported: "patient transported",
+  disp_false_alarm: "false alarm", disp_duplicate: "duplicate", disp_no_trace: "nothing found",
+  disp_referred: "referred to another service",
+});
+Object.assign(I18N.zh, {
+  assignedUnits: "出动车辆", destination: "目的医院", recommendedWord: "推荐", sentWord: "已派",
+  notes: "处置记录", addNote: "添加记录", closeIncident: "结案", disposition: "处置结果", details: "说明",
+  disp_resolved_on_scene: "现场处置完毕", disp_transported: "已送医", disp_false_alarm: "误报",
+  disp_duplicate: "重复警情", disp_no_trace: "未发现情况", disp_referred: "转交其他部门",
+});
 // A status word (task, incident or unit status, as the server sends it) in the page's language.
 const statusText = (s) => t(`st_${s}`) === `st_${s}` ? String(s).replace(/_/g, " ") : t(`st_${s}`);
