@@ -26,11 +26,11 @@ CENTRE_ZONE = ZoneInfo("Asia/Shanghai")
 class Console:
     """One server and one browser; `open(key)` loads the page with a key, as the serve line does."""
 
-    def __init__(self, redis_url: str, browser: Any) -> None:
+    def __init__(self, redis_url: str, browser: Any, **settings: str) -> None:
         port = free_port()
         self.base, self.redis_url = f"http://127.0.0.1:{port}", redis_url
         self.namespace = f"console{port}"
-        self.server = start_server(redis_url, port, namespace=self.namespace)
+        self.server = start_server(redis_url, port, namespace=self.namespace, **settings)
         # a browser that thinks it is in New York, three hours fast: the page must not believe it
         context = browser.new_context(viewport={"width": 1400, "height": 900},
                                       timezone_id="America/New_York")
@@ -55,12 +55,13 @@ class Console:
 
 
 @pytest.fixture
-def consoles(redis_server) -> Iterator[Console]:
+def consoles(redis_server, request) -> Iterator[Console]:
     if not Path(CHROMIUM).exists():
         pytest.fail("chromium is not installed; `make test` installs Debian's chromium")
+    marker = request.node.get_closest_marker("server_settings")
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        one = Console(redis_server.url, browser)
+        one = Console(redis_server.url, browser, **(marker.kwargs if marker else {}))
         try:
             yield one
         finally:
@@ -331,3 +332,26 @@ def test_the_incident_workspace_sends_keeps_the_recommendation_takes_notes_and_c
     assert closed["status"] == "closed"
     assert any("patient transported: both to People's Hospital" in t["summary"] for t in closed["timeline"])
     assert errors == []
+
+
+@pytest.mark.server_settings(lead_dark_after_s="2")
+def test_the_console_says_when_the_lead_passes_to_its_centre(consoles) -> None:
+    """The page's key is a 120 supervisor's: with the day planned for 119 and no 119 console
+    live, the lead passes to 120 and the page says so, with the reason and who was told."""
+    http = httpx.Client(base_url=consoles.base, headers=AUTH)
+    today = http.get("/v1/roster").json()
+    duties = {a: {lvl: {"name": d[lvl]["name"], "channel": d[lvl]["channel"]} for lvl in d}
+              for a, d in today["duties"].items()}
+    planned = http.put(f"/v1/roster/{today['day']}", json={"lead": "119", "duties": duties, "by": "sup"})
+    assert planned.status_code == 200, planned.text
+    consoles.open()
+    page = consoles.page
+    page.wait_for_selector("#roster .handover", timeout=15_000)
+    assert "120" in page.inner_text("#roster b")
+    reason = page.get_attribute("#roster .handover", "title") or ""
+    assert "no 119 console live" in reason
+    notice = page.inner_text("[data-notice=lead]")
+    assert "120" in notice and today["duties"]["120"]["convener"]["name"] in notice and reason in notice
+    assert http.get("/v1/roster").json()["lead"] == "120"
+    page.screenshot(path=str(ARTIFACTS / "console-lead-handed-over.png"))
+    assert not consoles.errors, consoles.errors

@@ -124,7 +124,10 @@ function renderRoster() {
   const r = state.roster;
   if (!r) return;
   const names = Object.entries(r.duties).map(([a, d]) => `<span class="tag a${a}">${a}</span>${escapeHtml(d.convener.name)}`).join(" ");
-  document.getElementById("roster").innerHTML = `${r.day} · ${t("lead")} <b>${r.lead}</b> · ${names}`;
+  // a lead handed over because the lead centre went dark says so, with the reason on hover
+  const handed = r.lead_reason
+    ? ` <span class="handover" title="${escapeHtml(r.lead_reason)}">${t("leadHandedOver")}</span>` : "";
+  document.getElementById("roster").innerHTML = `${r.day} · ${t("lead")} <b>${r.lead}</b>${handed} · ${names}`;
 }
 
 function renderKinds() {
@@ -406,6 +409,11 @@ function applyMessage(msg) {
     // Routes are worked out just after the assignment is logged: look again a moment later.
     if (["unit_assigned", "unit_status_changed", "unit_rerouted", "green_wave_requested"].includes(msg.event.type)) loadRoutes();
     if (msg.event.type === "unit_assigned") setTimeout(loadRoutes, 1000);
+    if (["lead_handed_over", "roster_day_planned"].includes(msg.event.type)) loadRoster();
+    if (msg.event.type === "lead_handed_over") {
+      const e = msg.event;
+      Notices.show("lead", "warn", `${t("leadNow")} ${e.to_agency} (${t("told")} ${e.told})`, e.reason);
+    }
     if (state.selected && (msg.incidents.some((i) => i.incident_id === state.selected))) showDetail(state.selected);
   } else if (msg.type === "positions") {
     for (const [uid, lon, lat, heading, speed] of msg.positions) { // compact: see web/live.py
