@@ -213,6 +213,15 @@ async def identify(conn: HTTPConnection, keys: KeyRing) -> ApiKey:
     return key
 
 
+async def key_still_valid(conn: HTTPConnection, keys: KeyRing) -> bool:
+    """Asked again and again by an open websocket or stream: a revoked key's connection ends."""
+    try:
+        await identify(conn, keys)
+    except Denied:
+        return False
+    return True
+
+
 Subjects = Callable[[str], list[str]]  # a scope's field -> the values this request names
 UnitAgency = Callable[[str], str | None]  # unit id -> its agency, None when there is no such unit
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import WebSocket, WebSocketDisconnect
 
 from dispatch.background import end
-from web.access import Denied, identify
+from web.access import key_still_valid
 from web.api_keys import ApiKey
 from web.audit import origin_of
 from web.eido import eido, unit_fixes
@@ -280,9 +280,7 @@ class Notifier:
                 finally:
                     waiter.cancel()
                     woken.cancel()
-                try:
-                    await identify(self.ws, self.backend.keys)
-                except Denied:
+                if not await key_still_valid(self.ws, self.backend.keys):
                     await self.ws.close(code=4401, reason="API key revoked")
                     return
         except Exception as e:  # a failure here would leave the subscriber waiting on nothing

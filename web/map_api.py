@@ -9,7 +9,7 @@ from fastapi import APIRouter, WebSocket
 from fastapi.responses import FileResponse, Response
 
 from dispatch.units import UNIT_TRANSITIONS
-from web.access import Denied, identify
+from web.access import key_still_valid
 from web.audit import origin_of
 from web.deps import BackendDep, IdentityDep
 from web.presence import CENTRE_ROLES
@@ -68,16 +68,9 @@ async def live(ws: WebSocket, backend: BackendDep, viewer: IdentityDep, since: i
         [call] = await backend.audit.disclose([event], viewer, origin_of(ws.scope), "WS /v1/live")
         return {**msg, "event": call}
 
-    async def key_still_valid() -> bool:
-        try:
-            await identify(ws, backend.keys)
-        except Denied:
-            return False
-        return True
-
     staffs = viewer.agency if CENTRE_ROLES & {str(r) for r in viewer.roles} else None
-    await backend.hub.serve(ws, since, redact=as_viewer_sees, still_allowed=key_still_valid,
-                            centre=staffs)
+    await backend.hub.serve(ws, since, redact=as_viewer_sees,
+                            still_allowed=lambda: key_still_valid(ws, backend.keys), centre=staffs)
 
 
 @router.get("/", include_in_schema=False)

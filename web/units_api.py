@@ -2,6 +2,8 @@
 and assignment. Positions go to telemetry (Redis GEO and a bounded stream), never to the log;
 what follows from an assignment or a status (routes, green waves, hospitals) is the workflows'."""
 
+import asyncio
+import contextlib
 import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -10,15 +12,17 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
 from coordination.coordinator import Coordinator, Sent
+from dispatch.background import end
 from dispatch.decide import ChangeUnitStatus, RegisterUnit, Rejected
 from dispatch.recommend import Need
 from dispatch.routes import UnitRoute
 from dispatch.telemetry import GEO_MAX_LAT, Position, is_stale
 from dispatch.units import Unit, UnitStatus
-from web.access import Denied, permit_message
+from web.access import Denied, key_still_valid, permit_message
 from web.api_keys import Role
 from web.bootstrap import Backend
 from web.deps import BackendDep, CoordinatorDep, IdentityDep, ServiceDep
+from web.live import KEY_CHECK_S
 from web.schemas import ViewRoute, refusals
 from web.schemas_units import (
     FleetPlaces,
@@ -216,8 +220,16 @@ async def post_positions(body: PositionBatchIn, backend: BackendDep) -> dict[str
 @router.websocket("/v1/units/positions/ws")
 async def position_ingress(ws: WebSocket, backend: BackendDep) -> None:
     """Devices stream fixes: each message one position or a list; each answered with a count
-    or an error naming the field, and a bad message never closes the stream."""
+    or an error naming the field, and a bad message never closes the stream. A revoked key's
+    stream is closed (4401) within KEY_CHECK_S, busy or idle."""
     await ws.accept()
+
+    async def close_when_revoked() -> None:
+        while await key_still_valid(ws, backend.keys):
+            await asyncio.sleep(KEY_CHECK_S)
+        await ws.close(code=4401, reason="API key revoked")
+
+    watch = asyncio.create_task(close_when_revoked())
     try:
         while True:
             text = await ws.receive_text()
@@ -237,6 +249,12 @@ async def position_ingress(ws: WebSocket, backend: BackendDep) -> None:
                 await ws.send_json({"error": f"not JSON: {e}", "field": "body"})
     except WebSocketDisconnect:
         return
+    except RuntimeError:  # closed by the watch above while a message was being answered
+        if not watch.done():
+            raise
+    finally:
+        with contextlib.suppress(asyncio.CancelledError):  # the handler ends here, whatever ended it
+            await end(watch, name="a device stream's key watch")
 
 
 def _need_view(n: Need) -> dict[str, Any]:

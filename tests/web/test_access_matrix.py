@@ -282,3 +282,31 @@ def test_a_revoked_keys_live_screen_ends_while_positions_flow(app_client, make_k
                 frames += 1
                 time.sleep(0.05)
         assert closed.value.code == 4401 and frames > 0  # traffic was flowing when it closed
+
+
+def test_a_revoked_devices_position_stream_is_closed_busy_or_idle(app_client, make_key, centre) -> None:
+    """A vehicle's tablet streaming fixes over the device websocket: revoked, it is closed (4401)
+    whether it keeps sending or falls silent, and nothing it sends after is taken."""
+    import datetime
+    import time
+
+    from starlette.websockets import WebSocketDisconnect
+
+    c = app_client
+    unit = device_units(c)["120"]
+    lon, lat = centre
+    keys = c.app.state.backend.keys  # type: ignore[union-attr]
+    for busy in (True, False):
+        key = make_key("120", Role.VEHICLE_DEVICE, unit_id=unit, client_id=f"tablet-{busy}")
+        with c.websocket_connect("/v1/units/positions/ws", headers={"Authorization": f"Bearer {key}"}) as ws:
+            ws.send_json({"unit_id": unit, "lon": lon, "lat": lat})
+            assert ws.receive_json() == {"accepted": 1}
+            c.portal.call(lambda k=key: keys.revoke(k.split("_")[1], datetime.datetime.now()))
+            with pytest.raises(WebSocketDisconnect) as closed:
+                for i in range(200):  # 10 s at most; it must close well before
+                    if busy:
+                        ws.send_json({"unit_id": unit, "lon": lon + 1e-5 * (i % 7), "lat": lat})
+                    answer = ws.receive_json()
+                    assert answer == {"accepted": 1}, answer
+                    time.sleep(0.05)
+            assert closed.value.code == 4401
