@@ -20,7 +20,13 @@ from dispatch.mutual_aid import AnswerMutualAid, RequestMutualAid
 from dispatch.state import IncidentStatus
 from web.audit import origin_of
 from web.deps import BackendDep, IdentityDep, ServiceDep
-from web.plain_json import DETAILS_MAX_DEPTH, check_plain_json
+from web.plain_json import (
+    DETAILS_MAX_DEPTH,
+    DETAILS_MAX_ITEMS,
+    DETAILS_MAX_KEY,
+    DETAILS_MAX_STRING,
+    check_plain_json,
+)
 from web.schemas import ViewRoute, refusals
 from web.schemas_incidents import (
     CallAccepted,
@@ -62,7 +68,9 @@ class CallIn(BaseModel):
     kind: str = Field(max_length=64)
     text: str = Field("", max_length=2000)
     details: dict[str, Any] = Field(default_factory=dict, description=(
-        f"Free-form facts of the call; at most {DETAILS_MAX_DEPTH} levels deep, numbers finite."))
+        f"Free-form facts of the call; at most {DETAILS_MAX_DEPTH} levels deep and {DETAILS_MAX_ITEMS} "
+        f"keys and items in all, strings up to {DETAILS_MAX_STRING} characters, keys up to "
+        f"{DETAILS_MAX_KEY}, numbers finite."))
     idempotency_key: str | None = Field(None, max_length=128)
 
     @field_validator("details")

@@ -54,3 +54,18 @@ def test_a_place_off_the_globe_is_refused_for_near(client, query) -> None:
 def test_odd_cursors_are_refused_not_crashed_on(client, path) -> None:
     r = client.get(path)
     assert r.status_code == 422 and r.json()["field"] in ("cursor", "after"), r.text
+
+
+@pytest.mark.parametrize("details, says", [
+    ({f"k{i}": i for i in range(501)}, "500 keys and items"),
+    ({"list": list(range(600))}, "500 keys and items"),
+    ({"note": "x" * 4001}, "4001 characters"),
+    ({"k" * 101: 1}, "key of 101 characters"),
+])
+def test_details_too_big_are_refused_naming_where(client, centre, details, says) -> None:
+    r = client.post("/v1/calls", json=call_body(centre, details=details))
+    assert r.status_code == 422 and r.json()["field"].startswith("details"), r.text
+    assert says in r.text
+    fine = client.post("/v1/calls",
+                       json=call_body(centre, details={"note": "x" * 4000, "n": list(range(400))}))
+    assert fine.status_code == 201, fine.text
