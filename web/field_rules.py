@@ -14,14 +14,45 @@ home, who may read it too; that list is the rule's input and is not shown."""
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
+
+import yaml
 
 from web.api_keys import ApiKey, Role
 
-MEDICAL_DETAILS = ("patient_condition", "patient_name", "patient_age")
-# Any details key that names health, in whatever words an intake form uses: a list of exact keys
-# let `diagnosis` reach 110. A key is medical if one of its words (split on _ - . and spaces) is
-# one of these, or starts with one of the stems.
+DETAIL_FIELDS_FILE = Path(__file__).with_name("detail_fields.yaml")
+
+
+@dataclass(frozen=True)
+class DetailFields:
+    """The declared schema of `details`: per kind (and for all kinds), which keys are medical
+    and which are open whatever their words say."""
+
+    medical: dict[str, frozenset[str]]  # kind -> medical keys; "" for every kind
+    open: dict[str, frozenset[str]]
+
+    @classmethod
+    def load(cls, path: Path = DETAIL_FIELDS_FILE) -> "DetailFields":
+        with open(path, encoding="utf-8") as f:
+            raw = yaml.safe_load(f) or {}
+        sections = {"": raw.get("all_kinds") or {}, **(raw.get("kinds") or {})}
+        return cls({k: frozenset(map(str, v.get("medical") or ())) for k, v in sections.items()},
+                   {k: frozenset(map(str, v.get("open") or ())) for k, v in sections.items()})
+
+    def is_medical(self, key: str, kind: str) -> bool:
+        if key in self.medical[""] or key in self.medical.get(kind, ()):
+            return True
+        if key in self.open[""] or key in self.open.get(kind, ()):
+            return False
+        return is_medical_key(key)  # undeclared: by its words, until someone declares it
+
+
+DETAILS = DetailFields.load()
+MEDICAL_DETAILS = tuple(sorted(DETAILS.medical[""]))
+# Any undeclared details key that names health, in whatever words an intake form uses: a list of
+# exact keys let `diagnosis` reach 110. A key is medical if one of its words (split on _ - . and
+# spaces) is one of these, or starts with one of the stems.
 MEDICAL_WORDS = frozenset({
     "patient", "medical", "diagnosis", "condition", "symptom", "symptoms", "injury", "injuries",
     "medication", "medications", "medicine", "drug", "drugs", "allergy", "allergies", "pulse",
@@ -41,12 +72,13 @@ class FieldRule:
     sees: Callable[[ApiKey, dict[str, Any]], bool]  # (viewer, the record) -> may read
     otherwise: Literal["mask", "remove"]
     who: str  # said in the API docs and the README
-    covers_detail: Callable[[str], bool] | None = None  # other details keys the rule also covers
+    # other details keys the rule also covers: (key, the record's kind) -> covered
+    covers_detail: Callable[[str, str], bool] | None = None
 
-    def paths(self, details: dict[str, Any]) -> list[str]:
+    def paths(self, details: dict[str, Any], kind: str = "") -> list[str]:
         extra = [f"details.{k}" for k in details
                  if self.covers_detail is not None and f"details.{k}" not in self.fields
-                 and self.covers_detail(str(k))]
+                 and self.covers_detail(str(k), kind)]
         return [*self.fields, *extra]
 
 
@@ -66,7 +98,7 @@ def sees_medical(viewer: ApiKey, record: dict[str, Any]) -> bool:
 FIELD_RULES: tuple[FieldRule, ...] = (
     FieldRule("medical", tuple(f"details.{k}" for k in MEDICAL_DETAILS), sees_medical, "remove",
               "120 (medical), supervisors and the community responder sent to the home",
-              covers_detail=is_medical_key),
+              covers_detail=DETAILS.is_medical),
     FieldRule("caller_number", ("caller_number",),
               lambda v, record: v.agency == str(record.get("hotline", "")), "mask",
               "the hotline that took the call"),
@@ -87,7 +119,7 @@ def disclose(call: dict[str, Any], viewer: ApiKey) -> tuple[dict[str, Any], list
     revealed: list[str] = []
     for rule in FIELD_RULES:
         allowed = rule.sees(viewer, call)
-        for path in rule.paths(details):
+        for path in rule.paths(details, str(call.get("kind") or "")):
             container, key = (details, path[8:]) if path.startswith("details.") else (out, path)
             if container.get(key) is None:
                 continue

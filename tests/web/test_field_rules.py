@@ -200,3 +200,31 @@ def test_medical_details_under_any_name_reach_only_120_and_supervisors(app_clien
     seen_by_120 = app_client.get(f"/v1/calls/{call_id}", headers={"Authorization": f"Bearer {medic}"})
     assert seen_by_110.json()["details"] == {"floor": 5}
     assert seen_by_120.json()["details"]["diagnosis"] == "suspected stroke"
+
+
+def test_the_declared_schema_per_kind_decides_before_the_words(app_client, make_key, centre) -> None:
+    """`readings` is declared medical for a medical emergency (no word in it says so), open for
+    a fire by default; `smoke_colour` is declared open; undeclared keys fall back to the words."""
+    from pathlib import Path
+
+    import yaml
+
+    from dispatch.plans import ResponsePlans
+    from web.field_rules import DETAIL_FIELDS_FILE, DETAILS
+
+    declared = yaml.safe_load(Path(DETAIL_FIELDS_FILE).read_text())["kinds"]
+    assert set(declared) <= set(ResponsePlans.load().kinds)  # no kind declared that does not exist
+    assert DETAILS.is_medical("readings", "medical_emergency") and not DETAILS.is_medical("readings", "fire")
+    assert DETAILS.is_medical("diagnosis", "fire") and not DETAILS.is_medical("smoke_colour", "fire")
+
+    supervisor = {"Authorization": f"Bearer {make_key('120')}"}
+    police = {"Authorization": f"Bearer {make_key('110', Role.DISPATCHER)}"}
+    seen = {}
+    for kind, hotline in (("medical_emergency", "120"), ("fire", "119")):
+        r = app_client.post("/v1/calls", headers=supervisor, json={
+            "hotline": hotline, "kind": kind, "location": {"lon": centre[0], "lat": centre[1]},
+            "details": {"readings": "sats 88", "smoke_colour": "black", "diagnosis": "burns"}})
+        assert r.status_code == 201, r.text
+        seen[kind] = app_client.get(f"/v1/calls/{r.json()['call_id']}", headers=police).json()["details"]
+    assert seen["medical_emergency"] == {"smoke_colour": "black"}
+    assert seen["fire"] == {"readings": "sats 88", "smoke_colour": "black"}
