@@ -69,3 +69,21 @@ def test_details_too_big_are_refused_naming_where(client, centre, details, says)
     fine = client.post("/v1/calls",
                        json=call_body(centre, details={"note": "x" * 4000, "n": list(range(400))}))
     assert fine.status_code == 201, fine.text
+
+
+def test_a_batch_with_one_fix_off_the_geo_index_stores_none_and_a_device_stream_survives_it(
+        client, centre) -> None:
+    lon, lat = centre
+    client.post("/v1/units/P-C-1/position", json={"lon": lon, "lat": lat})
+    before = client.get("/v1/units/P-C-1").json()["position"]
+    r = client.post("/v1/positions", json={"positions": [
+        {"unit_id": "P-C-1", "lon": lon + 0.01, "lat": lat},
+        {"unit_id": "P-C-2", "lon": lon, "lat": 85.06}]})
+    assert r.status_code == 422 and "lat" in r.json()["field"], r.text
+    assert client.get("/v1/units/P-C-1").json()["position"] == before  # all or nothing
+    with client.websocket_connect("/v1/units/positions/ws") as ws:
+        ws.send_json({"unit_id": "P-C-1", "lon": lon, "lat": 85.06})
+        answer = ws.receive_json()
+        assert "lat" in answer["field"], answer
+        ws.send_json({"unit_id": "P-C-1", "lon": lon, "lat": lat})  # the stream is still open
+        assert ws.receive_json() == {"accepted": 1}
