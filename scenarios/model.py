@@ -3,7 +3,7 @@ dispatchers and crews behave, the timeline of calls and other events, targets an
 Validated with pydantic; `load` turns every error into the file's line and field."""
 
 import math
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from statistics import NormalDist
 from typing import Annotated, Any, Literal
@@ -28,7 +28,11 @@ BUILTIN_DIR = Path(__file__).with_name("builtin")
 
 
 def _offset_s(value: Any) -> Any:
-    """`at` is seconds after the start, or "H:MM:SS" / "MM:SS"."""
+    """`at` is seconds after the start, or "H:MM:SS". Two parts ("23:40") are refused: a trainer
+    means the clock by them, and reading them as 23 min 40 s put a night call in the morning."""
+    if isinstance(value, str) and value.count(":") == 1:
+        raise ValueError(f"{value!r} is ambiguous: for the time of day write `clock: \"{value}\"`; "
+                         "for a time after the start write H:MM:SS (\"0:23:40\") or seconds")
     if isinstance(value, str) and ":" not in value:
         try:
             return float(value)
@@ -49,6 +53,8 @@ def _offset_s(value: Any) -> Any:
 
 
 Offset = Annotated[float, BeforeValidator(_offset_s), Field(ge=0)]
+ClockTime = Annotated[time, Field(description="A time of day, \"23:40\" or \"23:40:00\", in the start's "
+                                              "UTC offset: the first such moment at or after the start.")]
 
 
 class Strict(BaseModel):
@@ -90,7 +96,8 @@ class UnitBack(Strict):
 
 
 class TimelineEntry(Strict):
-    at: Offset
+    at: Offset = Field(-1.0, description="Seconds (or H:MM:SS) after the start; or give `clock`.")
+    clock: ClockTime | None = None
     call: CallSpec | None = None
     road_closed: RoadSpec | None = None
     road_reopened: RoadSpec | None = None
@@ -99,6 +106,8 @@ class TimelineEntry(Strict):
 
     @model_validator(mode="after")
     def _one_thing(self) -> "TimelineEntry":
+        if (self.at >= 0) == (self.clock is not None):
+            raise ValueError("each timeline entry has `at` (after the start) or `clock` (time of day)")
         given = [k for k in ("call", "road_closed", "road_reopened", "unit_out_of_service",
                              "unit_back_in_service") if getattr(self, k) is not None]
         if len(given) != 1:
@@ -278,6 +287,23 @@ class Scenario(Strict):
     timeline: list[TimelineEntry] = Field(default_factory=list)
     generate: GenerateSpec | None = None
     expect: Expectations = Field(default_factory=Expectations)
+
+    @model_validator(mode="after")
+    def _clock_times_as_offsets(self) -> "Scenario":
+        """Entries given by the clock get their offset from the start, so the rest of the
+        replay knows one kind of time."""
+        if all(e.clock is None for e in self.timeline):
+            return self
+        timeline = [e if e.clock is None else e.model_copy(update={"at": _after(self.start, e.clock)})
+                    for e in self.timeline]
+        return self.model_copy(update={"timeline": timeline})
+
+
+def _after(start: datetime, clock: time) -> float:
+    moment = datetime.combine(start.date(), clock, tzinfo=start.tzinfo)
+    if moment < start:
+        moment += timedelta(days=1)
+    return (moment - start).total_seconds()
 
 
 class LoadedScenario:

@@ -105,3 +105,25 @@ def test_broken_yaml_names_its_line(tmp_path: Path) -> None:
 def test_unknown_builtin_lists_the_known_ones() -> None:
     with pytest.raises(ScenarioError, match="taxi_rollover"):
         scenarios.builtin("no_such_day")
+
+
+def test_clock_times_are_times_of_day_and_two_part_offsets_are_refused(tmp_path: Path) -> None:
+    # the scenario starts at 09:00 local: 23:40 is 14 h 40 min in, 08:30 is the next morning
+    text = SMALL.replace('  - {at: "0:12:00", call:', '  - {clock: "23:40", call:').replace(
+        '  - {at: "0:10:00", unit_out_of_service:', '  - {clock: "08:30:00", unit_out_of_service:')
+    s = _load(tmp_path, text)
+    ats = sorted(e.at for e in s.timeline)
+    assert ats[-2:] == [14 * 3600 + 40 * 60, 23.5 * 3600]
+    night = next(e for e in s.timeline if e.call is not None and e.call.event == "heart")
+    assert s.at(night.at).isoformat() == "2026-05-01T23:40:00+08:00"
+
+    ambiguous = SMALL.replace('{at: "0:12:00", call:', '{at: "23:40", call:')
+    with pytest.raises(ScenarioError) as err:
+        _load(tmp_path, ambiguous)
+    assert err.value.field == "timeline[5].at" and 'clock: "23:40"' in err.value.message
+    assert err.value.line == _line_of(ambiguous, '"23:40"')
+
+    both = SMALL.replace('{at: "0:12:00", call:', '{at: "0:12:00", clock: "23:40", call:')
+    with pytest.raises(ScenarioError) as err:
+        _load(tmp_path, both)
+    assert "`at` (after the start) or `clock`" in err.value.message
