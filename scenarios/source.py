@@ -1,6 +1,7 @@
 """Reading a scenario file: YAML with each node's line kept, so a bad value is named by its line
 and field, and pydantic's error locations are turned into those words."""
 
+import difflib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,20 @@ class LinedYaml:
         return ScenarioError(self.source, self.line_of(loc), field_name(loc), message)
 
     def from_validation(self, e: ValidationError) -> ScenarioError:
-        err = e.errors()[0]
+        errors = e.errors()
+        err = errors[0]
+        # A misspelt key is two errors, the real field missing and the spelling unknown: say
+        # the spelling, with the field it was probably meant to be.
+        if err["type"] == "missing":
+            parent = err["loc"][:-1]
+            typo = next((x for x in errors
+                         if x["type"] == "extra_forbidden" and x["loc"][:-1] == parent), None)
+            if typo is not None:
+                missing = [str(x["loc"][-1]) for x in errors
+                           if x["type"] == "missing" and x["loc"][:-1] == parent]
+                meant = difflib.get_close_matches(str(typo["loc"][-1]), missing, n=1, cutoff=0.6)
+                err = {**typo, "msg": f"not a known field; did you mean `{meant[0]}`?" if meant
+                       else f"not a known field (missing: {', '.join(missing)})"}
         # Tagged unions and function validators put their own names in the location; keep
         # only the parts that are keys or indexes of the file.
         loc: list[str | int] = []
@@ -90,7 +104,7 @@ def _message(err: dict[str, Any]) -> str:
     if err["type"] == "missing":
         return "required"
     if err["type"] == "extra_forbidden":
-        return "not a known field"
+        return str(err["msg"]) if str(err["msg"]).startswith("not a known field") else "not a known field"
     return str(err["msg"]).removeprefix("Value error, ")
 
 

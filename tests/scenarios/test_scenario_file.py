@@ -127,3 +127,12 @@ def test_clock_times_are_times_of_day_and_two_part_offsets_are_refused(tmp_path:
     with pytest.raises(ScenarioError) as err:
         _load(tmp_path, both)
     assert "`at` (after the start) or `clock`" in err.value.message
+
+
+def test_a_misspelt_key_is_named_with_what_it_was_meant_to_be(tmp_path: Path) -> None:
+    text = SMALL.replace('{at: "0:12:00", call: {hotline: "120"', '{at: "0:12:00", call: {hotlnie: "120"')
+    with pytest.raises(ScenarioError) as err:
+        _load(tmp_path, text)
+    assert err.value.field == "timeline[5].call.hotlnie"
+    assert "did you mean `hotline`?" in err.value.message
+    assert err.value.line == _line_of(text, "hotlnie")
