@@ -27,12 +27,14 @@ from greenwave.network_plans import plan_book_for
 from greenwave.signal_plan import SignalPlan
 from greenwave.simulated_controller import SimulatedController
 from routing.network import RoadNetwork
+from routing.snap import OffRoad
 from scenarios.closures import RoadClosures
 from scenarios.crew import Crew
 from scenarios.dispatcher import Dispatcher
 from scenarios.driver import Driver, Trip, UnitSim
 from scenarios.engine import ReplayEngine
 from scenarios.model import LoadedScenario, PlaceRef, TimelineEntry
+from scenarios.source import read
 from scenarios.traffic import link_factor
 
 __all__ = ["STRATEGIES", "City", "Strategy", "Trip", "UnitSim", "World"]
@@ -66,6 +68,12 @@ class City:
 
     @classmethod
     def of(cls, scenario: LoadedScenario) -> City:
+        city = cls._built(scenario)
+        city.check_places(scenario)
+        return city
+
+    @classmethod
+    def _built(cls, scenario: LoadedScenario) -> City:
         c = scenario.spec.city
         if c.demo is not None:
             from routing.demo_city import build_demo_city
@@ -77,6 +85,27 @@ class City:
             return cls(load_cached(scenario.path(c.osm_cache)))
         assert c.osm is not None
         return cls(load_cached(import_osm(scenario.path(c.osm), scenario.source.parent / "networks")))
+
+    def check_places(self, scenario: LoadedScenario) -> None:
+        """Every place the file names is on this city's roads, or the run is refused before it
+        starts, with the line and the distance (not a traceback 36 simulated minutes in)."""
+        spec = scenario.spec
+        where: list[tuple[tuple[str | int, ...], float, float]] = [
+            (("places", name), p.lon, p.lat) for name, p in spec.places.items()]
+        for i, e in enumerate(spec.timeline):
+            if e.call is not None and not isinstance(e.call.place, str):
+                where.append((("timeline", i, "call", "place"), e.call.place.lon, e.call.place.lat))
+        for i, st in enumerate(spec.fleet.stations):
+            where.append((("fleet", "stations", i), st.lon, st.lat))
+        for i, h in enumerate(spec.fleet.hospitals):
+            where.append((("fleet", "hospitals", i), h.lon, h.lat))
+        snaps = self.road.snapper.snap_many([(lon, lat) for _, lon, lat in where], self.road.snap_max_m)
+        for (loc, lon, lat), snap in zip(where, snaps, strict=True):
+            if snap is None:
+                try:
+                    self.road.snapper.snap(lon, lat, self.road.snap_max_m)
+                except OffRoad as e:
+                    raise read(scenario.source).error(loc, f"not on this city's roads: {e}") from None
 
 
 class World:

@@ -136,3 +136,14 @@ def test_a_misspelt_key_is_named_with_what_it_was_meant_to_be(tmp_path: Path) ->
     assert err.value.field == "timeline[5].call.hotlnie"
     assert "did you mean `hotline`?" in err.value.message
     assert err.value.line == _line_of(text, "hotlnie")
+
+
+def test_a_place_off_the_citys_roads_is_refused_before_the_run_with_line_and_distance(tmp_path: Path) -> None:
+    from scenarios.world import City
+
+    text = SMALL.replace("home: {lon: 119.950, lat: 30.060}", "home: {lon: 120.400, lat: 30.060}")
+    scenario = _load(tmp_path, text)  # the file alone is fine: only the city can say
+    with pytest.raises(ScenarioError) as err:
+        City.of(scenario)
+    assert err.value.field == "places.home" and err.value.line == _line_of(text, "home: {lon: 120.400")
+    assert "not on this city's roads" in err.value.message and " m from the nearest road" in err.value.message
