@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from scenarios.model import LoadedScenario, builtin, load
-from scenarios.replay import Replay, ReplayResult
+from scenarios.replay import Replay, ReplayResult, training_namespace
 from scenarios.report import comparison_rows, write_report
 from scenarios.world import STRATEGIES, City
 
@@ -60,7 +60,8 @@ class ReplayRun:
 async def replay_command(scenario: LoadedScenario, redis: aioredis.Redis | None, out_dir: Path, *,
                          compare: bool, strategy: str, speed: float | None, seed: int | None,
                          console: Console, city: City | None = None,
-                         on_ready: Callable[[Replay, City], Awaitable[None]] | None = None) -> ReplayRun:
+                         on_ready: Callable[[Replay, City], Awaitable[None]] | None = None,
+                         run_name: str | None = None) -> ReplayRun:
     t0 = time.perf_counter()
     with console.status("Building the city's road network and signal plans…"):
         # built on this thread: the contraction-hierarchy engine must stay on the thread that made it
@@ -76,7 +77,8 @@ async def replay_command(scenario: LoadedScenario, redis: aioredis.Redis | None,
             # A paced run on Redis moves the units for whoever watches its namespace; in memory
             # nobody can, so its positions are not worked out at all.
             replay = Replay(scenario, name, city, redis, seed=seed, speed=speed,
-                            show_positions=speed is not None and redis is not None)
+                            show_positions=speed is not None and redis is not None,
+                            namespace=training_namespace(scenario.name, name, run_name))
             if on_ready is not None:
                 await replay.prepare()
                 await on_ready(replay, city)

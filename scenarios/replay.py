@@ -58,8 +58,10 @@ class ReplayResult:
         }
 
 
-def training_namespace(scenario: str, strategy: str) -> str:
-    return f"training:{scenario}:{strategy}"
+def training_namespace(scenario: str, strategy: str, run: str | None = None) -> str:
+    """`run` (the command's start, e.g. 20261204-191500) keeps each run's log apart: two trainers
+    replaying one scenario, or one trainer twice, no longer write over each other."""
+    return f"training:{scenario}:{run}:{strategy}" if run else f"training:{scenario}:{strategy}"
 
 
 async def clear_namespace(redis: aioredis.Redis, namespace: str) -> None:

@@ -352,7 +352,9 @@ def replay(
     speed: Annotated[str, typer.Option(help="1 (live exercise), 60, or max.")] = "max",
     seed: Annotated[int | None, typer.Option(help="Chance on scene and in transport (default: the file's).")]
     = None,
-    out: Annotated[Path | None, typer.Option(help="Report folder (default var/replays/<scenario>).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Report folder (default var/replays/<scenario>/<run>, "
+                                             "the run being the command's start time; `latest` "
+                                             "beside it points at the newest).")] = None,
     serve: Annotated[bool, typer.Option("--serve", help="Show the replay on the map, in its training "
                                         "namespace (use with --speed 1).")] = False,
     host: Annotated[str | None, typer.Option(help="Map server address (with --serve).")] = None,
@@ -395,7 +397,13 @@ def replay(
                       "use --strategy joint_green_wave[/red]")
         raise typer.Exit(2)
     settings = Settings()
-    out_dir = out or settings.data_dir / "replays" / scenario.name
+    # Each run its own folder and namespace, named by when it started: nothing is overwritten.
+    run_name = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    if out is None:
+        out_dir = _run_folder(settings.data_dir / "replays" / scenario.name, run_name)
+        run_name = out_dir.name  # "-2" when another run started in the same second
+    else:
+        out_dir = out
     server = None
     url = None
 
@@ -417,7 +425,8 @@ def replay(
                 with console.status("Building the city's road network and signal plans…"):
                     city = City.of(scenario)
             run = await replay_command(scenario, client, out_dir, compare=compare, strategy=strategy,
-                                       speed=factor, seed=seed, console=console, city=city, on_ready=on_ready)
+                                       speed=factor, seed=seed, console=console, city=city, on_ready=on_ready,
+                                       run_name=run_name)
             print_summary(run, console)
             if city is not None:
                 _sumo_evaluation(run, city, out_dir / "sumo", sumo_seeds, sumo_departures, sumo_trips)
@@ -439,6 +448,21 @@ def replay(
         finally:
             if server is not None:
                 server.stop()
+
+
+def _run_folder(parent: Path, run_name: str) -> Path:
+    """parent/<run>, and parent/latest pointing at it (a trainer's "the one I just ran")."""
+    folder = parent / run_name
+    n = 1
+    while folder.exists():  # two runs started within one second
+        n += 1
+        folder = parent / f"{run_name}-{n}"
+    folder.mkdir(parents=True)
+    latest = parent / "latest"
+    if latest.is_symlink() or not latest.exists():
+        latest.unlink(missing_ok=True)
+        latest.symlink_to(folder.name)
+    return folder
 
 
 def _sumo_evaluation(run, city, out: Path, seeds: int, departures: int,  # type: ignore[no-untyped-def]

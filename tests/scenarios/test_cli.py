@@ -42,3 +42,21 @@ def test_replay_rejects_a_bad_file_with_line_and_field(tmp_path: Path) -> None:
 def test_replay_rejects_a_bad_speed(small_file: Path) -> None:
     result = CliRunner().invoke(app, ["replay", str(small_file), "--speed", "fast-ish"])
     assert result.exit_code == 2 and "speed" in result.output
+
+
+def test_two_runs_keep_their_own_folder_and_namespace(small_file: Path, tmp_path: Path, redis_server,  # type: ignore[no-untyped-def]
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import redis as redis_sync
+
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    monkeypatch.setenv("JD_DATA_DIR", str(tmp_path))
+    for _ in range(2):
+        result = CliRunner().invoke(app, ["replay", str(small_file), "--strategy", "joint", "--redis"])
+        assert result.exit_code == 0, result.output
+    runs = sorted(p for p in (tmp_path / "replays" / "small_town").iterdir() if p.name != "latest")
+    assert len(runs) == 2 and all((r / "report.json").exists() for r in runs)
+    assert (tmp_path / "replays" / "small_town" / "latest").resolve() == runs[-1].resolve()
+    spaces = {json.loads((r / "report.json").read_text())["strategies"][0]["namespace"] for r in runs}
+    assert len(spaces) == 2 and all(s.startswith("training:small_town:") for s in spaces)
+    logs = redis_sync.Redis.from_url(redis_server.url)
+    assert all(logs.xlen(f"{s}:log") > 0 for s in spaces)  # neither run wrote over the other
