@@ -9,10 +9,14 @@ import hashlib
 import json
 import secrets
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
+
+if TYPE_CHECKING:
+    from web.settings import Settings
 
 AGENCIES = ("110", "119", "120", "122")
 
@@ -111,3 +115,28 @@ class KeyRing:
                 await self.redis.hset(self.key, k.digest, json.dumps(asdict(done)))
                 return done
         raise KeyError(key_id)
+
+
+async def demo_key(url: str, settings: "Settings") -> str:
+    """The demo map's supervisor key (the live map's and a training map's): JD_DEMO_KEY, or the
+    one kept from the last start under the data folder, or a new one kept there."""
+    from web.redis_client import connect
+
+    client = connect(url)
+    keys = KeyRing(client, settings.keys_namespace or settings.namespace)  # where the app looks
+    kept = settings.data_dir / "demo-key"
+    try:
+        wanted = settings.demo_key or (kept.read_text().strip() if kept.exists() else None)
+        if wanted:
+            found = await keys.lookup(wanted)
+            if found is not None and not found.revoked:
+                return wanted
+        plain, _ = await keys.create("demo-map", "120", [Role.SUPERVISOR], datetime.now(UTC),
+                                     plain=settings.demo_key)
+        if not settings.demo_key:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.touch(mode=0o600)
+            kept.write_text(plain + "\n")
+        return plain
+    finally:
+        await client.aclose()

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from web.api_keys import AGENCIES, KeyRing, Role
+from web.api_keys import AGENCIES, KeyRing, Role, demo_key
 from web.cli_homes import gateways_app, register_app
 from web.settings import Settings
 
@@ -193,30 +193,6 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id shown by 
     console.print(f"revoked {done.key_id} ({done.client_id}) at {done.revoked_at}")
 
 
-async def _demo_key(url: str, settings: Settings) -> str:
-    """The demo map's supervisor key: JD_DEMO_KEY, or the one kept from the last start."""
-    from web.redis_client import connect
-
-    client = connect(url)
-    keys = KeyRing(client, settings.namespace)
-    kept = settings.data_dir / "demo-key"
-    try:
-        wanted = settings.demo_key or (kept.read_text().strip() if kept.exists() else None)
-        if wanted:
-            found = await keys.lookup(wanted)
-            if found is not None and not found.revoked:
-                return wanted
-        plain, _ = await keys.create("demo-map", "120", [Role.SUPERVISOR], datetime.now(UTC),
-                                     plain=settings.demo_key)
-        if not settings.demo_key:
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            kept.touch(mode=0o600)
-            kept.write_text(plain + "\n")
-        return plain
-    finally:
-        await client.aclose()
-
-
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on (default JD_HOST).")] = None,
@@ -248,7 +224,7 @@ def serve(
                 serving.write_text(json.dumps({"redis_url": url}))
             page = f"http://{host}:{port}/"
             if settings.demo_supervisor:
-                page += f"#key={asyncio.run(_demo_key(url, settings))}"
+                page += f"#key={asyncio.run(demo_key(url, settings))}"
             console.print("[dim]Loading the road network…[/dim]")
             network = None
             if settings.osm_cache is not None:  # a missing or stale cache is said plainly, not as a traceback

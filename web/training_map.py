@@ -16,6 +16,7 @@ from dispatch.rejection import Rejected
 from scenarios.model import Offset
 from scenarios.replay import Replay
 from scenarios.world import City
+from web.api_keys import demo_key
 from web.app import create_app
 from web.schemas import ViewRoute, refusals
 from web.schemas_map import TrainingState
@@ -104,7 +105,8 @@ async def serve_training_map(replay: Replay, city: City, settings: Settings, red
             if task.done():
                 task.result()  # raises what stopped it (a port in use, ...)
             await asyncio.sleep(0.1)
-    console.print(f"[bold green]Training map:[/bold green] http://{host}:{port}/  "
+    key = await demo_key(redis_url, settings)  # the live map's key, or any from `keys create`
+    console.print(f"[bold green]Training map:[/bold green] http://{host}:{port}/#key={key}  "
                   f"(namespace {replay.namespace}, nothing here touches live incidents)\n"
                   f"Trainer: POST /v1/training/pause, /resume, /jump {{\"to\": \"1:30:00\"}}, "
                   f"/speed {{\"speed\": 60}}")

@@ -2,6 +2,8 @@
 clock; incidents and moving units appear there, and never in the live namespace."""
 
 import asyncio
+import io
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,13 +23,16 @@ from web.training_map import serve_training_map
 async def test_replay_moves_units_on_the_training_map_only(small: LoadedScenario, small_city: City,
                                                           redis: aioredis.Redis, redis_server,  # type: ignore[no-untyped-def]
                                                           namespace: str, tmp_path: Path) -> None:
-    live = Settings(namespace=namespace, redis_url=redis_server.url)
+    live = Settings(namespace=namespace, redis_url=redis_server.url, data_dir=tmp_path)
     replay = Replay(small, "joint_green_wave", small_city, redis, speed=60.0, show_positions=True,
                     namespace=f"training:{namespace}")
     await replay.prepare()
     port = free_port()
+    said = io.StringIO()
     server = await serve_training_map(replay, small_city, live, redis_server.url, "127.0.0.1", port,
-                                      tmp_path, Console(quiet=True))
+                                      tmp_path, Console(file=said, width=400))
+    printed = re.search(r"#key=(\S+)", said.getvalue())
+    assert printed, said.getvalue()  # the command prints a key the training map takes
     run = asyncio.create_task(replay.run())
     try:
         seen_places: set[tuple[float, float]] = set()
@@ -38,6 +43,8 @@ async def test_replay_moves_units_on_the_training_map_only(small: LoadedScenario
         watcher, _ = await KeyRing(redis, namespace).create("screen", "119", [Role.DISPATCHER],
                                                             datetime.now(UTC))
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as other:
+            me = await other.get("/v1/whoami", headers={"Authorization": f"Bearer {printed.group(1)}"})
+            assert me.status_code == 200, me.text
             refused = await other.post("/v1/training/pause", headers={"Authorization": f"Bearer {watcher}"})
             assert refused.status_code == 403 and refused.json()["missing"] == {
                 "role": ["supervisor", "trainer"]}
