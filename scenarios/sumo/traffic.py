@@ -88,6 +88,9 @@ def background_trips(net_file: Path, vtypes: Path, out: Path, level: str, seed: 
     duarouter (randomTrips needs the routes to keep trips under the maximum length): a route file."""
     if level not in LEVELS:
         raise ValueError(f"traffic level: one of {', '.join(LEVELS)}")
+    # Absolute, since randomTrips runs in `out` (where duarouter leaves its side files): a path
+    # relative to here (the default var/replays/... folder) named nothing there.
+    out, net_file, vtypes = out.resolve(), net_file.resolve(), vtypes.resolve()
     trips = out / f"background-{level}-seed{seed}.trips.xml"
     routes = out / f"background-{level}-seed{seed}.rou.xml"
     cmd = [sys.executable, str(random_trips_script()), "-n", str(net_file), "-a", str(vtypes),

@@ -66,3 +66,19 @@ def test_report_has_the_table_and_plots(evaluation) -> None:  # type: ignore[no-
     [trip] = data["trips"]
     assert trip["free_flow_s"] == ev.trips[0].free_flow_s
     assert len(trip["paired"]) == 2
+
+
+def test_a_relative_output_folder_works(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The replay's default folder is relative (var/replays/<scenario>/<run>/sumo): randomTrips
+    runs in that folder and must still find the network."""
+    city = build_demo_city(scale=0.02)
+    w, s, e, n = city.bounds()
+    trip = TripSpec("A-1", "ambulance", (w + 0.15 * (e - w), s + 0.2 * (n - s)),
+                    (w + 0.85 * (e - w), s + 0.8 * (n - s)), severity=5, label="crash")
+    settings = EvaluationSettings(level="low", seeds=(1,), depart_offsets_s=(0.0,), warmup_s=120.0,
+                                  settle_s=30.0)
+    monkeypatch.chdir(tmp_path)
+    out = Path("var/replays/small/run/sumo")
+    out.mkdir(parents=True)
+    result = evaluate(city, [trip], out, settings)
+    assert result.trips and all(n > 0 for t in result.trips for n in t.background_vehicles.values())
