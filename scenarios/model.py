@@ -190,6 +190,17 @@ class TrafficSpec(Strict):
     # Degree of saturation of the roads (flow over capacity). Slows links (BPR) and builds the
     # queue a unit finds at a red signal.
     level: float = Field(0.5, ge=0, le=0.95)
+    by_hour: dict[Annotated[int, Field(ge=0, le=23)], Annotated[float, Field(ge=0, le=0.95)]] = Field(
+        default_factory=dict, description="The level from each listed hour of day (local, the start's "
+        "offset) until the next listed one: {7: 0.8, 10: 0.5, 17: 0.85, 20: 0.4}; before the first "
+        "listed hour, the last one's (the evening before).")
+
+    def level_at(self, moment: datetime) -> float:
+        if not self.by_hour:
+            return self.level
+        hours = sorted(self.by_hour)
+        earlier = [h for h in hours if h <= moment.hour]
+        return self.by_hour[earlier[-1] if earlier else hours[-1]]
 
 
 class TransferSpec(Strict):

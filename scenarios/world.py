@@ -112,13 +112,20 @@ class World:
     """What the players share: the scenario, the strategy, the service and its application layer,
     the simulated signals, and each vehicle's motion."""
 
+    @property
+    def level(self) -> float:
+        """The roads' degree of saturation now (the scenario's traffic by hour)."""
+        return self.scenario.spec.traffic.level_at(self.scenario.at(self.engine.now_s))
+
+    @property
+    def factor(self) -> float:
+        return link_factor(self.level)
+
     def __init__(self, scenario: LoadedScenario, strategy: Strategy, city: City, service: DispatchService,
                  engine: ReplayEngine, seed: int) -> None:
         self.scenario, self.strategy, self.city = scenario, strategy, city
         self.service, self.engine, self.seed = service, engine, seed
         spec = scenario.spec
-        self.level = spec.traffic.level
-        self.factor = link_factor(self.level)
         settings = CorridorSettings(lead_s=spec.signals.lead_s, clearance_s=spec.signals.clearance_s,
                                     max_hold_s=spec.signals.max_hold_s)
         self.controller = SimulatedController(city.plans, lambda: service.clock.now().timestamp(),

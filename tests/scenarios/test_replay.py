@@ -108,3 +108,28 @@ async def test_training_namespace_holds_the_run_and_nothing_else(
     assert again.records[0].seq == 1 and again.records[0].event.type == "unit_registered"
     assert await redis.xlen(f"{namespace}:log") == 1
     assert await redis.xlen("training:small_town:alone:log") == len(again.records)
+
+
+async def test_traffic_by_hour_slows_the_hours_it_names(small: LoadedScenario, small_city: City,
+                                                        redis: aioredis.Redis, namespace: str) -> None:
+    """The small town starts at 09:00: traffic heavy from 09:00 makes every drive slower than
+    the same day with the roads empty from 09:00, and the file's single level is the fallback."""
+    from datetime import datetime
+
+    from scenarios.model import LoadedScenario as Loaded
+    from scenarios.model import TrafficSpec
+
+    spec = TrafficSpec(level=0.2, by_hour={9: 0.9, 12: 0.1})
+    assert spec.level_at(datetime(2026, 5, 1, 8, 0)) == 0.1  # before 09:00: the evening before's
+    assert spec.level_at(datetime(2026, 5, 1, 10, 0)) == 0.9 and TrafficSpec(level=0.3).level_at(
+        datetime(2026, 5, 1, 10, 0)) == 0.3
+
+    def with_traffic(level: float) -> Loaded:
+        changed = small.spec.model_copy(update={"traffic": TrafficSpec(level=0.5, by_hour={9: level})})
+        return Loaded(changed, small.source, small.fleet, small.plans, small.timeline)
+
+    slow = await Replay(with_traffic(0.9), "joint", small_city, redis, namespace=f"{namespace}s").run()
+    fast = await Replay(with_traffic(0.0), "joint", small_city, redis, namespace=f"{namespace}f").run()
+    first = [t for t in slow.trips if t.duration_s is not None][0]
+    same = next(t for t in fast.trips if (t.unit_id, t.depart_s) == (first.unit_id, first.depart_s))
+    assert first.duration_s > same.duration_s  # type: ignore[operator]
