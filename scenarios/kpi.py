@@ -23,7 +23,7 @@ from dispatch import events as ev
 from dispatch.units import UnitStatus
 
 if TYPE_CHECKING:
-    from scenarios.model import LoadedScenario
+    from scenarios.model import Expectations, LoadedScenario
     from scenarios.replay import ReplayResult
 
 AGENCIES = ("110", "119", "120", "122")
@@ -402,8 +402,15 @@ def _expectations(
     incident_of: dict[str, str],
     off: Any,
 ) -> list[dict[str, Any]]:
-    """Each expectation met or not, with the worst measured figure (or what is missing)."""
-    exp = scenario.spec.expect
+    """Each expectation met or not, with the worst measured figure (or what is missing), for
+    every set the scenario states, in its order."""
+    return [row for exp in scenario.spec.expect
+            for row in _one_set(exp, kpis, whistles, calls, incident_of, off)]
+
+
+def _one_set(exp: Expectations, kpis: dict[str, Any], whistles: dict[str, dict[str, Any]],
+             calls: dict[str, ev.CallReceived], incident_of: dict[str, str],
+             off: Any) -> list[dict[str, Any]]:
     rows = [r for r in kpis["per_event"] if exp.event is None or r["event"] == exp.event]
     incidents = {i for r in rows for i in r["incidents"]}
     mine = {k: w for k, w in whistles.items() if w["incident_id"] in incidents}

@@ -268,6 +268,10 @@ class GenerateSpec(Strict):
     repeat_share: float = Field(0.08, ge=0, le=1, description="Chance the caller rings again.")
 
 
+def _one_or_many(value: Any) -> Any:
+    return [value] if isinstance(value, dict) else value
+
+
 class Expectations(Strict):
     event: str | None = Field(None, description="The event (as tagged on its calls) they are about; "
                               "default: every event of the day.")
@@ -297,7 +301,9 @@ class Scenario(Strict):
     places: dict[str, Place] = Field(default_factory=dict)
     timeline: list[TimelineEntry] = Field(default_factory=list)
     generate: GenerateSpec | None = None
-    expect: Expectations = Field(default_factory=Expectations)
+    expect: Annotated[list[Expectations], BeforeValidator(_one_or_many)] = Field(
+        default_factory=list, description="What trainees should achieve: one set, or a list of sets "
+        "(each about its own event).")
 
     @model_validator(mode="after")
     def _clock_times_as_offsets(self) -> "Scenario":
@@ -422,8 +428,11 @@ def _check_refs(spec: Scenario, doc: LinedYaml, plans: ResponsePlans, fleet: Fle
             if u is not None and u.unit not in units:
                 raise doc.error((*loc, key, "unit"), f"no unit {u.unit!r} in the fleet")
     tagged = {e.call.event for e in spec.timeline if e.call is not None}
-    if spec.expect.event is not None and spec.expect.event not in tagged:
-        raise doc.error(("expect", "event"), f"no call of the timeline is about {spec.expect.event!r}; "
+    for i, exp in enumerate(spec.expect):
+        if exp.event is None or exp.event in tagged:
+            continue
+        loc = ("expect", i, "event") if isinstance(doc.data.get("expect"), list) else ("expect", "event")
+        raise doc.error(loc, f"no call of the timeline is about {exp.event!r}; "
                         f"events: {', '.join(sorted(t for t in tagged if t)) or 'none tagged'}")
     if spec.generate is not None:
         for kind in spec.generate.kinds:

@@ -133,3 +133,17 @@ async def test_traffic_by_hour_slows_the_hours_it_names(small: LoadedScenario, s
     first = [t for t in slow.trips if t.duration_s is not None][0]
     same = next(t for t in fast.trips if (t.unit_id, t.depart_s) == (first.unit_id, first.depart_s))
     assert first.duration_s > same.duration_s  # type: ignore[operator]
+
+
+async def test_each_set_of_expectations_is_reported(small: LoadedScenario, small_city: City,
+                                                    redis: aioredis.Redis, namespace: str) -> None:
+    from scenarios.model import Expectations
+    from scenarios.model import LoadedScenario as Loaded
+
+    sets = [Expectations(event="crash", whistle_within_s=60),
+            Expectations(event="heart", on_scene_within_s={"120": 1200})]
+    two = Loaded(small.spec.model_copy(update={"expect": sets}), small.source, small.fleet, small.plans,
+                 small.timeline)
+    result = await Replay(two, "joint_green_wave", small_city, redis, namespace=namespace).run()
+    said = [x["expectation"] for x in result.kpis["expectations"]]
+    assert len(said) == 2 and "(crash)" in said[0] and "120 on scene" in said[1] and "(heart)" in said[1]

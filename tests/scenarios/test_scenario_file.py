@@ -147,3 +147,17 @@ def test_a_place_off_the_citys_roads_is_refused_before_the_run_with_line_and_dis
         City.of(scenario)
     assert err.value.field == "places.home" and err.value.line == _line_of(text, "home: {lon: 120.400")
     assert "not on this city's roads" in err.value.message and " m from the nearest road" in err.value.message
+
+
+def test_several_expectations_each_about_its_own_event(tmp_path: Path) -> None:
+    text = SMALL.replace('''expect:
+  whistle_within_s: 60
+  on_scene_within_s: {"120": 1200}''', '''expect:
+  - {event: crash, whistle_within_s: 60}
+  - {event: heart, on_scene_within_s: {"120": 1200}}''')
+    s = _load(tmp_path, text)
+    assert [x.event for x in s.spec.expect] == ["crash", "heart"]
+    wrong = text.replace("{event: heart,", "{event: hart,")
+    with pytest.raises(ScenarioError) as err:
+        _load(tmp_path, wrong)
+    assert err.value.field == "expect[1].event" and err.value.line == _line_of(wrong, "event: hart")
