@@ -20,7 +20,13 @@ def generate_calls(gen: GenerateSpec, spec: Scenario, plans: ResponsePlans) -> l
     hour_w = gen.by_hour or [1.0] * 24
     start_hour = spec.start.hour
     out: list[TimelineEntry] = []
-    for n in range(gen.events):
+    drawn = 0  # events so far
+
+    def more() -> bool:
+        return len(out) < gen.calls if gen.calls is not None else drawn < (gen.events or 0)
+
+    while more():
+        n, drawn = drawn, drawn + 1
         # the hour by its rate (hours counted from the start's clock hour), uniform within it
         hours = max(1, math.ceil(gen.hours))
         weights = [hour_w[(start_hour + h) % 24] for h in range(hours)]
@@ -48,7 +54,8 @@ def generate_calls(gen: GenerateSpec, spec: Scenario, plans: ResponsePlans) -> l
         if rng.random() < gen.repeat_share:
             out.append(_call(at + rng.uniform(180, 720), first, kind, place, caller, event,
                              "calling again: where are you?"))
-    return out
+    # with `calls`, the last event's later witnesses may go past the count: they are left out
+    return out[:gen.calls] if gen.calls is not None else out
 
 
 def _call(at: float, hotline: str, kind: str, place: Place, caller: str, event: str,

@@ -257,7 +257,10 @@ class GenerateSpec(Strict):
     """Calls drawn from rates, deterministic from `seed`: for a day of many calls."""
 
     seed: int = 1
-    events: int = Field(gt=0, le=100_000)
+    events: int | None = Field(None, gt=0, le=100_000, description="How many real events; each "
+                               "brings one call or more (other witnesses, repeats).")
+    calls: int | None = Field(None, gt=0, le=200_000, description="How many calls, exactly: events "
+                              "are drawn until there are this many (give this or `events`).")
     hours: float = Field(24.0, gt=0)
     kinds: dict[str, float] = Field(min_length=1, description="Relative rate of each kind.")
     areas: list[Area] = Field(min_length=1)
@@ -266,6 +269,12 @@ class GenerateSpec(Strict):
     other_hotlines_share: float = Field(0.5, ge=0, le=1,
                                         description="Chance another agency of the plan is also called.")
     repeat_share: float = Field(0.08, ge=0, le=1, description="Chance the caller rings again.")
+
+    @model_validator(mode="after")
+    def _events_or_calls(self) -> "GenerateSpec":
+        if (self.events is None) == (self.calls is None):
+            raise ValueError("say how many `events` or how many `calls` (one of the two)")
+        return self
 
 
 def _one_or_many(value: Any) -> Any:

@@ -161,3 +161,23 @@ def test_several_expectations_each_about_its_own_event(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as err:
         _load(tmp_path, wrong)
     assert err.value.field == "expect[1].event" and err.value.line == _line_of(wrong, "event: hart")
+
+
+def test_generate_can_count_calls_exactly_or_events(tmp_path: Path) -> None:
+    base = SMALL.replace("expect:", """generate:
+  seed: 4
+  calls: 200
+  hours: 6
+  kinds: {traffic_crash: 3, fire: 1, medical_emergency: 2}
+  areas: [{centre: crash, radius_m: 800}]
+expect:""")
+    s = _load(tmp_path, base)
+    generated = [e for e in s.calls if e.call is not None and (e.call.event or "").startswith("G")]
+    assert len(generated) == 200  # calls, exactly, whatever the witnesses and repeats
+    events = _load(tmp_path, base.replace("calls: 200", "events: 100"))
+    tagged = {e.call.event for e in events.calls
+              if e.call is not None and (e.call.event or "").startswith("G")}
+    assert len(tagged) == 100
+    with pytest.raises(ScenarioError) as err:
+        _load(tmp_path, base.replace("calls: 200", "calls: 200\n  events: 100"))
+    assert "one of the two" in err.value.message
