@@ -13,6 +13,7 @@ from dispatch import (
     home_register,
     lead,
     mutual_aid,
+    posts,
     roads,
     routes,
     whistle,
@@ -149,6 +150,7 @@ Command = (
     | home_register.ImportRegister | home_alarms.RaiseDeviceAlarm | home_alarms.AnswerAlarmStep
     | home_alarms.CheckAlarmDeadlines | home_alarms.ReportResponderTask
     | device_health.OpenMaintenanceTask | device_health.CloseMaintenanceTask
+    | posts.ProposePostPlan | posts.AcceptPostPlan | posts.RejectPostPlan | posts.PostUnit | posts.LeavePost
 )
 
 
@@ -204,6 +206,9 @@ def decide(state: DispatchState, command: Command, rules: Rules, now: datetime) 
             return mutual_aid.request(state, command, now)
         case mutual_aid.AnswerMutualAid():
             return mutual_aid.answer(state, command, now)
+        case posts.ProposePostPlan() | posts.AcceptPostPlan() | posts.RejectPostPlan() | posts.PostUnit() | \
+                posts.LeavePost():
+            return posts.decide(state, command, now)
         case green_wave.RecordGreenWave() | green_wave.RecordGreenWaveRetime() | \
                 green_wave.RecordGreenWaveAnswers() | green_wave.RecordGreenWaveRelease():
             return green_wave.decide(state, command, now)

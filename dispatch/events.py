@@ -647,3 +647,114 @@ class MaintenanceTaskClosed(Event):
     device_id: str
     reason: str  # heard again, battery recovered, visited
     by: str
+
+
+# --- staging posts: plans a supervisor accepts, posts opened and closed, units posted (issue 19) --
+
+
+@dataclass(frozen=True)
+class PlannedPost:
+    """One post of a plan: where, whose, how many units, and the figures that put it there.
+
+    `cells` are the H3 cells it reaches within its agency's target time; `rate_per_hour` is the
+    expected incidents an hour in them for the plan's period (the figure a later plan compares
+    against when it closes the post)."""
+
+    post_id: str
+    name: str
+    lon: float
+    lat: float
+    agency: str
+    units: int
+    cells: tuple[str, ...]
+    rate_per_hour: float
+    coverage: float  # share of the agency's expected demand this post's units cover in time
+    reason: str
+
+
+@dataclass(frozen=True)
+class PlannedClosing:
+    """A post open now that the plan would close, and why in figures."""
+
+    post_id: str
+    rate_was_per_hour: float  # in its cells, when it was opened
+    rate_now_per_hour: float  # in the same cells, for the plan's period
+    reason: str
+
+
+@event
+@dataclass(frozen=True)
+class PostPlanProposed(Event):
+    """A plan for a period, built from the log's demand: nothing changes until it is accepted.
+
+    `opens` are posts not open now; `keeps` posts open now that the plan keeps (their figures
+    for this period); `closes` the open posts it would close. `base` is the posts open when it
+    was proposed: accepting a plan made on other posts than those open then is refused."""
+
+    plan_id: str
+    period: str
+    by: str
+    opens: tuple[PlannedPost, ...]
+    keeps: tuple[PlannedPost, ...]
+    closes: tuple[PlannedClosing, ...]
+    base: tuple[str, ...]
+    figures: dict[str, dict[str, float]]  # per agency: expected coverage with the plan, stations only, ...
+    reason: str
+
+
+@event
+@dataclass(frozen=True)
+class PostPlanAccepted(Event):
+    plan_id: str
+    by: str
+    agency: str  # the key's agency and client: who accepted it
+    client_id: str
+
+
+@event
+@dataclass(frozen=True)
+class PostPlanRejected(Event):
+    plan_id: str
+    by: str
+    agency: str
+    client_id: str
+    reason: str
+
+
+@event
+@dataclass(frozen=True)
+class PostOpened(Event):
+    post: PlannedPost
+    plan_id: str
+    reason: str
+
+
+@event
+@dataclass(frozen=True)
+class PostClosed(Event):
+    post_id: str
+    plan_id: str
+    reason: str
+    rate_was_per_hour: float
+    rate_now_per_hour: float
+
+
+@event
+@dataclass(frozen=True)
+class UnitPosted(Event):
+    """A unit told to stand at a post (from a plan, or a confirmed move-up)."""
+
+    unit_id: str
+    post_id: str
+    by: str
+    reason: str
+    travel_s: float | None = None
+
+
+@event
+@dataclass(frozen=True)
+class UnitLeftPost(Event):
+    unit_id: str
+    post_id: str
+    by: str
+    reason: str

@@ -1,5 +1,6 @@
 """The state of joint dispatch as a fold of the event log. Each part of the state is folded by
-the module that owns it (incidents, units, whistle, green waves, roads, routes, mutual aid);
+the module that owns it (incidents, units, whistle, green waves, roads, routes, mutual aid,
+posts);
 `apply` only runs them in turn."""
 
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from dispatch import (
     incidents,
     lead,
     mutual_aid,
+    posts,
     roads,
     routes,
     units,
@@ -37,6 +39,7 @@ from dispatch.incidents import (
 )
 from dispatch.mutual_aid import MutualAidRequest
 from dispatch.nearby import NearbyIndex
+from dispatch.posts import Post, PostPlan
 from dispatch.roads import RoadRestriction
 from dispatch.roster import RosterDay
 from dispatch.routes import UnitRoute
@@ -65,6 +68,10 @@ class DispatchState:
     roads: dict[str, RoadRestriction] = field(default_factory=dict)  # closed or slowed, by id
     routes: dict[str, UnitRoute] = field(default_factory=dict)  # the route each moving unit drives
     mutual_aid: dict[str, MutualAidRequest] = field(default_factory=dict)  # by request id
+    # staging posts: plans by id (in order), posts by id (closed ones kept), unit id -> its post
+    post_plans: dict[str, PostPlan] = field(default_factory=dict)
+    posts: dict[str, Post] = field(default_factory=dict)
+    unit_posts: dict[str, str] = field(default_factory=dict)
     # the home-alarm programme: its register, the alarms, responders' tasks, devices to visit
     homes: HomeRegister = field(default_factory=HomeRegister)
     alarms: dict[str, HomeAlarm] = field(default_factory=dict)
@@ -92,7 +99,7 @@ Fold = Callable[[DispatchState, int, ev.Event], None]
 # lets go of it.
 FOLDS: tuple[Fold, ...] = (incidents.fold, units.fold, green_wave.fold, whistle.fold, lead.fold, roads.fold,
                            routes.fold, mutual_aid.fold, home_register.fold, home_alarms.fold,
-                           device_health.fold)
+                           device_health.fold, posts.fold)
 
 
 def apply(state: DispatchState, e: ev.Event) -> DispatchState:

@@ -145,6 +145,13 @@ ACCESS: dict[str, dict[Role, Scope]] = {
     # a responder sees and reports only their own tasks (web/homes_api.py, dispatch.home_alarms)
     "GET /v1/responder-tasks": _all((R.COMMUNITY_RESPONDER, R.DISPATCHER, R.SUPERVISOR)),
     "POST /v1/responder-tasks/{task_id}/report": _all((R.COMMUNITY_RESPONDER, R.SUPERVISOR)),
+    # staging posts (web/posts_api.py): every screen sees the posts and plans; a supervisor
+    # proposes, accepts or rejects a plan
+    "GET /v1/posts": _all(SCREENS),
+    "GET /v1/posts/plans": _all(SCREENS),
+    "POST /v1/posts/plans": _all((R.SUPERVISOR,)),
+    "POST /v1/posts/plans/{plan_id}/accept": _all((R.SUPERVISOR,)),
+    "POST /v1/posts/plans/{plan_id}/reject": _all((R.SUPERVISOR,)),
     # the training map's controls (web/training_map.py: only on the app a replay serves)
     "GET /v1/training": _all(SCREENS),
     "POST /v1/training/pause": _all((R.TRAINER, R.SUPERVISOR)),

@@ -27,6 +27,7 @@ from web.incidents_api import router as incidents_router
 from web.map_api import STATIC
 from web.map_api import router as map_router
 from web.openapi import DocumentedApp
+from web.posts_api import router as posts_router
 from web.road_restrictions import router as road_restrictions_router
 from web.settings import Settings
 from web.units_api import router as units_router
@@ -68,7 +69,7 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        per_path={"/v1/positions": settings.max_batch_body_bytes})
     for router in (incidents_router, units_router, whistle_router, road_restrictions_router, feeds_router,
-                   webhooks_router, audit_router, map_router, homes_router, eido_router):
+                   webhooks_router, audit_router, map_router, homes_router, eido_router, posts_router):
         app.include_router(router)
     app.mount("/static/leaflet", StaticFiles(directory=xleaflet.BASE_DIR), name="leaflet")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from coordination.coordinator import Coordinator
 from coordination.device_watch import DeviceIntake, DeviceTelemetry, DeviceWatch
 from coordination.lead_watch import lead_watch
+from coordination.posts import PostPlanner
 from coordination.road_router import RoadRouter
 from coordination.signal_priority import SignalPriority, signal_places
 from coordination.whereabouts import FleetWhereabouts
@@ -88,6 +89,7 @@ class Backend:
     webhooks: WebhookDeliveries
     hub: LiveHub
     devices: DeviceIntake
+    posts: PostPlanner
     mqtt: "MqttIntake | None" = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     roads_json: bytes | None = None  # the map's road layer, drawn once when first asked
@@ -123,7 +125,8 @@ class Backend:
                                      settings.webhook_timeout_s, TargetRules(settings.webhook_allow))
         devices = DeviceIntake(service, DeviceTelemetry(client, ns), service.rules.alarms)
         backend = cls(settings, plans, client, service, coordinator, positions, fleet, network, keys,
-                      RateLimits(client, ns, settings.rate_limit), audit, feed, webhooks, hub, devices)
+                      RateLimits(client, ns, settings.rate_limit), audit, feed, webhooks, hub, devices,
+                      PostPlanner(service, router, fleet, settings.post_rules()))
         await backend.register_fleet()
         await backend.import_register()
         # The road network is millions of long-lived objects; left to the cyclic collector they

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from coordination.posts import NamedPlace, PostRules
 from dispatch.alarm_rules import DEFAULT_ALARM_RULES_FILE
 from dispatch.fleet import DEMO_FLEET_FILE
 from dispatch.plans import DEFAULT_PLANS_FILE
@@ -92,6 +93,26 @@ class Settings(BaseSettings):
         "lead to the next centre in the rotation that has one.")
     node_id: str | None = Field(None, description="This app node's name in leases (default host:pid).")
 
+    post_agencies: list[str] = Field(
+        ["120", "119"], description="Agencies the staging-post planner places units for (MEXCLP).")
+    post_target_s: dict[str, float] = Field(
+        {"120": 480.0, "119": 240.0, "110": 300.0}, description="Staging posts: the target drive time "
+        "per agency a cell counts as covered within (NFPA 1710: 240 s first engine, 480 s ALS; set "
+        "local ones).")
+    post_busy: dict[str, float] = Field(
+        {"120": 0.3, "119": 0.1, "110": 0.3}, description="Staging posts: the share of time a unit of "
+        "each agency is busy (MEXCLP's q).")
+    post_coverage_goal: float = Field(
+        0.9, gt=0, le=1, description="Staging posts: the expected coverage a plan reaches with the "
+        "fewest units.")
+    post_places: list[dict[str, str | float]] = Field(
+        [{"name": "River beach", "lon": 119.945, "lat": 30.049},
+         {"name": "Night market", "lon": 119.968, "lat": 30.056},
+         {"name": "Industrial park", "lon": 119.985, "lat": 30.036}],
+        description="Named places and road points a post may stand at, besides stations and the "
+        "busiest cells' road points: [{name, lon, lat}].")
+    post_capacity: int = Field(2, ge=1, description="Units one staging post holds.")
+
     @field_validator("time_zone")
     @classmethod
     def _known_zone(cls, name: str) -> str:
@@ -108,6 +129,12 @@ class Settings(BaseSettings):
     def corridor_settings(self) -> CorridorSettings:
         return CorridorSettings(lead_s=self.green_lead_s, clearance_s=self.green_clearance_s,
                                 max_hold_s=self.green_max_hold_s, drift_threshold_s=self.green_drift_s)
+
+    def post_rules(self) -> PostRules:
+        places = tuple(NamedPlace(str(p["name"]), float(p["lon"]), float(p["lat"])) for p in self.post_places)
+        return PostRules(agencies=tuple(self.post_agencies), target_s=dict(self.post_target_s),
+                         busy=dict(self.post_busy), coverage_goal=self.post_coverage_goal, places=places,
+                         post_capacity=self.post_capacity, snap_max_m=self.snap_max_m)
 
     @property
     def drives_demo_fleet(self) -> bool:

@@ -102,6 +102,12 @@ def requests_for(unit: str, lon: float, lat: float) -> dict[str, tuple[str, str,
         "GET /v1/responder-tasks": ("GET", "/v1/responder-tasks", None),
         "POST /v1/responder-tasks/{task_id}/report": (
             "POST", "/v1/responder-tasks/RT-nope/report", {"report": "x"}),
+        "GET /v1/posts": ("GET", "/v1/posts", None),
+        "GET /v1/posts/plans": ("GET", "/v1/posts/plans", None),
+        # an unknown period: past the access check it is a 422, and no plan is made
+        "POST /v1/posts/plans": ("POST", "/v1/posts/plans", {"period": "no-such-period"}),
+        "POST /v1/posts/plans/{plan_id}/accept": ("POST", "/v1/posts/plans/PP-nope/accept", {}),
+        "POST /v1/posts/plans/{plan_id}/reject": ("POST", "/v1/posts/plans/PP-nope/reject", {}),
     }
 
 
