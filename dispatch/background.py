@@ -24,14 +24,14 @@ async def end(task: "asyncio.Future[object] | asyncio.Task[object]", *, name: st
     its own stopper nudges it) still sees the child ended before the cancel goes on up."""
     loop = asyncio.get_running_loop()
     give_up_at = loop.time() + patience_s
-    cancelled_meanwhile = False
+    cancelled_meanwhile: asyncio.CancelledError | None = None
     ended = True
     while not task.done():
         task.cancel()
         try:
             await asyncio.wait({task}, timeout=nudge_s)
-        except asyncio.CancelledError:
-            cancelled_meanwhile = True
+        except asyncio.CancelledError as e:
+            cancelled_meanwhile = e
         if not task.done() and loop.time() >= give_up_at:
             log.error("%s did not end within %g s of being cancelled; left running:\n%s",
                       name or _name(task), patience_s, _stack(task))
@@ -40,8 +40,10 @@ async def end(task: "asyncio.Future[object] | asyncio.Task[object]", *, name: st
     if task.done() and not task.cancelled():
         with contextlib.suppress(BaseException):
             task.exception()  # retrieved: an ending task's error is not news at shutdown
-    if cancelled_meanwhile:
-        raise asyncio.CancelledError
+    if cancelled_meanwhile is not None:
+        # the caller's own cancellation, as it came: anyio (Starlette's test client, a task
+        # group) knows its cancel scope's by the message, and a fresh one would escape the scope
+        raise cancelled_meanwhile
     return ended
 
 

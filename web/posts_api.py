@@ -45,7 +45,8 @@ def _iso(moment: Any) -> str | None:
 
 def plan_view(plan: PostPlan) -> dict[str, Any]:
     return {"plan_id": plan.plan_id, "period": plan.period, "by": plan.by,
-            "proposed_at": _iso(plan.proposed_at), "status": plan.status, "opens": [dataclasses.asdict(p) for p in plan.opens],
+            "proposed_at": _iso(plan.proposed_at), "status": plan.status,
+            "opens": [dataclasses.asdict(p) for p in plan.opens],
             "keeps": [dataclasses.asdict(p) for p in plan.keeps],
             "closes": [dataclasses.asdict(c) for c in plan.closes], "base": list(plan.base),
             "figures": plan.figures, "reason": plan.reason, "answered_by": plan.answered_by,

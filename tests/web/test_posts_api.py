@@ -58,7 +58,8 @@ def test_a_plan_changes_nothing_until_accepted_and_its_posts_survive_a_restart(
     assert layer["type"] == "FeatureCollection" and layer["features"] == []
     assert layer["pending_plan_id"] == plan["plan_id"]
     preview = c.get("/v1/posts", params={"plan_id": plan["plan_id"]}).json()
-    assert {f["properties"]["change"] for f in preview["features"] if f["properties"]["kind"] == "post"} == {"open"}
+    changes = {f["properties"]["change"] for f in preview["features"] if f["properties"]["kind"] == "post"}
+    assert changes == {"open"}
 
     r = c.post(f"/v1/posts/plans/{plan['plan_id']}/accept", json={"by": "sup Wang"})
     assert r.status_code == 200, r.text
