@@ -50,6 +50,9 @@ const api = async (path, opts = {}, what = null) => {
   return { ok: r.ok, status: r.status, body };
 };
 
+const posts = new PostsLayer(map, api, AGENCY_COLOR, document.getElementById("posts"));
+state.posts = posts;
+
 async function loadRoads() {
   const data = await (await fetch("/v1/map/roads", { headers: authed() })).json();
   state.signals = new Map(data.signals.map((sg) => [sg.id, sg]));
@@ -392,6 +395,7 @@ function applyMessage(msg) {
     for (const r of msg.roads || []) state.roads.set(r.restriction_id, r);
     drawRestrictions();
     state.seq = msg.seq;
+    posts.load();
     loadRoutes();
     loadPositions();
   } else if (msg.type === "event") {
@@ -414,6 +418,7 @@ function applyMessage(msg) {
       const e = msg.event;
       Notices.show("lead", "warn", `${t("leadNow")} ${e.to_agency} (${t("told")} ${e.told})`, e.reason);
     }
+    if (posts.changedBy(msg.event.type)) posts.load();
     if (state.selected && (msg.incidents.some((i) => i.incident_id === state.selected))) showDetail(state.selected);
   } else if (msg.type === "positions") {
     for (const [uid, lon, lat, heading, speed] of msg.positions) { // compact: see web/live.py
