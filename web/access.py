@@ -152,6 +152,9 @@ ACCESS: dict[str, dict[Role, Scope]] = {
     "POST /v1/posts/plans": _all((R.SUPERVISOR,)),
     "POST /v1/posts/plans/{plan_id}/accept": _all((R.SUPERVISOR,)),
     "POST /v1/posts/plans/{plan_id}/reject": _all((R.SUPERVISOR,)),
+    # move-up: a dispatcher moves their own agency's units (dispatch.posts checks the post's agency)
+    "GET /v1/posts/move-up": _all((R.DISPATCHER, R.SUPERVISOR)),
+    "POST /v1/posts/move-up/confirm": {R.DISPATCHER: unit_of_agency("body:unit_id"), R.SUPERVISOR: ANY},
     # the training map's controls (web/training_map.py: only on the app a replay serves)
     "GET /v1/training": _all(SCREENS),
     "POST /v1/training/pause": _all((R.TRAINER, R.SUPERVISOR)),

@@ -1,5 +1,7 @@
 """Staging posts over HTTP: the posts layer of the shared map (GeoJSON, each post with the cells
-it serves), plans for a period that a supervisor proposes, accepts or rejects.
+it serves), plans for a period that a supervisor proposes, accepts or rejects, and move-up: the
+recommended move of a free unit to a post when committed units leave coverage below the goal,
+which a dispatcher confirms.
 
 The planning is coordination.posts'; this module only checks input and shapes answers."""
 
@@ -11,13 +13,14 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, field_validator
 
 from coordination.demand import NAMED_PERIODS
+from coordination.move_up import MoveUp
 from dispatch import events as ev
 from dispatch.posts import AcceptPostPlan, Post, PostPlan, RejectPostPlan, open_posts, pending_plan
 from dispatch.rejection import Rejected
 from dispatch.state import DispatchState
 from web.deps import BackendDep, IdentityDep, ServiceDep
 from web.schemas import ViewRoute, refusals
-from web.schemas_posts import PostPlanList, PostPlanView, PostsLayer
+from web.schemas_posts import MoveUpAnswer, PostPlanList, PostPlanView, PostsLayer, UnitPostedView
 
 router = APIRouter(route_class=ViewRoute, tags=["posts"])
 
@@ -32,6 +35,12 @@ class PlanIn(BaseModel):
         if name not in NAMED_PERIODS:
             raise ValueError(f"unknown period {name!r}; known: {', '.join(NAMED_PERIODS)}")
         return name
+
+
+class MoveUpIn(BaseModel):
+    unit_id: str = Field(min_length=1, max_length=64, description="The free unit to move.")
+    post_id: str = Field(min_length=1, max_length=128, description="The open post it goes to.")
+    by: str = Field("dispatcher", min_length=1, max_length=64)
 
 
 class AnswerIn(BaseModel):
@@ -127,3 +136,24 @@ async def accept_plan(plan_id: str, body: AnswerIn, service: ServiceDep, key: Id
 async def reject_plan(plan_id: str, body: AnswerIn, service: ServiceDep, key: IdentityDep) -> dict[str, Any]:
     await service.execute(RejectPostPlan(plan_id, body.by, key.agency, key.client_id, body.reason))
     return plan_view(service.state.post_plans[plan_id])
+
+
+@router.get("/v1/posts/move-up", response_model=MoveUpAnswer)
+async def move_up(backend: BackendDep) -> dict[str, Any]:
+    """Per agency planned for, its expected coverage now (committed units cover nothing) against
+    the goal; below it, the best moves of a free unit to an open post, best first, each with the
+    coverage gained, the drive there and the cells it leaves uncovered (none when a move that
+    leaves none exists)."""
+    found = await MoveUp(backend.posts).recommend()
+    return {"agencies": {a.agency: a.view() for a in found},
+            "moves": [m for a in found for m in a.moves]}
+
+
+@router.post("/v1/posts/move-up/confirm", status_code=201, response_model=UnitPostedView,
+             responses=refusals(404, 409))
+async def confirm_move_up(body: MoveUpIn, backend: BackendDep) -> dict[str, Any]:
+    """The dispatcher confirms a move: the unit is posted there (a UnitPosted event, with the
+    recommendation's reason and drive time when it was the one recommended)."""
+    e = await MoveUp(backend.posts).confirm(body.unit_id, body.post_id, body.by)
+    return {"unit_id": e.unit_id, "post_id": e.post_id, "at": e.at.isoformat(), "by": e.by,
+            "reason": e.reason, "travel_s": e.travel_s}

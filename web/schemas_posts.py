@@ -107,3 +107,4 @@ class UnitPostedView(Answer):
     at: Moment
     by: str
     reason: str
+    travel_s: float | None = Field(description="The recommended drive there, when it was recommended.")

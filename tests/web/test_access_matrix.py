@@ -108,6 +108,8 @@ def requests_for(unit: str, lon: float, lat: float) -> dict[str, tuple[str, str,
         "POST /v1/posts/plans": ("POST", "/v1/posts/plans", {"period": "no-such-period"}),
         "POST /v1/posts/plans/{plan_id}/accept": ("POST", "/v1/posts/plans/PP-nope/accept", {}),
         "POST /v1/posts/plans/{plan_id}/reject": ("POST", "/v1/posts/plans/PP-nope/reject", {}),
+        "GET /v1/posts/move-up": ("GET", "/v1/posts/move-up", None),
+        "POST /v1/posts/move-up/confirm": ("POST", "/v1/posts/move-up/confirm", {"unit_id": unit}),
     }
 
 

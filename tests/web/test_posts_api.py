@@ -137,3 +137,56 @@ def test_only_a_supervisor_proposes_accepts_or_rejects(posts_client) -> None:
     r = c.post(f"/v1/posts/plans/{newer['plan_id']}/reject", json={"reason": "not today"})
     assert r.json()["status"] == "rejected" and r.json()["answer_reason"] == "not today"
     assert c.get("/v1/posts").json()["features"] == []
+
+
+@pytest.fixture
+def strict_client(post_settings: Settings, small_city: RoadNetwork) -> Iterator[TestClient]:
+    """A 90 % goal: the stations' eleven ambulances alone fall short of it for the cluster."""
+    with TestClient(create_app(post_settings.model_copy(update={"post_coverage_goal": 0.9}),
+                               network=small_city)) as c:
+        yield as_supervisor(c)
+
+
+def test_move_up_when_committed_units_leave_the_post_uncovered_and_the_dispatcher_confirms(
+        strict_client) -> None:
+    c = strict_client
+    _calls(c)
+    plan = c.post("/v1/posts/plans", json={"period": "all"}).json()
+    assert c.post(f"/v1/posts/plans/{plan['plan_id']}/accept", json={}).status_code == 200
+    post_id = plan["opens"][0]["post_id"]
+    # nobody stands at the post yet: the stations alone leave coverage below the goal
+    r = c.get("/v1/posts/move-up")
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    figures = answer["agencies"]["120"]
+    assert figures["below_goal"] and figures["coverage"] < figures["goal"]
+    best = answer["moves"][0]
+    assert best["post_id"] == post_id and best["gained"] > 0 and best["travel_s"] > 0
+    assert best["coverage_after"] > best["coverage_before"] == figures["coverage"]
+    assert "below the goal" in best["reason"] and "min by road" in best["reason"]
+    dispatcher = {"Authorization": f"Bearer {key_maker(c)('120', Role.DISPATCHER)}"}
+    r = c.post("/v1/posts/move-up/confirm", headers=dispatcher,
+               json={"unit_id": best["unit_id"], "post_id": post_id, "by": "disp"})
+    assert r.status_code == 201, r.text
+    assert r.json()["travel_s"] == best["travel_s"] and r.json()["reason"] == best["reason"]
+    layer = c.get("/v1/posts").json()
+    [point] = [f for f in layer["features"] if f["id"] == post_id]
+    assert point["properties"]["units"] == [best["unit_id"]]
+    after = c.get("/v1/posts/move-up").json()["agencies"]["120"]
+    assert after["coverage"] > figures["coverage"]
+    # the posted unit is sent to a call: committed, it covers nothing, and coverage falls back
+    inc = c.post("/v1/calls", json={"hotline": "120", "kind": "medical_emergency",
+                                    "location": {"lon": HOT[0] + 0.02, "lat": HOT[1] + 0.02}}).json()
+    sent = c.post(f"/v1/incidents/{inc['incident_id']}/assign", json={"units": [best["unit_id"]], "by": "d"})
+    assert sent.status_code in (200, 201), sent.text
+    again = c.get("/v1/posts/move-up").json()
+    assert again["agencies"]["120"]["committed"] == 1
+    assert again["agencies"]["120"]["coverage"] < after["coverage"]  # (the new call is demand too)
+    assert again["moves"] and again["moves"][0]["unit_id"] != best["unit_id"]
+    # a 110 dispatcher cannot move a 120 unit; a bad body names its field
+    police = {"Authorization": f"Bearer {key_maker(c)('110', Role.DISPATCHER)}"}
+    r = c.post("/v1/posts/move-up/confirm", headers=police,
+               json={"unit_id": again["moves"][0]["unit_id"], "post_id": post_id})
+    assert r.status_code == 403
+    r = c.post("/v1/posts/move-up/confirm", json={"unit_id": "A-C-1"})
+    assert r.status_code == 422 and r.json()["field"] == "post_id"
