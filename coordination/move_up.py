@@ -234,7 +234,7 @@ def _explained(m: Move, agency: str, committed: int, goal: float, call_sign: str
             "coverage_before": round(m.coverage_before, 4),
             "coverage_after": round(m.coverage_after, 4), "gained": round(m.gained, 4), "leaves": left,
             "leaves_rate_per_hour": round(m.leaves_demand, 6),
-            "reason": (f"{committed} {agency} units committed: expected coverage {m.coverage_before:.0%} is "
-                       f"below the goal {goal:.0%}; {call_sign} from {name_from} to {name_to}, "
-                       f"{m.travel_s / 60:.1f} min by road, makes it {m.coverage_after:.0%} "
+            "reason": (f"with {committed} {agency} units committed, expected coverage "
+                       f"{m.coverage_before:.0%} is below the goal {goal:.0%}; {call_sign} from {name_from} "
+                       f"to {name_to}, {m.travel_s / 60:.1f} min by road, makes it {m.coverage_after:.0%} "
                        f"(+{m.gained:.1%}); {leaves}")}

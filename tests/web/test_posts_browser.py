@@ -17,7 +17,7 @@ def test_the_pending_plan_is_accepted_on_the_map_and_its_posts_drawn(redis_serve
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = start_server(redis_server.url, port, namespace=f"posts{port}", post_agencies='["120"]',
-                          post_target_s='{"120": 120}', post_coverage_goal="0.5")
+                          post_target_s='{"120": 120}', post_coverage_goal="0.9")
     try:
         for i in range(6):
             r = httpx.post(f"{base}/v1/calls", headers=AUTH, json={
@@ -38,6 +38,13 @@ def test_the_pending_plan_is_accepted_on_the_map_and_its_posts_drawn(redis_serve
             "window.jd.posts.open.features.filter(f => f.properties.kind === 'post').map(f => f.id)")
         assert set(ids) == {p["post_id"] for p in plan["opens"]}
         assert "Staging posts" in page.inner_text("#posts-section")
+        # nobody stands at the new post: the move-up is offered, and confirming it posts the unit
+        page.wait_for_selector("#posts button[data-action='confirm-move']", timeout=5_000)
+        unit = page.get_attribute("#posts .move-up li", "data-unit")
+        page.click("#posts button[data-action='confirm-move']")
+        page.wait_for_function(
+            f"window.jd.posts.open.features.some(f => (f.properties.units || []).includes('{unit}'))",
+            timeout=5_000)
         assert httpx.get(f"{base}/v1/posts/plans", headers=AUTH).json()["plans"][0]["status"] == "accepted"
         assert not errors, errors
     finally:

@@ -8,11 +8,13 @@ Object.assign(I18N.en, {
   posts: "Staging posts", noPosts: "No post open.", pendingPlan: "Plan waiting", proposePlan: "Propose plan",
   accept: "Accept", reject: "Reject", opens: "opens", keeps: "keeps", closes: "closes", coverage: "coverage",
   stationsOnly: "stations only", unitsPosted: "posted", noPlan: "No plan waiting.", period: "Period",
+  moveUp: "Move-up", confirm: "Confirm",
 });
 Object.assign(I18N.zh, {
   posts: "前置勤务点", noPosts: "暂无开设的勤务点。", pendingPlan: "待审批方案", proposePlan: "生成方案",
   accept: "批准", reject: "驳回", opens: "开设", keeps: "保留", closes: "撤除", coverage: "覆盖率",
   stationsOnly: "仅站点", unitsPosted: "已驻点", noPlan: "暂无待审批方案。", period: "时段",
+  moveUp: "前移补位", confirm: "确认",
 });
 
 const POST_PERIODS = ["all", "summer", "summer_weekends", "summer_autumn_evenings", "year_end", "weekday_daytime", "nights"];
@@ -30,7 +32,14 @@ class PostsLayer {
     this.open = null; // the last GeoJSON of open posts
     this.plan = null; // the pending plan, or null
     this.supervisor = false;
-    this.api("/v1/whoami").then((r) => { this.supervisor = r.ok && (r.body.roles || []).includes("supervisor"); this.render(); });
+    this.dispatcher = false; // may see and confirm move-ups
+    this.moves = []; // the best move-up per agency below its coverage goal
+    this.api("/v1/whoami").then((r) => {
+      const roles = r.ok ? r.body.roles || [] : [];
+      this.supervisor = roles.includes("supervisor");
+      this.dispatcher = this.supervisor || roles.includes("dispatcher");
+      this.load();
+    });
   }
 
   changedBy(eventType) { return POST_EVENTS.includes(eventType); }
@@ -40,6 +49,10 @@ class PostsLayer {
     if (!now.ok) return;
     const plan = pending.ok && pending.body.plans.length ? pending.body.plans[0] : null;
     const preview = plan ? await this.api(`/v1/posts?plan_id=${encodeURIComponent(plan.plan_id)}`) : null;
+    const moveUp = this.dispatcher ? await this.api("/v1/posts/move-up") : null;
+    const best = new Map();
+    for (const m of moveUp && moveUp.ok ? moveUp.body.moves : []) if (!best.has(m.agency)) best.set(m.agency, m);
+    this.moves = [...best.values()];
     // everything fetched first, then drawn at once: the page never shows a plan without its posts
     this.layer.clearLayers();
     this.draw(now.body, this.layer, false);
@@ -89,7 +102,17 @@ class PostsLayer {
         `<ul>${figs}${line("opens", pl.opens, (x) => x.name)}${line("keeps", pl.keeps, (x) => x.name)}` +
         `${line("closes", pl.closes, (x) => x.post_id)}</ul><p><small>${escapeHtml(pl.reason)}</small></p>`;
     }
-    this.panel.innerHTML = `${list}${plan}`;
+    const moves = this.moves.length ? `<h3>${t("moveUp")}</h3><ul class="move-up">${this.moves.map((m, i) =>
+      `<li data-unit="${escapeHtml(m.unit_id)}">${escapeHtml(m.reason)} <button data-action="confirm-move" data-i="${i}">${t("confirm")}</button></li>`).join("")}</ul>` : "";
+    this.panel.innerHTML = `${list}${moves}${plan}`;
+    for (const b of this.panel.querySelectorAll("button[data-action='confirm-move']")) {
+      const m = this.moves[Number(b.dataset.i)];
+      b.onclick = async () => {
+        const r = await this.api("/v1/posts/move-up/confirm", { method: "POST", body: JSON.stringify({ unit_id: m.unit_id, post_id: m.post_id, by: "console" }) });
+        if (!r.ok) alert(r.body.error);
+        this.load();
+      };
+    }
     if (!this.supervisor) return;
     const controls = document.createElement("p");
     if (this.plan) {
