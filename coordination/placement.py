@@ -17,6 +17,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pulp
@@ -103,7 +104,7 @@ class _Model:
 
 
 def _mexclp_model(demand: np.ndarray, covers: np.ndarray, units: int, busy: float,
-                  cap: np.ndarray) -> _Model:
+                  cap: np.ndarray, away: np.ndarray | None = None, away_max: int | None = None) -> _Model:
     n_posts = covers.shape[0]
     a_cov = csr_matrix(covers.astype(np.float64))
     reach = np.asarray((cap[:, None] * covers).sum(axis=0)).ravel()
@@ -120,9 +121,17 @@ def _mexclp_model(demand: np.ndarray, covers: np.ndarray, units: int, busy: floa
     x_part = -a_cov[:, cells].T
     cover_rows = hstack([x_part, y_part]).tocsr()
     count_row = csr_matrix(np.concatenate([np.ones(n_posts), np.zeros(n_y)]))
-    a = vstack([cover_rows, count_row]).tocsr()
-    b_upper = np.concatenate([np.zeros(len(cells)), [units]])
-    b_lower = np.concatenate([np.full(len(cells), -np.inf), [units]])
+    rows = [cover_rows, count_row]
+    upper: list[Any] = [np.zeros(len(cells)), [units]]
+    lower: list[Any] = [np.full(len(cells), -np.inf), [units]]
+    if away is not None and away_max is not None:
+        # at most away_max units on the candidates marked `away` (posts, as against stations)
+        rows.append(csr_matrix(np.concatenate([away.astype(np.float64), np.zeros(n_y)])))
+        upper.append([away_max])
+        lower.append([-np.inf])
+    a = vstack(rows).tocsr()
+    b_upper = np.concatenate(upper).astype(np.float64)
+    b_lower = np.concatenate(lower).astype(np.float64)
     lb = np.zeros(n_posts + n_y)
     ub = np.concatenate([cap.astype(np.float64), np.ones(n_y)])
     integral = np.concatenate([np.ones(n_posts), np.zeros(n_y)])
@@ -208,16 +217,23 @@ def covers_of(cost_s: np.ndarray, target_s: float) -> np.ndarray:
 
 def mexclp(demand: Sequence[float] | np.ndarray, cost_s: np.ndarray, target_s: float, units: int,
            busy: float, capacity: Sequence[int] | None = None, solver: str = "cbc",
-           time_limit_s: float = 60.0) -> Placement:
+           time_limit_s: float = 60.0, away: Sequence[bool] | None = None,
+           away_max: int | None = None) -> Placement:
     """Place `units` units on the candidate posts (rows of cost_s) to maximise expected coverage
-    of the cells (columns) within target_s, each unit busy with probability `busy`."""
+    of the cells (columns) within target_s, each unit busy with probability `busy`; with `away`,
+    at most `away_max` of them on the candidates it marks (posts away from the stations)."""
     d = np.asarray(demand, dtype=np.float64)
     if not 0 <= busy < 1:
         raise PlacementError("busy: the busy fraction q is in [0, 1)")
     covers = covers_of(cost_s, target_s)
     cap = _check(d, covers, units, capacity)
+    marks = None if away is None else np.asarray(away, dtype=bool)
+    if marks is not None and len(marks) != covers.shape[0]:
+        raise PlacementError("away: one mark per candidate post")
+    if away_max is not None and away_max < 0:
+        raise PlacementError("away_max: not negative")
     t = time.perf_counter()
-    model = _mexclp_model(d, covers, units, busy, cap)
+    model = _mexclp_model(d, covers, units, busy, cap, marks, away_max)
     x, objective, gap, status = _solve(model, solver, time_limit_s)
     seconds = time.perf_counter() - t
     return _placement(x, model.n_posts, d, covers, busy, objective, gap, solver, seconds, status)
@@ -305,6 +321,29 @@ def units_by_rule(rule: PostingRule, demand: Sequence[float] | np.ndarray, cost_
     assert best is not None
     return limit, best, (f"goal {rule.coverage_goal:.0%} not reached with the {limit} units available "
                          f"(expected coverage {best.expected_coverage:.1%})")
+
+
+def posts_by_goal(goal: float, demand: Sequence[float] | np.ndarray, cost_s: np.ndarray, target_s: float,
+                  busy: float, units: int, capacity: Sequence[int], away: Sequence[bool],
+                  solver: str = "cbc") -> tuple[int, Placement, Placement, str]:
+    """Every unit stands somewhere, at its station or a post: the fewest units moved to posts
+    (`away`) that reach the coverage goal, counted upwards from none. (moved, placement, stations
+    only, why): at peaks more units go out to posts, and as demand falls they come home."""
+    home = mexclp(demand, cost_s, target_s, units, busy, capacity, solver, away=away, away_max=0)
+    if home.expected_coverage >= goal:
+        return 0, home, home, (f"the stations reach the goal {goal:.0%} (expected coverage "
+                               f"{home.expected_coverage:.1%}): no post needed")
+    best = home
+    room = min(units, sum(c for c, a in zip(capacity, away, strict=True) if a))
+    for m in range(1, room + 1):
+        best = mexclp(demand, cost_s, target_s, units, busy, capacity, solver, away=away, away_max=m)
+        if best.expected_coverage >= goal:
+            return m, best, home, (f"{m} of {units} units at posts reach the goal {goal:.0%} (expected "
+                                   f"coverage {best.expected_coverage:.1%}, {home.expected_coverage:.1%} "
+                                   f"from the stations alone)")
+    return room, best, home, (f"goal {goal:.0%} not reached with {room} of {units} units at posts "
+                              f"(expected coverage {best.expected_coverage:.1%}, "
+                              f"{home.expected_coverage:.1%} from the stations alone)")
 
 
 def brute_force_mexclp(demand: np.ndarray, covers: np.ndarray, units: int, busy: float,

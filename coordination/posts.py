@@ -1,17 +1,16 @@
 """The staging-post planner: from the live log to a plan a supervisor can accept.
 
 For a period and each agency it plans for, demand per H3 cell (coordination.demand), drive times
-from every candidate post to every demand cell (routing.matrix), and the placement that reaches
-the agency's coverage goal with the fewest units (coordination.placement, MEXCLP) make a set of
-posts; that set diffed against the posts open now is the proposal: which to open, keep and close,
-each with its figures. Proposing only writes the plan to the log (dispatch.posts): posts open and
-close when a supervisor accepts it.
+from every candidate post to every demand cell (routing.matrix), and the placement of all the
+agency's units in service that reaches its coverage goal with the fewest of them away from their
+stations (coordination.placement, MEXCLP) make a set of posts; that set diffed against the posts
+open now is the proposal: which to open, keep and close, each with its figures. Proposing only
+writes the plan to the log (dispatch.posts): posts open and close when a supervisor accepts it.
 
 Candidates are the agency's stations (a unit placed there simply stays home), the named places
 the settings list, and the road points nearest the busiest demand cells' centres."""
 
 import asyncio
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from coordination.demand import NAMED_PERIODS, CellRate, IncidentRecord, Period, expected_rates, incidents_of
-from coordination.placement import PostingRule, covers_of, mexclp, units_by_rule
+from coordination.placement import covers_of, posts_by_goal
 from coordination.road_router import RoadRouter
 from dispatch import events as ev
 from dispatch.fleet import Fleet
@@ -111,7 +110,7 @@ class PostPlanner:
         # read what the plan rests on here, on the loop, then search and solve off it
         records = incidents_of(state)
         now = self.service.clock.now()
-        units = {a: [u.unit_id for u in state.units.values() if u.agency == a
+        units = {a: [u.station_id for u in state.units.values() if u.agency == a
                      and u.status != UnitStatus.OUT_OF_SERVICE] for a in self.rules.agencies}
         posts_now = open_posts(state)
         plans = await asyncio.to_thread(self.plan, period, records, now, units)
@@ -121,19 +120,20 @@ class PostPlanner:
 
     def plan(self, period: Period, records: Sequence[IncidentRecord], now: datetime,
              units: dict[str, list[str]]) -> list[AgencyPlan]:
+        """`units`: per agency, the home station of each unit in service."""
         if not records:
             return [AgencyPlan(a, [], {"incidents": 0.0, "units": 0.0}, "no incidents in the log", {})
                     for a in self.rules.agencies]
         start, end = history_span(records, now)
-        return [self.plan_agency(a, period, records, start, end, len(units.get(a, [])))
+        return [self.plan_agency(a, period, records, start, end, units.get(a, []))
                 for a in self.rules.agencies]
 
-    def candidates(self, agency: str, rates: Sequence[CellRate]) -> list[Candidate]:
+    def candidates(self, agency: str, rates: Sequence[CellRate], homes: Sequence[str]) -> list[Candidate]:
+        """The agency's stations (each holding the units based there), the named places and the
+        busiest cells' road points (each holding `post_capacity`)."""
         stations = [s for s in self.fleet.stations.values() if s.agency == agency]
-        home = {s.station_id: sum(1 for u in self.fleet.units if u.station_id == s.station_id)
-                for s in stations}
         spots: list[tuple[str, str, float, float, bool, int]] = [
-            (s.station_id, s.name, s.lon, s.lat, True, max(home[s.station_id], 1)) for s in stations]
+            (s.station_id, s.name, s.lon, s.lat, True, homes.count(s.station_id)) for s in stations]
         spots += [(f"{agency}-{_slug(p.name)}", p.name, p.lon, p.lat, False, self.rules.post_capacity)
                   for p in self.rules.places]
         busiest = sorted(rates, key=lambda r: (-r.rate_per_hour, r.cell))[:self.rules.cell_candidates]
@@ -150,30 +150,31 @@ class PostPlanner:
         return out
 
     def plan_agency(self, agency: str, period: Period, records: Sequence[IncidentRecord], start: datetime,
-                    end: datetime, n_units: int) -> AgencyPlan:
+                    end: datetime, homes: Sequence[str]) -> AgencyPlan:
         rates = expected_rates(records, period, start, end, agency=agency)
         cell_snaps = self.router.snapper.snap_many([(r.lon, r.lat) for r in rates], self.rules.snap_max_m)
         served = [(r, s) for r, s in zip(rates, cell_snaps, strict=True) if s is not None]
         incidents = float(sum(r.incidents for r, _ in served))
         rate_of = {r.cell: r.rate_per_hour for r, _ in served}
         base = {"incidents": incidents, "units": 0.0, "cells": float(len(served))}
-        if not served or incidents == 0 or n_units == 0:
+        if not served or incidents == 0 or not homes:
             why = (f"no {agency} incidents in {period.name}" if not incidents
                    else f"no {agency} unit in service")
             return AgencyPlan(agency, [], base, why, rate_of)
-        cands = self.candidates(agency, [r for r, _ in served])
+        cands = self.candidates(agency, [r for r, _ in served], homes)
         profile = profile_for(next((u.kind for u in self.fleet.units if u.agency == agency), ""))
         cost = self.matrices.get([c.snap for c in cands], [s for _, s in served], profile)
         demand = np.array([r.rate_per_hour for r, _ in served])
         target, busy = self.rules.target_s.get(agency, 480.0), self.rules.busy.get(agency, 0.3)
         capacity = [c.capacity for c in cands]
-        total_cap = sum(capacity)
-        k, placement, why = units_by_rule(PostingRule(coverage_goal=self.rules.coverage_goal), demand, cost,
-                                          target, busy, min(n_units, total_cap), capacity)
+        # every unit stands somewhere: at home, or at a post (a unit whose station is off the
+        # roads is not placed)
+        n_units = sum(c.capacity for c in cands if c.station)
+        if n_units == 0:
+            return AgencyPlan(agency, [], base, f"no {agency} station on the roads", rate_of)
+        moved, placement, home, why = posts_by_goal(self.rules.coverage_goal, demand, cost, target, busy,
+                                                    n_units, capacity, [not c.station for c in cands])
         covers = covers_of(cost, target)
-        station_caps = [c.capacity if c.station else 0 for c in cands]
-        stations_only = (mexclp(demand, cost, target, k, busy, station_caps).expected_coverage
-                         if sum(station_caps) >= k else math.nan)
         total = float(demand.sum())
         posts: list[ev.PlannedPost] = []
         for j, n in sorted(placement.units_at.items()):
@@ -186,14 +187,14 @@ class PostPlanner:
             share = rate / total if total else 0.0
             posts.append(ev.PlannedPost(
                 post_id=c.post_id, name=c.name, lon=round(c.lon, 6), lat=round(c.lat, 6), agency=agency,
-                units=n,                cells=cells, rate_per_hour=round(rate, 6), coverage=round(share, 4),
+                units=n, cells=cells, rate_per_hour=round(rate, 6), coverage=round(share, 4),
                 reason=(f"{n} unit{'s' if n > 1 else ''} here reach {len(cells)} cells within "
                         f"{target / 60:.0f} min, {rate:.3f} incidents/h expected in {period.name} "
                         f"({share:.0%} of {agency} demand)")))
-        figures = {**base, "units": float(k), "expected_coverage": round(placement.expected_coverage, 4),
+        figures = {**base, "units": float(n_units), "units_at_posts": float(moved),
+                   "expected_coverage": round(placement.expected_coverage, 4),
                    "covered_once": round(placement.covered_once, 4),
-                   # -1: the stations cannot hold the units the plan places
-                   "stations_only_coverage": -1.0 if math.isnan(stations_only) else round(stations_only, 4),
+                   "stations_only_coverage": round(home.expected_coverage, 4),
                    "gap": placement.gap, "target_s": target, "busy": busy,
                    "rate_per_hour": round(total, 6)}
         return AgencyPlan(agency, posts, figures, why, rate_of)

@@ -15,6 +15,7 @@ from coordination.placement import (
     dsm,
     expected_coverage,
     mexclp,
+    posts_by_goal,
     units_by_rule,
 )
 
@@ -135,3 +136,37 @@ def test_bad_input_names_the_field(kwargs: dict[str, object], field: str) -> Non
     args.update(kwargs)
     with pytest.raises(PlacementError, match=field):
         mexclp(**args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("away_max", [0, 1, 2])
+def test_units_away_from_stations_are_capped_as_brute_force_says(seed: int, away_max: int) -> None:
+    demand, cost = _case(seed, posts=5, cells=10)
+    covers = cost <= 480.0
+    away = [False, False, True, True, True]  # two stations, three posts
+    capacity = [2, 1, 2, 2, 2]
+    best = -1.0
+    for combo in itertools.combinations_with_replacement(range(5), 3):
+        at = {j: combo.count(j) for j in set(combo)}
+        if any(n > capacity[j] for j, n in at.items()) or sum(n for j, n in at.items() if away[j]) > away_max:
+            continue
+        best = max(best, expected_coverage(demand, covers, at, 0.3))
+    for solver in ("cbc", "highs"):
+        p = mexclp(demand, cost, 480.0, 3, 0.3, capacity, solver, away=away, away_max=away_max)
+        assert sum(n for j, n in p.units_at.items() if away[j]) <= away_max
+        assert abs(p.expected_coverage - best) < 1e-9
+
+
+def test_posts_open_as_demand_peaks_and_close_as_it_falls() -> None:
+    demand, cost = _case(3, posts=6, cells=12)
+    away = [False, False, True, True, True, True]
+    capacity = [2, 2, 2, 2, 2, 2]
+    quiet = demand.copy()
+    far = np.flatnonzero((cost[2:] <= 480.0).any(axis=0) & ~(cost[:2] <= 480.0).any(axis=0))
+    assert len(far)  # cells only a post reaches
+    peak = demand.copy()
+    peak[far] *= 50
+    m_quiet, _, home, _ = posts_by_goal(0.5, quiet, cost, 480.0, 0.3, 4, capacity, away)
+    m_peak, p_peak, _, why = posts_by_goal(0.9, peak, cost, 480.0, 0.3, 4, capacity, away)
+    assert m_peak > m_quiet and p_peak.expected_coverage > home.expected_coverage
+    assert "at posts" in why
