@@ -108,8 +108,8 @@ class PostsLayer {
     for (const b of this.panel.querySelectorAll("button[data-action='confirm-move']")) {
       const m = this.moves[Number(b.dataset.i)];
       b.onclick = async () => {
-        const r = await this.api("/v1/posts/move-up/confirm", { method: "POST", body: JSON.stringify({ unit_id: m.unit_id, post_id: m.post_id, by: "console" }) });
-        if (!r.ok) alert(r.body.error);
+        // a refusal is shown by the page's notices (app.js's api), with the server's reason
+        await this.api("/v1/posts/move-up/confirm", { method: "POST", body: JSON.stringify({ unit_id: m.unit_id, post_id: m.post_id, by: "console" }) }, t("moveUp"));
         this.load();
       };
     }
