@@ -72,46 +72,48 @@ def best_moves(demand: np.ndarray, covers: np.ndarray | csr_matrix, units: Seque
                targets: Sequence[int], busy: float, top: int = 3) -> list[Move]:
     """The best moves of one free unit to one target place, best first (none that gain nothing).
 
-    For a unit leaving place a, the counts without it are n - cover_a; moving it to p adds cover_p,
-    and q^(n_a + cover_p) = q^n_a (1 - (1-q) cover_p): every target's gain is one sparse product."""
-    cov = csr_matrix(covers, dtype=np.float64)
+    For a unit leaving place a the counts without it are n - cover_a, and moving it to p adds
+    cover_p, so q^(n - cover_a + cover_p) = q^(n - cover_a) (1 - (1-q) cover_p): the gains of every
+    (source place, target) pair are one matrix product. A cell only a's unit covers (n = 1 there)
+    is left uncovered unless p reaches it: a second, smaller product over those cells alone."""
     total = float(demand.sum())
     if total <= 0 or not units or not targets:
         return []
+    cov = (covers.toarray() if isinstance(covers, csr_matrix) else np.asarray(covers)).astype(np.float64)
     counts = standing_counts(cov.shape[0], units)
-    n = np.asarray(cov.T @ counts).ravel()
+    n = counts @ cov
     qn = busy ** n
     before = float((demand * (1 - qn)).sum() / total)
     tgt = np.asarray(targets, dtype=np.int64)
     cov_t = cov[tgt]
-    positive = demand > 0
-    found: list[Move] = []
-    by_place: dict[int, list[FreeUnit]] = {}
-    for u in units:
-        by_place.setdefault(u.at, []).append(u)
-    for a, here in by_place.items():
-        row = np.asarray(cov[a].todense()).ravel()
-        n_a = n - row
-        qa = busy ** n_a
-        stay = float((demand * (qn - qa)).sum())  # < 0: what leaving a costs
-        gain = (stay + (1 - busy) * np.asarray(cov_t @ (demand * qa)).ravel()) / total
-        lonely = positive & (n_a <= 0) & (n >= 1)  # cells only a's unit covers
-        left_cells = lonely.sum() - np.asarray(cov_t @ lonely.astype(np.float64)).ravel()
-        left_demand = float(demand[lonely].sum()) - np.asarray(cov_t @ (demand * lonely)).ravel()
-        for u in here:
-            for k, p in enumerate(tgt):
-                if p == a or gain[k] <= 1e-12:
-                    continue
-                found.append(Move(u.unit_id, a, int(p), float(u.travel_s[k]), before, before + float(gain[k]),
-                                  (), float(max(left_demand[k], 0.0)) if left_cells[k] > 0.5 else 0.0))
-    found.sort(key=lambda m: (m.leaves_demand > 0, -round(m.gained, 12), m.travel_s, m.unit_id, m.target))
+    sources, row_of_unit = np.unique(np.array([u.at for u in units]), return_inverse=True)
+    cov_a = cov[sources]
+    qa = busy ** (n[None, :] - cov_a)
+    stay = ((qn[None, :] - qa) * demand).sum(axis=1)  # <= 0: what leaving each place costs
+    gain = (stay[:, None] + (1 - busy) * ((qa * demand) @ cov_t.T)) / total  # sources x targets
+    single = np.flatnonzero((n == 1) & (demand > 0))
+    lonely = cov_a[:, single]  # sources x single cells: covered by the source's one unit only
+    reach = cov_t[:, single]
+    left_cells = lonely.sum(axis=1)[:, None] - lonely @ reach.T
+    left_demand = (lonely @ demand[single])[:, None] - (lonely * demand[single]) @ reach.T
+    # every unit's moves: its place's row, its own drive times
+    g = gain[row_of_unit]
+    leaves = left_cells[row_of_unit] > 0.5
+    travel = np.stack([u.travel_s for u in units])
+    valid = (g > 1e-12) & (sources[row_of_unit][:, None] != tgt[None, :])
+    harmless = valid & ~leaves
+    pool = harmless if harmless.any() else valid
+    ui, ti = np.nonzero(pool)
+    if not len(ui):
+        return []
+    order = np.lexsort((tgt[ti], ui, travel[ui, ti], -np.round(g[ui, ti], 12)))[:top]
     out: list[Move] = []
-    for m in found[:top]:
-        lonely = positive & (n - np.asarray(cov[m.source].todense()).ravel() <= 0) & (n >= 1)
-        reached = np.asarray(cov[m.target].todense()).ravel() > 0
-        cells = tuple(int(i) for i in np.flatnonzero(lonely & ~reached))
-        out.append(Move(m.unit_id, m.source, m.target, m.travel_s, m.coverage_before, m.coverage_after,
-                        cells, m.leaves_demand))
+    for k in order:
+        u, t = int(ui[k]), int(ti[k])
+        r = int(row_of_unit[u])
+        cells = tuple(int(single[i]) for i in np.flatnonzero((lonely[r] > 0) & (reach[t] <= 0)))
+        out.append(Move(units[u].unit_id, int(sources[r]), int(tgt[t]), float(travel[u, t]), before,
+                        before + float(g[u, t]), cells, float(max(left_demand[r, t], 0.0)) if cells else 0.0))
     return out
 
 
