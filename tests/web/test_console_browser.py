@@ -355,3 +355,34 @@ def test_the_console_says_when_the_lead_passes_to_its_centre(consoles) -> None:
     assert http.get("/v1/roster").json()["lead"] == "120"
     page.screenshot(path=str(ARTIFACTS / "console-lead-handed-over.png"))
     assert not consoles.errors, consoles.errors
+
+
+def _serious_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical findings on the page as it stands (axe 4.12, bundled by
+    axe-playwright-python: no CDN, no npm step)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response["violations"]
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes'][:5]]}"
+            for v in found if v["impact"] in ("serious", "critical")]
+
+
+def test_the_console_has_no_serious_accessibility_violations(consoles) -> None:
+    """The page as a dispatcher works it, in both languages: the queue with a whistled incident,
+    its workspace and whistle panel open, the unit board; axe finds nothing serious."""
+    consoles.open()
+    page = consoles.page
+    http = httpx.Client(base_url=consoles.base, headers=AUTH)
+    w, s, e, n = http.get("/v1/map/roads").json()["bounds"]
+    inc = http.post("/v1/calls", json={"hotline": "120", "kind": "drowning",
+                                       "location": {"lon": (w + e) / 2, "lat": (s + n) / 2}}).json()["incident_id"]
+    assert http.post(f"/v1/incidents/{inc}/whistle", json={"by": "d", "agency": "120"},
+                     timeout=30).status_code == 201
+    page.wait_for_selector(f"#incidents li[data-id='{inc}']", timeout=10_000)
+    page.click(f"#incidents li[data-id='{inc}']")
+    page.wait_for_selector("table.summons", timeout=10_000)
+    assert _serious_violations(page) == []
+    page.click("#lang")  # 中文
+    page.wait_for_function("document.documentElement.lang.startsWith('zh')", timeout=5_000)
+    assert _serious_violations(page) == []
+    assert consoles.errors == []

@@ -2,7 +2,7 @@
 // live over one websocket (snapshot + ordered events, positions alongside).
 "use strict";
 
-const AGENCY_COLOR = { "110": "#1d4ed8", "119": "#dc2626", "120": "#16a34a", "122": "#ca8a04" };
+const AGENCY_COLOR = { "110": "#1d4ed8", "119": "#dc2626", "120": "#15803d", "122": "#a16207" }; // as style.css
 const SEV_COLOR = { 5: "#9d0208", 4: "#dc2f02", 3: "#f48c06", 2: "#ffba08", 1: "#8ecae6" };
 const ROAD_STYLE = {
   motorway: [4, "#e76f51"], trunk: [3.5, "#e76f51"], primary: [3, "#f4a261"],
@@ -16,7 +16,7 @@ const routesLayer = L.layerGroup().addTo(map);
 const incidentsLayer = L.layerGroup().addTo(map);
 const corridorLayer = L.layerGroup().addTo(map);
 const closuresLayer = L.layerGroup().addTo(map);
-const SIGNAL_COLOR = { requested: "#999", granted: "#16a34a", queued: "#f59e0b", refused: "#dc2626", released: "#60a5fa", degraded: "#7c3aed" };
+const SIGNAL_COLOR = { requested: "#595959", granted: "#15803d", queued: "#a16207", refused: "#dc2626", released: "#1d4ed8", degraded: "#7c3aed" }; // as style.css
 const state = {
   seq: null, incidents: new Map(), incidentMarkers: new Map(), units: new Map(), fleet, corridors: new Map(),
   positions: new Map(), stations: new Map(), whistles: new Map(), routes: new Map(), plans: {}, roads: new Map(),

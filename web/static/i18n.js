@@ -67,11 +67,13 @@ Object.assign(I18N.en, {
   unitBoard: "Unit status board", shortcuts: "Keys on a row:", unit: "Unit", status: "Status",
   inStatus: "in status", incident: "Incident", stale: "stale", noUnits: "No unit matches the filters.",
   staleHint: "no position report for longer than the centre's limit",
+  positionCol: "Position", setStatusCol: "Set status",
 });
 Object.assign(I18N.zh, {
   unitBoard: "车辆状态板", shortcuts: "行内快捷键：", unit: "车辆", status: "状态",
   inStatus: "持续", incident: "事件", stale: "失联", noUnits: "没有符合筛选条件的车辆。",
   staleHint: "超过时限未上报位置",
+  positionCol: "位置", setStatusCol: "改状态",
 });
 // Errors, the key gate and the whistle panel.
 Object.assign(I18N.en, {

@@ -52,7 +52,7 @@ const UnitBoard = {
       if (!byAgency.has(u.agency)) byAgency.set(u.agency, []);
       byAgency.get(u.agency).push(u);
     }
-    const head = `<tr><th>${t("unit")}</th><th>${t("status")}</th><th>${t("inStatus")}</th><th>${t("incident")}</th><th>${t("eta")}</th><th></th><th></th></tr>`;
+    const head = `<tr><th>${t("unit")}</th><th>${t("status")}</th><th>${t("inStatus")}</th><th>${t("incident")}</th><th>${t("eta")}</th><th>${t("positionCol")}</th><th>${t("setStatusCol")}</th></tr>`;
     box.innerHTML = [...byAgency.keys()].sort().map((a) => {
       const rows = byAgency.get(a).sort((x, y) => x.unit_id.localeCompare(y.unit_id)).map((u) => this.row(u, incidents)).join("");
       return `<h3><span class="tag a${a}">${a}</span> ${byAgency.get(a).length} ${t("units")}</h3>
