@@ -374,8 +374,8 @@ def test_the_console_has_no_serious_accessibility_violations(consoles) -> None:
     page = consoles.page
     http = httpx.Client(base_url=consoles.base, headers=AUTH)
     w, s, e, n = http.get("/v1/map/roads").json()["bounds"]
-    inc = http.post("/v1/calls", json={"hotline": "120", "kind": "drowning",
-                                       "location": {"lon": (w + e) / 2, "lat": (s + n) / 2}}).json()["incident_id"]
+    call = {"hotline": "120", "kind": "drowning", "location": {"lon": (w + e) / 2, "lat": (s + n) / 2}}
+    inc = http.post("/v1/calls", json=call).json()["incident_id"]
     assert http.post(f"/v1/incidents/{inc}/whistle", json={"by": "d", "agency": "120"},
                      timeout=30).status_code == 201
     page.wait_for_selector(f"#incidents li[data-id='{inc}']", timeout=10_000)
