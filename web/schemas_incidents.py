@@ -154,7 +154,8 @@ class TimelineEntry(Answer):
     seq: int
     at: Moment
     type: str
-    summary: str
+    summary: str = Field(description="The line in English.")
+    summary_zh: str = Field(description="The same line in Chinese (people's own words stay as written).")
 
 
 class NoteView(Answer):

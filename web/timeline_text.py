@@ -90,9 +90,94 @@ ENGLISH: dict[type[ev.Event], Callable[[Any, dict[str, Any]], str]] = {
 }
 
 
-def describe(entry: TimelineEntry, zone: tzinfo = UTC) -> str:
-    """The line in English, any clock time in it told in `zone` (the centre's time zone)."""
-    tell = ENGLISH.get(type(entry.event))
+# The same lines in Chinese. Words the log keeps as codes (statuses, unit kinds, levels) are
+# told in Chinese; free text people wrote (reasons, notes, names) stays as they wrote it.
+ZH_WORDS = {
+    "available": "可用", "dispatched": "已派", "en_route": "出动途中", "on_scene": "到场",
+    "transporting": "转运中", "at_hospital": "在医院", "returning": "返回", "out_of_service": "停用",
+    "open": "待处置", "closed": "已结束", "merged": "已合并", "pending": "待派", "done": "完成",
+    "cancelled": "已取消", "convener": "召集人", "backup": "备岗", "chief": "负责人",
+    "granted": "已放行", "queued": "排队", "refused": "被拒", "released": "已释放", "requested": "已请求",
+    "patrol_car": "巡逻车", "traffic_police_car": "交警车", "fire_engine": "消防车", "ladder": "云梯车",
+    "rescue_truck": "抢险救援车", "ambulance": "救护车",
+}
+
+
+def _zh(word: object) -> str:
+    return ZH_WORDS.get(str(word), str(word))
+
+
+def _zh_but(reason: str) -> str:
+    return f"：{reason}" if reason else ""
+
+
+def _zh_arriving(f: dict[str, Any], seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return f"，约 {_clock(f['_at'] + timedelta(seconds=seconds), f['_zone'])} 到达"
+
+
+def _zh_assigned(e: ev.UnitAssigned, f: dict[str, Any]) -> str:
+    eta = f"，预计 {_minutes(e.eta_s)} 分钟{_zh_arriving(f, e.eta_s)}" if e.eta_s is not None else ""
+    advice = "按推荐" if e.recommended else f"调度员选择：{e.reason}"
+    return f"{f['call_sign']}（{e.agency} {_zh(f['unit_kind'])}）已派{eta}，{advice}"
+
+
+def _zh_routed(e: ev.UnitRouted, f: dict[str, Any]) -> str:
+    where = f"前往 {e.hospital_id}" if e.hospital_id else "前往现场"
+    return (f"{f['call_sign']} {'重新规划路线' if f['again'] else '已规划路线'}，{where}，"
+            f"{e.length_m / 1000:.1f} 公里，预计 {_minutes(e.eta_s)} 分钟"
+            f"{_zh_arriving(f, e.eta_s)}：{e.reason}")
+
+
+def _zh_merged(e: ev.IncidentsMerged, f: dict[str, Any]) -> str:
+    if f["side"] == "target":
+        return f"{e.source_id} 由 {e.by} 并入：{e.reason}"
+    return f"由 {e.by} 并入 {e.target_id}：{e.reason}"
+
+
+CHINESE: dict[type[ev.Event], Callable[[Any, dict[str, Any]], str]] = {
+    ev.IncidentOpened: lambda e, f: f"由来电 {e.call_id} 立案（{f['hotline']} {e.kind}）",
+    ev.CallMerged: lambda e, f: f"来电 {e.call_id}（{f['hotline']}）并入：{e.reason}",
+    ev.TaskCreated: lambda e, f: f"{e.agency} 任务：{e.reason}",
+    ev.IncidentReclassified: lambda e, f: f"改为 {e.kind}，严重程度 {e.severity}：{e.reason}",
+    ev.CallSplit: lambda e, f: f"来电 {e.call_id} 由 {e.by} 拆出：{e.reason}",
+    ev.IncidentsMerged: _zh_merged,
+    ev.IncidentStatusChanged: lambda e, f: f"状态 {_zh(e.status)}（{e.by}）{_zh_but(e.reason)}",
+    ev.TaskStatusChanged: lambda e, f: f"{e.agency} 任务 {_zh(e.status)}（{e.by}）",
+    ev.IncidentNoteAdded: lambda e, f: f"{e.by}（{e.agency}）备注：{e.text}",
+    ev.UnitAssigned: _zh_assigned,
+    ev.UnitStatusChanged: lambda e, f: f"{f['call_sign']} {_zh(e.status)}",
+    ev.UnitRerouted: lambda e, f: (
+        f"{f['call_sign']} 重新规划路线，预计 {_minutes(e.eta_s)} 分钟"
+        f"{_zh_arriving(f, e.eta_s)}：{e.reason}"),
+    ev.UnitRouted: _zh_routed,
+    ev.GreenWaveRequested: lambda e, f: (
+        f"为 {f['call_sign']} 申请绿波：{len(e.signals)} 个信号灯，预计 {_minutes(e.eta_green_s)} 分钟"
+        f"{_zh_arriving(f, e.eta_green_s)}（原 {_minutes(e.eta_s)} 分钟）"),
+    ev.GreenWaveAnswered: lambda e, f: "122 信号：" + "，".join(
+        f"{n} 个{_zh(status)}" for status, n in f["changed"].items()),
+    ev.GreenWaveRetimed: lambda e, f: f"{f['call_sign']} 的绿波随预计到达调整：{len(e.signals)} 个时段",
+    ev.GreenWaveReleased: lambda e, f: f"{f['call_sign']} 的绿波已释放：{e.reason}",
+    ev.WhistleBlown: lambda e, f: (
+        f"{e.by}（{e.by_agency}）吹哨 {e.whistle_id}"
+        + (f"（特批：{e.override_reason}）" if e.override_reason else "")),
+    ev.ConvenerSummoned: lambda e, f: (
+        f"{e.agency} {'升级至' if f['escalated'] else '召集'}{_zh(e.level)} {e.name}"),
+    ev.SummonsAcknowledged: lambda e, f: (
+        f"{e.agency} 已由 {e.name} 于 {_clock(f['_at'], f['_zone'])} 确认" + ("（迟到）" if e.late else "")),
+    ev.SummonsUnanswered: lambda e, f: f"{e.agency}：无人响应吹哨",
+    ev.WhistleEnded: lambda e, f: f"吹哨 {e.whistle_id} 结束：{e.reason}",
+    ev.MutualAidRequested: lambda e, f: f"{e.from_agency} 请求 {e.to_agency} 支援（{e.by}）：{e.reason}",
+    ev.MutualAidAnswered: lambda e, f: (
+        f"支援请求 {e.request_id} 已由 {e.by}{'接受' if e.accepted else '拒绝'}"),
+}
+LANGUAGES = {"en": ENGLISH, "zh": CHINESE}
+
+
+def describe(entry: TimelineEntry, zone: tzinfo = UTC, lang: str = "en") -> str:
+    """The line in `lang` (en, zh), any clock time in it told in `zone` (the centre's time zone)."""
+    tell = LANGUAGES[lang].get(type(entry.event)) or ENGLISH.get(type(entry.event))
     if tell is None:
         return entry.type.replace("_", " ")
     return tell(entry.event, {**entry.facts, "_at": entry.at, "_zone": zone})

@@ -65,7 +65,8 @@ def incident_view(
                              if r.incident_id == inc.incident_id]
         out["notes"] = [note_view(t) for t in inc.timeline if isinstance(t.event, IncidentNoteAdded)]
         out["timeline"] = [
-            {"seq": t.seq, "at": t.at.isoformat(), "type": t.type, "summary": describe(t, zone)}
+            {"seq": t.seq, "at": t.at.isoformat(), "type": t.type, "summary": describe(t, zone),
+             "summary_zh": describe(t, zone, "zh")}
             for t in inc.timeline
         ]
     return out

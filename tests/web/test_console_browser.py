@@ -384,5 +384,7 @@ def test_the_console_has_no_serious_accessibility_violations(consoles) -> None:
     assert _serious_violations(page) == []
     page.click("#lang")  # 中文
     page.wait_for_function("document.documentElement.lang.startsWith('zh')", timeout=5_000)
+    # the timeline in Chinese too: the server sends each line in both languages
+    page.wait_for_function("document.querySelector('#detail').innerText.includes('吹哨')", timeout=5_000)
     assert _serious_violations(page) == []
     assert consoles.errors == []

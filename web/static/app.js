@@ -242,7 +242,8 @@ async function showDetail(id) {
   box.hidden = false;
   const calls = inc.calls.map((c) => `<li>${c.call_id} <time>${CentreClock.time(c.received_at)}</time> <span class="tag a${c.hotline}">${c.hotline}</span> ${escapeHtml(c.kind)}: ${escapeHtml(c.text)}<br><small>${escapeHtml(c.reason)}</small></li>`).join("");
   const tasks = Object.entries(inc.tasks).map(([a, tk]) => `<span class="tag a${a}">${a}</span> ${escapeHtml(statusText(tk.status))}`).join(" ");
-  const tl = inc.timeline.map((e) => `<li><time>${CentreClock.time(e.at)}</time> ${escapeHtml(e.summary)}</li>`).join("");
+  const line = (e) => (lang === "zh" && e.summary_zh) || e.summary; // the server says both
+  const tl = inc.timeline.map((e) => `<li><time>${CentreClock.time(e.at)}</time> ${escapeHtml(line(e))}</li>`).join("");
   const whistle = [...state.whistles.values()].find((w) => w.incident_id === id && w.active);
   const whistleHtml = whistle ? WhistlePanel.table(whistle) : WhistlePanel.form(inc);
   box.innerHTML = `<h2>${inc.incident_id} ${escapeHtml(label(inc))}</h2><p>${tasks}</p>
@@ -501,6 +502,7 @@ function applyLanguage() {
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
   renderKinds(); renderFilterChoices(); renderList(); renderRoster(); renderConnection();
   document.getElementById("board-keys").innerHTML = UnitBoard.legend();
+  if (state.selected) showDetail(state.selected); // its timeline in the other language
 }
 document.getElementById("lang").onclick = () => {
   lang = lang === "en" ? "zh" : "en";
