@@ -388,3 +388,46 @@ def test_the_console_has_no_serious_accessibility_violations(consoles) -> None:
     page.wait_for_function("document.querySelector('#detail').innerText.includes('吹哨')", timeout=5_000)
     assert _serious_violations(page) == []
     assert consoles.errors == []
+
+
+@pytest.mark.server_settings(ack_deadline_s="3")
+def test_an_unacknowledged_summons_rings_only_its_agency_until_acknowledged(consoles) -> None:
+    """The page's key is 110's convener: when 120 blows the whistle and nobody answers in time,
+    the banner names 110's summons (the person, escalated) and rings; 120's silence does not ring
+    here. Ack from the banner clears it and the ringing stops."""
+    convener = consoles.cli("keys", "create", "--client", "conv-110", "--agency", "110",
+                            "--role", "convener")
+    consoles.open(convener)
+    page = consoles.page
+    http = httpx.Client(base_url=consoles.base, headers=AUTH)
+    w, s, e, n = http.get("/v1/map/roads").json()["bounds"]
+    drowning = {"hotline": "120", "kind": "drowning", "location": {"lon": (w + e) / 2, "lat": (s + n) / 2}}
+    inc = http.post("/v1/calls", json=drowning).json()["incident_id"]
+    blown = http.post(f"/v1/incidents/{inc}/whistle", json={"by": "Dr Xu", "agency": "120"}, timeout=30)
+    assert blown.status_code == 201, blown.text
+    wid = blown.json()["whistle"]["whistle_id"]
+    assert {"110", "120"} <= set(blown.json()["whistle"]["summons"])
+    assert page.locator("#alarms").is_hidden()  # not yet late: no alarm
+
+    alarm = page.locator("#alarms .alarm[data-agency='110']")
+    alarm.wait_for(timeout=15_000)
+    # past its deadline the summons escalated: the banner names who is summoned now
+    now = http.get(f"/v1/whistles/{wid}").json()["summons"]["110"]
+    page.locator("#alarms .alarm[data-agency='110']", has_text=now["name"]).wait_for(timeout=5_000)
+    text = alarm.inner_text()
+    assert "110" in text and inc in text and "not acknowledged" in text and "Acknowledge" in text
+    assert page.locator("#alarms .alarm").count() == 1  # 120's, 119's, 122's summons are not 110's
+    page.wait_for_function("window.jd.alerts.beeps >= 2", timeout=10_000)  # and it keeps ringing
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "console_alarm_whistle.png"))
+
+    page.evaluate("localStorage.setItem('jd-name', 'Inspector Zhao')")
+    alarm.locator("button.act").click()
+    page.locator("#alarms").wait_for(state="hidden", timeout=5_000)
+    acked = http.get(f"/v1/whistles/{wid}").json()["summons"]["110"]
+    assert acked["acknowledged_by"] == "Inspector Zhao"
+    rung = page.evaluate("window.jd.alerts.beeps")
+    page.wait_for_timeout(4_500)  # one ring period: no beep once handled
+    assert page.evaluate("window.jd.alerts.beeps") == rung
+    assert page.evaluate("window.jd.alerts.ringing()") is False
+    assert consoles.errors == []

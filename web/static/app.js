@@ -28,6 +28,7 @@ state.unitAt = (uid) => fleet.at(uid);
 fleet.visible = (u) => state.filters.unitShown(u);
 window.jd = state; // for browser tests and curious dispatchers
 state.board = UnitBoard;
+state.alerts = Alerts;
 
 const KEY = KeyGate.key();
 const authed = (headers = {}) => ({ ...headers, Authorization: `Bearer ${KEY}` });
@@ -434,7 +435,20 @@ function applyMessage(msg) {
   }
   document.getElementById("seq").textContent = `#${state.seq}`;
   renderList();
+  lookForAlarms();
 }
+
+// The alarm banner (alerts.js): looked at on every message and every second, since a deadline
+// passes without any event. Acting on an alarm is the same request as the panel's button.
+const lookForAlarms = () => Alerts.check(state.incidents, state.whistles, label);
+Alerts.onOpen = (id) => showDetail(id);
+Alerts.onAct = async (alarm) => {
+  const by = WhistlePanel.person();
+  const r = alarm.kind === "whistle"
+    ? await api(`/v1/whistles/${encodeURIComponent(alarm.whistle_id)}/ack`, { method: "POST", body: JSON.stringify({ agency: alarm.agency, by }) }, t("ack"))
+    : await api(`/v1/incidents/${encodeURIComponent(alarm.incident_id)}/check-ins`, { method: "POST", body: JSON.stringify({ agency: alarm.agency, by }) }, t("checkIn"));
+  return r.ok;
+};
 
 let retry = 500;
 function connect() {
@@ -500,7 +514,7 @@ function applyLanguage() {
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   document.getElementById("lang").textContent = t("lang");
   document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
-  renderKinds(); renderFilterChoices(); renderList(); renderRoster(); renderConnection();
+  renderKinds(); renderFilterChoices(); renderList(); renderRoster(); renderConnection(); lookForAlarms();
   document.getElementById("board-keys").innerHTML = UnitBoard.legend();
   if (state.selected) showDetail(state.selected); // its timeline in the other language
 }
@@ -513,7 +527,11 @@ document.getElementById("lang").onclick = () => {
 async function loadCentre() {
   const asked = Date.now();
   const { ok, body } = await api("/v1/centre");
-  if (ok) { CentreClock.apply(body, asked, Date.now()); UnitBoard.transitions = body.unit_transitions; }
+  if (ok) {
+    CentreClock.apply(body, asked, Date.now());
+    UnitBoard.transitions = body.unit_transitions;
+    if (body.check_in_after_s) Alerts.checkInAfterS = body.check_in_after_s;
+  }
   state.centre = body;
   renderLocalClock();
 }
@@ -529,9 +547,11 @@ setInterval(renderLocalClock, 1000);
   const me = await KeyGate.check(KEY);
   if (!me) return; // the key gate says why and asks for another
   WhistlePanel.me = me;
+  Alerts.me = me;
   state.me = me;
   await Promise.all([loadCentre(), loadRoads(), loadPlans(), loadFleetPlaces(), loadRoster()]);
   applyLanguage();
   Ticker.start();
+  Alerts.start(lookForAlarms);
   connect();
 })();

@@ -127,5 +127,34 @@ Object.assign(I18N.zh, {
   disp_resolved_on_scene: "现场处置完毕", disp_transported: "已送医", disp_false_alarm: "误报",
   disp_duplicate: "重复警情", disp_no_trace: "未发现情况", disp_referred: "转交其他部门",
 });
+// The alarm banner (alerts.js). {name}-style slots are filled by tf().
+Object.assign(I18N.en, {
+  alarmWhistle: "Whistle {whistle} on {incident} ({kind}): {agency} {level} {name} has not acknowledged",
+  alarmEscalated: ", escalated from {first}",
+  alarmUnanswered: "Whistle {whistle} on {incident} ({kind}): nobody at {agency} acknowledged, even {level} {name}",
+  doAck: "Acknowledge here if you are {agency}'s convener, or phone {name} ({channel}).",
+  doPhone: "Phone {name} ({channel}) and ask them to acknowledge.",
+  doUnanswered: "Phone {agency}'s duty chief directly: the summons is recorded as unanswered.",
+  alarmCheckIn: "Check-in overdue: {agency} on scene at {incident} ({kind}) since {last}, no check-in",
+  alarmCheckInBy: "Check-in overdue: {agency} at {incident} ({kind}), last check-in {last} by {by}",
+  doCheckIn: "Call the crew on scene; once they answer, press Check in.",
+  checkIn: "Check in", silence: "Silence", silencedCount: "{n} alarm(s) silenced in this browser, not yet handled", openIncident: "Open",
+  soundBlocked: "The browser holds the alarm sound back: click anywhere on the page to let it ring.",
+});
+Object.assign(I18N.zh, {
+  alarmWhistle: "事件 {incident}（{kind}）吹哨 {whistle}：{agency} {level} {name} 尚未确认",
+  alarmEscalated: "，已从 {first} 逐级升级",
+  alarmUnanswered: "事件 {incident}（{kind}）吹哨 {whistle}：{agency} 升级至 {level} {name} 仍无人确认",
+  doAck: "如您是 {agency} 召集人，请在此确认；或致电 {name}（{channel}）。",
+  doPhone: "请致电 {name}（{channel}）要求其确认。",
+  doUnanswered: "请直接致电 {agency} 值班领导：该召集已记录为无人应答。",
+  alarmCheckIn: "现场报到超时：{agency} 自 {last} 起在事件 {incident}（{kind}）现场，尚未报到",
+  alarmCheckInBy: "现场报到超时：{agency} 在事件 {incident}（{kind}），上次报到 {last}（{by}）",
+  doCheckIn: "请联系现场人员；对方应答后按“报到”。",
+  checkIn: "报到", silence: "静音", silencedCount: "本机已静音 {n} 条报警（尚未处理）", openIncident: "查看",
+  soundBlocked: "浏览器阻止了报警声：请点击页面任意处以允许响铃。",
+});
+// A text with slots, in the page's language: tf("doPhone", { name, channel }).
+const tf = (k, params) => t(k).replace(/\{(\w+)\}/g, (m, name) => (params[name] ?? m));
 // A status word (task, incident or unit status, as the server sends it) in the page's language.
 const statusText = (s) => t(`st_${s}`) === `st_${s}` ? String(s).replace(/_/g, " ") : t(`st_${s}`);
