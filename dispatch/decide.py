@@ -91,6 +91,13 @@ class AddIncidentNote:
 
 
 @dataclass(frozen=True)
+class RecordCheckIn:
+    incident_id: str
+    agency: str
+    by: str
+
+
+@dataclass(frozen=True)
 class ChangeTaskStatus:
     incident_id: str
     agency: str
@@ -143,7 +150,8 @@ class AssignUnits:
 
 Command = (
     ReceiveCall | SplitCall | MergeIncidents | ChangeIncidentStatus | ChangeTaskStatus | AddIncidentNote
-    | RegisterUnit | ChangeUnitStatus | AssignUnits | routes.GiveRoute | green_wave.GreenWaveCommand
+    | RecordCheckIn | RegisterUnit | ChangeUnitStatus | AssignUnits | routes.GiveRoute
+    | green_wave.GreenWaveCommand
     | whistle.BlowWhistle | whistle.AcknowledgeSummons | whistle.CheckDeadlines | whistle.PlanRosterDay
     | lead.HandOverLead
     | roads.CloseRoad | roads.ReopenRoad | mutual_aid.RequestMutualAid | mutual_aid.AnswerMutualAid
@@ -194,6 +202,8 @@ def decide(state: DispatchState, command: Command, rules: Rules, now: datetime) 
             return _change_task_status(state, command, now)
         case AddIncidentNote():
             return _add_note(state, command, now)
+        case RecordCheckIn():
+            return _record_check_in(state, command, now)
         case RegisterUnit():
             return _register_unit(state, command, now)
         case ChangeUnitStatus():
@@ -364,6 +374,27 @@ def _add_note(state: DispatchState, cmd: AddIncidentNote, now: datetime) -> list
         raise Rejected(422, "text", "a note needs some text")
     return [ev.IncidentNoteAdded(at=now, incident_id=inc.incident_id, agency=cmd.agency, by=cmd.by,
                                  text=text)]
+
+
+def _record_check_in(state: DispatchState, cmd: RecordCheckIn, now: datetime) -> list[ev.Event]:
+    """A scene timer runs for each agency on scene; a check-in starts it again."""
+    inc = state.incidents.get(cmd.incident_id)
+    if inc is None:
+        raise Rejected(404, "incident_id", f"no incident {cmd.incident_id}")
+    if inc.merged_into is not None:
+        raise Rejected(409, "incident_id", f"{inc.incident_id} was merged into {inc.merged_into}; "
+                       "check in there")
+    if not inc.active:
+        raise Rejected(409, "incident_id", f"incident {inc.incident_id} is {inc.status}")
+    task = inc.tasks.get(cmd.agency)
+    if task is None:
+        raise Rejected(404, "agency", f"incident {inc.incident_id} has no task for {cmd.agency}")
+    if task.status != TaskStatus.ON_SCENE:
+        raise Rejected(409, "agency", f"{cmd.agency} is not on scene at {inc.incident_id} (its task is "
+                       f"{task.status}); the check-in timer runs only on scene")
+    if not cmd.by.strip():
+        raise Rejected(422, "by", "say who checked in")
+    return [ev.CheckInRecorded(at=now, incident_id=inc.incident_id, agency=cmd.agency, by=cmd.by.strip())]
 
 
 def _change_incident_status(

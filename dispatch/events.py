@@ -141,6 +141,16 @@ class IncidentNoteAdded(Event):
 
 @event
 @dataclass(frozen=True)
+class CheckInRecorded(Event):
+    """An agency's crew on scene answered its check-in: the agency's scene timer starts again."""
+
+    incident_id: str
+    agency: str
+    by: str
+
+
+@event
+@dataclass(frozen=True)
 class TaskStatusChanged(Event):
     incident_id: str
     agency: str

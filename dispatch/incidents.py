@@ -77,6 +77,16 @@ class AgencyTask:
     status: TaskStatus = TaskStatus.PENDING
     reason: str = ""
     changed_at: datetime | None = None
+    checked_in_at: datetime | None = None  # the crew on scene last answered its check-in
+    checked_in_by: str | None = None
+
+    @property
+    def check_in_since(self) -> datetime | None:
+        """Where the agency's scene timer counts from: its arrival or its last check-in, while on
+        scene; None when it is not on scene (no timer runs)."""
+        if self.status != TaskStatus.ON_SCENE or self.changed_at is None:
+            return None
+        return max(self.changed_at, self.checked_in_at or self.changed_at)
 
 
 @dataclass
@@ -197,6 +207,11 @@ def fold(state: "DispatchState", seq: int, e: ev.Event) -> None:
             note(inc, seq, e)
         case ev.IncidentNoteAdded():
             note(state.incidents[e.incident_id], seq, e)  # the narrative is the timeline's notes
+        case ev.CheckInRecorded():
+            inc = state.incidents[e.incident_id]
+            task = inc.tasks[e.agency]
+            task.checked_in_at, task.checked_in_by = e.at, e.by
+            note(inc, seq, e)
         case ev.TaskStatusChanged():
             inc = state.incidents[e.incident_id]
             task = inc.tasks[e.agency]

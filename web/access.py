@@ -81,6 +81,10 @@ ACCESS: dict[str, dict[Role, Scope]] = {
     "POST /v1/incidents/{incident_id}/status": _all((R.DISPATCHER, R.SUPERVISOR)),
     # a note is written for the key's own agency (web/incidents_api.py takes it from the key)
     "POST /v1/incidents/{incident_id}/notes": _all((R.CALL_TAKER, R.DISPATCHER, R.CONVENER, R.SUPERVISOR)),
+    # an agency checks in its own crew on scene (the key's agency when the body names none)
+    "POST /v1/incidents/{incident_id}/check-ins": {
+        R.DISPATCHER: own_agency("body:agency"), R.CONVENER: own_agency("body:agency"),
+        R.SUPERVISOR: ANY},
     "POST /v1/incidents/{incident_id}/tasks/{agency}/status": {
         R.DISPATCHER: own_agency("path:agency"), R.SUPERVISOR: ANY},
     "GET /v1/incidents/{incident_id}/recommendation": _all((R.DISPATCHER, R.CONVENER, R.SUPERVISOR)),

@@ -1,7 +1,7 @@
 """Calls and incidents over HTTP: intake from every hotline, incident queries, merge and split,
 incident and task status, mutual aid between agencies, the response plans."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -13,6 +13,7 @@ from dispatch.decide import (
     ChangeTaskStatus,
     MergeIncidents,
     ReceiveCall,
+    RecordCheckIn,
     Rejected,
     SplitCall,
 )
@@ -32,6 +33,7 @@ from web.schemas_incidents import (
     CallAccepted,
     CallSplit,
     CallView,
+    CheckInView,
     IncidentDetail,
     IncidentList,
     IncidentView,
@@ -99,6 +101,12 @@ class StatusIn(BaseModel):
 
 class NoteIn(BaseModel):
     text: str = Field(min_length=1, max_length=2000)
+    by: str = Field("dispatcher", min_length=1, max_length=64)
+
+
+class CheckInIn(BaseModel):
+    agency: AgencyCode | None = Field(
+        None, description="The agency checking in; defaults to the key's (a supervisor may name any).")
     by: str = Field("dispatcher", min_length=1, max_length=64)
 
 
@@ -241,6 +249,24 @@ async def add_note(incident_id: str, body: NoteIn, service: ServiceDep, key: Ide
     """A line of narrative on the incident, timestamped, for the key's agency."""
     await service.execute(AddIncidentNote(incident_id, key.agency, body.by, body.text))
     return note_view(service.state.incidents[incident_id].timeline[-1])
+
+
+@router.post("/v1/incidents/{incident_id}/check-ins", status_code=201, response_model=CheckInView,
+             responses=refusals(404, 409, said={
+                 404: "No such incident, or the agency has no task in it.",
+                 409: "The incident is closed or merged away, or the agency is not on scene."}))
+async def check_in(incident_id: str, body: CheckInIn, backend: BackendDep,
+                   key: IdentityDep) -> dict[str, Any]:
+    """The crew on scene answered: the agency's check-in timer starts again (in the log, so every
+    screen and a restart agree); overdue `check_in_after_s` after it."""
+    service = backend.service
+    agency = body.agency or key.agency
+    await service.execute(RecordCheckIn(incident_id, agency, body.by))
+    task = service.state.incidents[incident_id].tasks[agency]
+    assert task.checked_in_at is not None
+    due = task.checked_in_at + timedelta(minutes=backend.settings.check_in_minutes)
+    return {"incident_id": incident_id, "agency": agency, "at": task.checked_in_at.isoformat(),
+            "by": task.checked_in_by, "due_at": due.isoformat()}
 
 
 @router.post("/v1/incidents/{incident_id}/tasks/{agency}/status", response_model=IncidentView,

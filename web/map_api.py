@@ -36,6 +36,7 @@ async def centre(backend: BackendDep) -> dict[str, Any]:
     return {"time_zone": settings.time_zone, "now": now.isoformat(),
             "utc_offset_min": int(offset.total_seconds() // 60) if offset is not None else 0,
             "stale_after_s": settings.stale_after_s, "ack_deadline_s": settings.ack_deadline_s,
+            "check_in_after_s": settings.check_in_minutes * 60,
             # the board offers a unit only the statuses the domain accepts next
             "unit_transitions": {s.value: sorted(n.value for n in nexts)
                                  for s, nexts in UNIT_TRANSITIONS.items()}}

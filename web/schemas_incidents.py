@@ -50,6 +50,12 @@ class TaskView(Answer):
     status: TaskStatus
     reason: str
     changed_at: Moment | None = Field(description="Since when the task has been in this status.")
+    checked_in_at: Moment | None = Field(
+        None, description="When the agency's crew on scene last answered its check-in.")
+    checked_in_by: str | None = Field(None, description="Who recorded that check-in.")
+    check_in_since: Moment | None = Field(
+        None, description="While on scene, where the agency's check-in timer counts from (arrival or "
+        "the last check-in); overdue `check_in_after_s` (GET /v1/centre) later. Null off scene.")
 
 
 class RespondingRoute(Answer):
@@ -166,6 +172,16 @@ class NoteView(Answer):
     agency: Agency
     by: str
     text: str
+
+
+class CheckInView(Answer):
+    """A check-in recorded: the agency's scene timer starts again from `at`."""
+
+    incident_id: str
+    agency: Agency
+    at: Moment
+    by: str
+    due_at: Moment = Field(description="When the next check-in is overdue.")
 
 
 class IncidentDetail(IncidentView):

@@ -30,6 +30,8 @@ class Centre(Answer):
     now: Moment = Field(description="The server's clock, in the centre's zone: screens count from it.")
     stale_after_s: float = Field(description="A unit silent this long is flagged stale.")
     ack_deadline_s: float = Field(description="How long a summoned convener has to answer.")
+    check_in_after_s: float = Field(
+        description="An agency on scene not checked in this long is overdue (JD_CHECK_IN_MINUTES).")
     unit_transitions: dict[str, list[str]] = Field(
         description="For each unit status, the statuses a unit may be put in next.")
 

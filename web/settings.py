@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     roster_file: Path = DEMO_ROSTER_FILE
     ack_deadline_s: float = Field(30.0, description="How long a summoned convener has to answer.")
     stale_after_s: float = Field(60.0, description="A unit silent this long is flagged stale.")
+    check_in_minutes: float = Field(
+        20.0, gt=0, description="An agency on scene that has not checked in for this long is overdue: "
+        "its screens ring until someone checks in.")
     signal_controller_url: str | None = Field(
         None, description="The 122 centre's signal controller service; unset: the simulated one.")
     max_body_bytes: int = 64 * 1024

@@ -60,6 +60,7 @@ ENGLISH: dict[type[ev.Event], Callable[[Any, dict[str, Any]], str]] = {
     ev.IncidentStatusChanged: lambda e, f: f"status {e.status} by {e.by}{_but(e.reason)}",
     ev.TaskStatusChanged: lambda e, f: f"{e.agency} task {e.status} by {e.by}",
     ev.IncidentNoteAdded: lambda e, f: f"note by {e.by} ({e.agency}): {e.text}",
+    ev.CheckInRecorded: lambda e, f: f"{e.agency} checked in on scene by {e.by}",
     ev.UnitAssigned: _assigned,
     ev.UnitStatusChanged: lambda e, f: f"{f['call_sign']} {e.status}",
     ev.UnitRerouted: lambda e, f: (

@@ -7,7 +7,15 @@ from dispatch.events import IncidentNoteAdded
 from dispatch.mutual_aid import MutualAidRequest
 from dispatch.plans import ResponsePlans
 from dispatch.roads import RoadRestriction
-from dispatch.state import Call, CorridorSignal, CorridorState, DispatchState, Incident, TimelineEntry
+from dispatch.state import (
+    AgencyTask,
+    Call,
+    CorridorSignal,
+    CorridorState,
+    DispatchState,
+    Incident,
+    TimelineEntry,
+)
 from dispatch.telemetry import Position
 from dispatch.units import Unit
 from web.timeline_text import describe
@@ -48,9 +56,7 @@ def incident_view(
         "call_count": len(inc.call_ids),
         "repeat_calls": inc.repeat_calls,
         "hotlines": sorted({state.calls[c].hotline for c in inc.call_ids}),
-        "tasks": {a: {"status": t.status.value, "reason": t.reason,
-                      "changed_at": t.changed_at.isoformat() if t.changed_at else None}
-                  for a, t in inc.tasks.items()},
+        "tasks": {a: task_view(t) for a, t in inc.tasks.items()},
         "merged_into": inc.merged_into,
         # who is coming, how far they are, and where a patient is taken: what a receiving
         # hospital's board or another centre's screen needs of the incident
@@ -70,6 +76,15 @@ def incident_view(
             for t in inc.timeline
         ]
     return out
+
+
+def task_view(t: AgencyTask) -> dict[str, Any]:
+    since = t.check_in_since
+    return {"status": t.status.value, "reason": t.reason,
+            "changed_at": t.changed_at.isoformat() if t.changed_at else None,
+            "checked_in_at": t.checked_in_at.isoformat() if t.checked_in_at else None,
+            "checked_in_by": t.checked_in_by,
+            "check_in_since": since.isoformat() if since else None}
 
 
 def note_view(t: TimelineEntry) -> dict[str, Any]:

@@ -46,6 +46,8 @@ def requests_for(unit: str, lon: float, lat: float) -> dict[str, tuple[str, str,
             "POST", f"/v1/incidents/{NOPE}/merge", {"source_id": "I-x", "reason": "x"}),
         "POST /v1/incidents/{incident_id}/notes": (
             "POST", f"/v1/incidents/{NOPE}/notes", {"text": ""}),
+        "POST /v1/incidents/{incident_id}/check-ins": (
+            "POST", f"/v1/incidents/{NOPE}/check-ins", {"agency": SUBJECT, "by": "x"}),
         "POST /v1/incidents/{incident_id}/status": (
             "POST", f"/v1/incidents/{NOPE}/status", {"status": "closed"}),
         "POST /v1/incidents/{incident_id}/tasks/{agency}/status": (

@@ -156,6 +156,12 @@ def test_real_answers_match_their_declared_models(client, centre, spec) -> None:
     note = client.post(f"/v1/incidents/{incident_id}/notes", json={"text": "two in the water", "by": "dr-xu"})
     assert note.status_code == 201, note.text
     check(spec, "post", "/v1/incidents/{incident_id}/notes", 201, note.json())
+    for status in ("en_route", "on_scene"):  # on scene, the agency's check-in timer runs
+        assert client.post(f"/v1/units/{moving}/status", json={"status": status}).status_code == 200
+    agency = one["agency"]
+    checked = client.post(f"/v1/incidents/{incident_id}/check-ins", json={"agency": agency, "by": "dr-xu"})
+    assert checked.status_code == 201, checked.text
+    check(spec, "post", "/v1/incidents/{incident_id}/check-ins", 201, checked.json())
     check(spec, "get", "/v1/incidents/{incident_id}", 200, client.get(f"/v1/incidents/{incident_id}").json())
     feed = client.get("/v1/feeds/incidents").json()
     check(spec, "get", "/v1/feeds/incidents", 200, feed)
