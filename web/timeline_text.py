@@ -62,7 +62,8 @@ ENGLISH: dict[type[ev.Event], Callable[[Any, dict[str, Any]], str]] = {
     ev.IncidentNoteAdded: lambda e, f: f"note by {e.by} ({e.agency}): {e.text}",
     ev.CheckInRecorded: lambda e, f: f"{e.agency} checked in on scene by {e.by}",
     ev.UnitAssigned: _assigned,
-    ev.UnitStatusChanged: lambda e, f: f"{f['call_sign']} {e.status}",
+    # a unit stood down says why (the dispatcher's reason), as the incident's own status does
+    ev.UnitStatusChanged: lambda e, f: f"{f['call_sign']} {e.status}{_but(e.reason)}",
     ev.UnitRerouted: lambda e, f: (
         f"{f['call_sign']} re-routed, ETA {_minutes(e.eta_s)} min{_arriving(f, e.eta_s)}: {e.reason}"),
     ev.UnitRouted: _routed,

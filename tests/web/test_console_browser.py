@@ -431,3 +431,96 @@ def test_an_unacknowledged_summons_rings_only_its_agency_until_acknowledged(cons
     assert page.evaluate("window.jd.alerts.beeps") == rung
     assert page.evaluate("window.jd.alerts.ringing()") is False
     assert consoles.errors == []
+
+
+@pytest.mark.server_settings(check_in_minutes="0.05")
+def test_the_workspace_adds_and_stands_down_units_checks_in_splits_and_merges(console) -> None:
+    """A supervisor's page (every agency's units and alarms); a check-in is due every 3 s."""
+    page, base, errors = console
+    http = httpx.Client(base_url=base, headers=AUTH)
+    w, s, e, n = http.get("/v1/map/roads").json()["bounds"]
+    where = {"lon": (w + e) / 2, "lat": (s + n) / 2}
+    crash = {"hotline": "120", "kind": "traffic_crash_injury", "text": "taxi on its side", "location": where}
+    inc = http.post("/v1/calls", json=crash).json()["incident_id"]
+    sent = http.post(f"/v1/incidents/{inc}/assign", json={}).json()["assigned"]
+    ambulance = next(u for u in sent if http.get(f"/v1/units/{u}").json()["agency"] == "120")
+    page.click(f"#incidents li[data-id='{inc}']")
+
+    # add a unit: the free ones, nearest first; a reason, since it was not recommended
+    form = page.locator("#add-unit-form")
+    form.wait_for(timeout=5_000)
+    offered = form.locator("select[name=unit] option").evaluate_all("os => os.map(o => o.value)")
+    free = {u["unit_id"] for u in http.get("/v1/units").json()["units"]
+            if u["status"] in ("available", "returning")}
+    assert offered and set(offered) <= free and not set(offered) & set(sent)
+    extra = offered[0]
+    form.locator("select[name=unit]").select_option(extra)
+    form.locator("input[name=reason]").fill("second crew for the trapped driver")
+    form.locator("button[type=submit]").click()
+    page.locator(f"#assigned tr[data-unit='{extra}']").wait_for(timeout=5_000)
+    assert any(u["unit_id"] == extra for u in http.get(f"/v1/incidents/{inc}").json()["units"])
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#add-unit-form").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "console_add_unit.png"))
+
+    # stand it down again, with a reason: it turns back and leaves the incident
+    page.click(f"#assigned button[data-stand-down='{extra}']")
+    page.fill("#stand-down-form input[name=reason]", "not needed, driver freed")
+    assert page.locator("#stand-down-form select[name=unit]").input_value() == extra
+    page.click("#stand-down-form button[type=submit]")
+    page.locator(f"#assigned tr[data-unit='{extra}']").wait_for(state="detached", timeout=5_000)
+    assert http.get(f"/v1/units/{extra}").json()["status"] == "returning"
+    assert any("returning: not needed, driver freed" in e["summary"]
+               for e in http.get(f"/v1/incidents/{inc}").json()["timeline"])
+
+    # the ambulance arrives: 120's check-in timer runs, and rings once overdue
+    for status in ("en_route", "on_scene"):
+        assert http.post(f"/v1/units/{ambulance}/status", json={"status": status}).status_code == 200
+    page.locator("#check-ins tr[data-agency='120']").wait_for(timeout=5_000)
+    alarm = page.locator("#alarms .alarm.checkin[data-agency='120']")
+    alarm.wait_for(timeout=10_000)
+    assert inc in alarm.inner_text() and "Check-in overdue" in alarm.inner_text()
+    page.wait_for_function("window.jd.alerts.beeps >= 1", timeout=5_000)
+    page.screenshot(path=str(ARTIFACTS / "console_check_in_alarm.png"))
+    page.evaluate("localStorage.setItem('jd-name', 'Dr Ma')")
+    page.click("#check-ins button[data-check-in='120']")
+    alarm.wait_for(state="detached", timeout=5_000)
+    task = http.get(f"/v1/incidents/{inc}").json()["tasks"]["120"]
+    assert task["checked_in_by"] == "Dr Ma" and task["check_in_since"] == task["checked_in_at"]
+    page.locator("#check-ins tr[data-agency='120']", has_text="Dr Ma").wait_for(timeout=3_000)
+
+    # overdue again: silenced, it stops ringing in this browser (after a reload too), unhandled
+    alarm.wait_for(timeout=10_000)
+    alarm.locator("button.silence").click()
+    page.locator("#alarms p.silenced").wait_for(timeout=3_000)
+    assert page.locator("#alarms .alarm").count() == 0
+    assert page.evaluate("window.jd.alerts.ringing()") is False
+    page.reload()
+    page.wait_for_function("window.jd && window.jd.connected && window.jd.roadsLoaded", timeout=30_000)
+    page.locator("#alarms p.silenced").wait_for(timeout=5_000)
+    assert page.locator("#alarms .alarm").count() == 0
+
+    # a second call joins the incident; split it off, then merge it back, each with a reason
+    second = http.post("/v1/calls", json={**crash, "text": "another caller, same crash"}).json()
+    assert second["incident_id"] == inc
+    page.click(f"#incidents li[data-id='{inc}']")
+    page.locator("#split-form select[name=call]").select_option(second["call_id"])
+    page.fill("#split-form input[name=reason]", "a different crash, two streets away")
+    page.click("#split-form button[type=submit]")
+    page.wait_for_function(f"[...window.jd.incidents.values()].some(i => i.incident_id !== '{inc}')",
+                           timeout=5_000)
+    apart = http.get(f"/v1/calls/{second['call_id']}").json()["incident_id"]
+    assert apart != inc
+    page.locator(f"#merge-form select[name=source] option[value='{apart}']").wait_for(
+        state="attached", timeout=5_000)
+    page.locator("#merge-form select[name=source]").select_option(apart)
+    page.fill("#merge-form input[name=reason]", "same crash after all")
+    page.locator("#merge-form").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "console_split_merge.png"))
+    page.click("#merge-form button[type=submit]")
+    page.wait_for_selector(f"#incidents li[data-id='{apart}']", state="detached", timeout=5_000)
+    folded = http.get(f"/v1/incidents/{apart}").json()
+    assert folded["status"] == "merged" and folded["merged_into"] == inc
+    timeline = http.get(f"/v1/incidents/{inc}").json()["timeline"]
+    assert any("same crash after all" in e["summary"] for e in timeline)
+    assert errors == []

@@ -32,7 +32,7 @@ const Alerts = {
     if (me.roles.includes("supervisor")) return true;
     if (me.agency !== alarm.agency) return false;
     return alarm.kind === "whistle" ? me.roles.includes("convener")
-      : ["call_taker", "dispatcher", "convener"].some((r) => me.roles.includes(r));
+      : ["dispatcher", "convener"].some((r) => me.roles.includes(r));
   },
 
   whistleAlarms(whistles, incidents, labelOf) {

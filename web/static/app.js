@@ -29,6 +29,9 @@ fleet.visible = (u) => state.filters.unitShown(u);
 window.jd = state; // for browser tests and curious dispatchers
 state.board = UnitBoard;
 state.alerts = Alerts;
+IncidentWorkspace.fleet = state.units;
+IncidentWorkspace.incidents = state.incidents;
+IncidentWorkspace.whereIs = (u) => unitLatLng(u);
 
 const KEY = KeyGate.key();
 const authed = (headers = {}) => ({ ...headers, Authorization: `Bearer ${KEY}` });
@@ -236,6 +239,28 @@ UnitBoard.onChange = async (u, status) => {
   if (r.ok) upsertUnit(r.body);
 };
 
+// The detail is drawn again on every event about its incident: what the dispatcher was typing
+// (a reason half written, a unit picked) and where the cursor was survive it.
+function keptInput(box) {
+  const kept = { values: [], focus: null };
+  for (const f of box.querySelectorAll("form[id]")) {
+    for (const el of f.elements) {
+      if (!el.name || el.disabled) continue;
+      kept.values.push([f.id, el.name, el.value]);
+      if (el === document.activeElement) kept.focus = [f.id, el.name];
+    }
+  }
+  return kept;
+}
+
+function restoreInput(box, kept) {
+  for (const [form, name, value] of kept.values) {
+    const el = box.querySelector(`form#${form}`)?.elements[name];
+    if (el && value !== "" && (el.tagName !== "SELECT" || [...el.options].some((o) => o.value === value))) el.value = value;
+  }
+  if (kept.focus) box.querySelector(`form#${kept.focus[0]}`)?.elements[kept.focus[1]]?.focus();
+}
+
 async function showDetail(id) {
   state.selected = id;
   const { body: inc } = await api(`/v1/incidents/${encodeURIComponent(id)}`);
@@ -247,12 +272,18 @@ async function showDetail(id) {
   const tl = inc.timeline.map((e) => `<li><time>${CentreClock.time(e.at)}</time> ${escapeHtml(line(e))}</li>`).join("");
   const whistle = [...state.whistles.values()].find((w) => w.incident_id === id && w.active);
   const whistleHtml = whistle ? WhistlePanel.table(whistle) : WhistlePanel.form(inc);
+  const typed = keptInput(box);
   box.innerHTML = `<h2>${inc.incident_id} ${escapeHtml(label(inc))}</h2><p>${tasks}</p>
-    <div id="assigned">${IncidentWorkspace.units(inc)}</div><div id="destination">${IncidentWorkspace.destination(inc, null)}</div>
+    <div id="assigned">${IncidentWorkspace.units(inc)}${IncidentWorkspace.addUnitForm(inc)}</div>
+    <div id="destination">${IncidentWorkspace.destination(inc, null)}</div>
+    <div id="check-ins">${IncidentWorkspace.checkIns(inc)}</div>
     <div id="rec">${IncidentWorkspace.recommendation(id, null)}</div>${whistleHtml}
     <div id="notes-box">${IncidentWorkspace.notes(inc)}</div>
-    <h3>${t("calls")}</h3><ol>${calls}</ol><h2>${t("timeline")}</h2><ol>${tl}</ol>${IncidentWorkspace.closeForm()}`;
-  IncidentWorkspace.wire(box, inc, api, () => WhistlePanel.person(), (closed) => {
+    <h3>${t("calls")}</h3><ol>${calls}</ol>${IncidentWorkspace.splitMergeForms(inc, label)}
+    <h2>${t("timeline")}</h2><ol>${tl}</ol>${IncidentWorkspace.closeForm()}`;
+  restoreInput(box, typed);
+  IncidentWorkspace.wire(box, inc, api, () => WhistlePanel.person(), (closed, sent) => {
+    if (sent) for (const [uid, route] of Object.entries(sent.routes || {})) drawRoute(uid, route);
     if (closed) { box.hidden = true; state.selected = null; } else showDetail(id);
   });
   WhistlePanel.wire(box, inc, whistle, api, (answer) => {
@@ -548,6 +579,7 @@ setInterval(renderLocalClock, 1000);
   if (!me) return; // the key gate says why and asks for another
   WhistlePanel.me = me;
   Alerts.me = me;
+  IncidentWorkspace.me = me;
   state.me = me;
   await Promise.all([loadCentre(), loadRoads(), loadPlans(), loadFleetPlaces(), loadRoster()]);
   applyLanguage();

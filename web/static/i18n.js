@@ -127,6 +127,23 @@ Object.assign(I18N.zh, {
   disp_resolved_on_scene: "现场处置完毕", disp_transported: "已送医", disp_false_alarm: "误报",
   disp_duplicate: "重复警情", disp_no_trace: "未发现情况", disp_referred: "转交其他部门",
 });
+// The workspace's actions: add / stand down units, check-in timers, split and merge.
+Object.assign(I18N.en, {
+  standDown: "Stand down", addUnit: "Add a unit", sendUnit: "Send", reason: "Reason",
+  noFreeUnit: "No free unit of your agency to add.", checkIns: "Check-in timers",
+  lastCheckIn: "Last check-in", sinceCheckIn: "Since", arrivedAt: "arrived",
+  noCheckIns: "A timer starts for each agency when it arrives on scene.",
+  splitCall: "Split a call off", callWord: "Call", splitOff: "Split off into a new incident",
+  mergeIncident: "Merge another incident into this one", otherIncident: "Incident", mergeInto: "Merge in",
+});
+Object.assign(I18N.zh, {
+  standDown: "撤回", addUnit: "增派车辆", sendUnit: "派出", reason: "理由",
+  noFreeUnit: "本单位暂无可增派的空闲车辆。", checkIns: "现场报到计时",
+  lastCheckIn: "上次报到", sinceCheckIn: "已过", arrivedAt: "到场",
+  noCheckIns: "各单位到达现场后开始计时。",
+  splitCall: "拆分来电", callWord: "来电", splitOff: "拆分为新事件",
+  mergeIncident: "将其他事件并入本事件", otherIncident: "事件", mergeInto: "并入",
+});
 // The alarm banner (alerts.js). {name}-style slots are filled by tf().
 Object.assign(I18N.en, {
   alarmWhistle: "Whistle {whistle} on {incident} ({kind}): {agency} {level} {name} has not acknowledged",
