@@ -420,6 +420,10 @@ def test_an_unacknowledged_summons_rings_only_its_agency_until_acknowledged(cons
     page.wait_for_function("window.jd.alerts.beeps >= 2", timeout=10_000)  # and it keeps ringing
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "console_alarm_whistle.png"))
+    page.click("#lang")  # the banner in Chinese: what happened and what to do
+    page.locator("#alarms .alarm[data-agency='110']", has_text="尚未确认").wait_for(timeout=3_000)
+    assert "确认" in alarm.locator("button.act").inner_text() and "静音" in alarm.inner_text()
+    page.click("#lang")
 
     page.evaluate("localStorage.setItem('jd-name', 'Inspector Zhao')")
     alarm.locator("button.act").click()
