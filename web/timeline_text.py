@@ -148,8 +148,9 @@ CHINESE: dict[type[ev.Event], Callable[[Any, dict[str, Any]], str]] = {
     ev.IncidentStatusChanged: lambda e, f: f"状态 {_zh(e.status)}（{e.by}）{_zh_but(e.reason)}",
     ev.TaskStatusChanged: lambda e, f: f"{e.agency} 任务 {_zh(e.status)}（{e.by}）",
     ev.IncidentNoteAdded: lambda e, f: f"{e.by}（{e.agency}）备注：{e.text}",
+    ev.CheckInRecorded: lambda e, f: f"{e.agency} 现场报到（{e.by}）",
     ev.UnitAssigned: _zh_assigned,
-    ev.UnitStatusChanged: lambda e, f: f"{f['call_sign']} {_zh(e.status)}",
+    ev.UnitStatusChanged: lambda e, f: f"{f['call_sign']} {_zh(e.status)}{_zh_but(e.reason)}",
     ev.UnitRerouted: lambda e, f: (
         f"{f['call_sign']} 重新规划路线，预计 {_minutes(e.eta_s)} 分钟"
         f"{_zh_arriving(f, e.eta_s)}：{e.reason}"),
