@@ -14,6 +14,10 @@ from dispatch.agencies import Agency
 DEFAULT_ALARM_RULES_FILE = Path(__file__).with_name("alarm_rules.yaml")
 CHECKS = ("call_resident", "call_contact", "welfare_check")
 OUTCOMES = ("all_well", "needs_help", "no_answer")
+# What a community responder at the home may report as the outcome of their task: the resident
+# is fine, needs an ambulance, nobody answers the door, needs help (the rule's own incident step),
+# or something else in words (which advances nothing: the dispatcher reads it).
+RESPONDER_OUTCOMES = ("all_well", "needs_120", "no_answer", "needs_help", "other")
 
 
 class AlarmRuleError(ValueError):
@@ -57,6 +61,7 @@ class AlarmRules:
     dedup_window_s: float = 600.0
     battery_low_percent: float = 20.0
     heartbeat_grace: float = 2.0
+    needs_120_kind: str = "medical_emergency"  # the 120 call a responder's "needs 120" makes
 
     def __contains__(self, kind: object) -> bool:
         return kind in self.kinds
@@ -98,8 +103,12 @@ class AlarmRules:
             night_to = time.fromisoformat(str(night.get("to", "06:00")))
         except (ValueError, KeyError) as e:
             raise AlarmRuleError(f"{source}: timezone/night: {e}") from None
+        needs_120 = str(raw.get("needs_120_kind", "medical_emergency"))
+        if plan_kinds is not None and needs_120 not in plan_kinds:
+            raise AlarmRuleError(f"{source}: needs_120_kind: {needs_120!r} is not a response plan kind")
         return cls(
             kinds=kinds,
+            needs_120_kind=needs_120,
             timezone=tz,
             night_from=night_from,
             night_to=night_to,

@@ -12,12 +12,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from dispatch import events as ev
-from dispatch.alarm_rules import OUTCOMES, AlarmRule, AlarmRules
+from dispatch.alarm_rules import OUTCOMES, RESPONDER_OUTCOMES, AlarmRule, AlarmRules
 from dispatch.home_register import Resident
 from dispatch.incidents import note
 from dispatch.rejection import Rejected
 
 if TYPE_CHECKING:
+    from dispatch.incidents import Incident
     from dispatch.state import DispatchState
 
 
@@ -337,9 +338,29 @@ def _escalate(
 ) -> list[ev.Event]:
     step = rule.steps[index]
     assert step.hotline is not None and step.incident_kind is not None
+    return _call_hotline(state, alarm_id, resident, rule, step.hotline, step.incident_kind, now,
+                         open_call, reason)
+
+
+def _call_hotline(
+    state: "DispatchState",
+    alarm_id: str,
+    resident: Resident,
+    rule: AlarmRule,
+    hotline: str,
+    kind: str,
+    now: datetime,
+    open_call: OpenCall,
+    reason: str,
+) -> list[ev.Event]:
+    """The alarm's call on `hotline` through the one intake, and the alarm escalated to the
+    incident it opened or joined."""
+    # A second call of the same alarm (a responder's "needs 120" after the rule's own call) needs
+    # its own idempotency key, or the intake would take it for the first one again.
+    made = sum(1 for c in state.calls.values() if c.details.get("alarm_id") == alarm_id)
     call = AlarmCall(
-        hotline=step.hotline,
-        kind=step.incident_kind,
+        hotline=hotline,
+        kind=kind,
         lon=resident.lon,
         lat=resident.lat,
         address=resident.address,
@@ -351,7 +372,7 @@ def _escalate(
             "alarm_kind": rule.kind,
             "resident_id": resident.resident_id,
         },
-        idempotency_key=f"home-alarm:{alarm_id}",
+        idempotency_key=f"home-alarm:{alarm_id}" + (f":{made + 1}" if made else ""),
         received_at=now,
     )
     events = open_call(call)
@@ -449,8 +470,11 @@ def next_deadline(state: "DispatchState") -> datetime | None:
 def report(
     state: "DispatchState", cmd: ReportResponderTask, rules: AlarmRules, open_call: OpenCall, now: datetime
 ) -> list[ev.Event]:
-    """A community responder's report; an outcome of the welfare check the alarm waits for is
-    that check's answer too."""
+    """A community responder's report: accepted, arrived, or the outcome of the visit.
+
+    An outcome is the answer of the welfare check the alarm waits for, if it is this responder's;
+    "needs 120" asks for an ambulance whatever the alarm's step (a 120 task on its incident, or a
+    120 call when it has none). A repeated accept or arrival (a phone retrying) adds nothing."""
     task = state.responder_tasks.get(cmd.task_id)
     if task is None:
         raise Rejected(404, "task_id", f"no responder task {cmd.task_id}")
@@ -460,8 +484,23 @@ def report(
         )
     if cmd.report not in ("accepted", "arrived", "outcome"):
         raise Rejected(422, "report", "one of accepted, arrived, outcome")
-    if cmd.report == "outcome" and cmd.outcome not in ("all_well", "needs_help"):
-        raise Rejected(422, "outcome", "an outcome report says all_well or needs_help")
+    if task.outcome is not None:
+        raise Rejected(
+            409, "task_id", f"task {task.task_id} is done: its outcome {task.outcome} was reported"
+        )
+    if cmd.report == "accepted" and task.accepted_at is not None:
+        return []
+    if cmd.report == "arrived" and task.arrived_at is not None:
+        return []
+    if cmd.report == "outcome":
+        if cmd.outcome not in RESPONDER_OUTCOMES:
+            raise Rejected(
+                422, "outcome", f"an outcome report says one of {', '.join(RESPONDER_OUTCOMES)}"
+            )
+        if cmd.outcome == "other" and not cmd.note.strip():
+            raise Rejected(422, "note", "an outcome of 'other' says in the note what was found")
+    elif cmd.outcome:
+        raise Rejected(422, "outcome", f"only an outcome report carries an outcome, not {cmd.report}")
     out: list[ev.Event] = [
         ev.ResponderReported(
             at=now,
@@ -472,17 +511,48 @@ def report(
             note=cmd.note,
         )
     ]
+    if cmd.report != "outcome" or cmd.outcome == "other":
+        return out
     alarm = state.alarms[task.alarm_id]
     step = alarm.current_step
-    if cmd.report == "outcome" and step is not None and step.responder_id == cmd.responder_id:
-        out += answer_step(
-            state,
-            AnswerAlarmStep(alarm.alarm_id, cmd.outcome, f"responder {cmd.responder_id}", cmd.note),
-            rules,
-            open_call,
-            now,
+    by = f"responder {cmd.responder_id}"
+    said = f"{by} at the home: {cmd.outcome.replace('_', ' ')}" + (f": {cmd.note}" if cmd.note else "")
+    rule = rules[alarm.kind]
+    resident = state.homes.residents[alarm.resident_id]
+    waited_on = step is not None and step.responder_id == cmd.responder_id
+    if cmd.outcome == "needs_120":
+        if waited_on:
+            assert step is not None
+            out.append(ev.AlarmStepAnswered(
+                at=now, alarm_id=alarm.alarm_id, step=step.step, outcome="needs_help", by=by, note=cmd.note))
+        incident = _live_incident(state, alarm)
+        if incident is None:
+            return out + _call_hotline(state, alarm.alarm_id, resident, rule, "120", rules.needs_120_kind,
+                                       now, open_call, said)
+        if "120" not in incident.tasks:
+            out.append(ev.TaskCreated(at=now, incident_id=incident.incident_id, agency="120", reason=said))
+        return out
+    if waited_on:
+        return out + answer_step(
+            state, AnswerAlarmStep(alarm.alarm_id, cmd.outcome, by, cmd.note), rules, open_call, now
         )
-    return out
+    if cmd.outcome == "needs_help" and _live_incident(state, alarm) is None:
+        return out + _escalate(state, alarm.alarm_id, resident, rule, rule.incident_step(), now, open_call,
+                               said)
+    return out  # the alarm is past waiting for this visit: the report is for the incident's timeline
+
+
+def _live_incident(state: "DispatchState", alarm: HomeAlarm) -> "Incident | None":
+    """The active incident the alarm's call is in now (following merges), if any."""
+    incident_id = alarm.incident_id
+    seen: set[str] = set()
+    while incident_id is not None and incident_id not in seen:
+        seen.add(incident_id)
+        incident = state.incidents[incident_id]
+        if incident.active:
+            return incident
+        incident_id = incident.merged_into
+    return None
 
 
 def fold(state: "DispatchState", seq: int, e: ev.Event) -> None:
@@ -554,10 +624,14 @@ def fold(state: "DispatchState", seq: int, e: ev.Event) -> None:
                 task.accepted_at = e.at
             elif e.report == "arrived":
                 task.arrived_at = e.at
+                task.accepted_at = task.accepted_at or e.at  # gone without saying so first
             else:
                 task.outcome, task.outcome_at = e.outcome, e.at
             if e.note:
                 task.notes.append(e.note)
             alarm = state.alarms[task.alarm_id]
             if alarm.incident_id is not None:  # what the responder reports reaches the incident
-                note(state.incidents[alarm.incident_id], seq, e, responder_id=e.responder_id)
+                responder = state.homes.responders.get(e.responder_id)
+                note(state.incidents[alarm.incident_id], seq, e, responder_id=e.responder_id,
+                     responder_name=responder.name if responder is not None else e.responder_id,
+                     alarm_id=alarm.alarm_id)

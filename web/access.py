@@ -63,6 +63,7 @@ ACCESS: dict[str, dict[Role, Scope]] = {
     "GET /": PUBLIC,
     "GET /healthz": PUBLIC,
     "GET /docs": PUBLIC,  # the API's reference page; the document itself says what needs a key
+    "GET /responder": PUBLIC,  # the community responders' page; its calls carry the key
     "GET /v1/whoami": _all(tuple(Role)),
     "GET /v1/centre": _all(tuple(Role)),  # a time zone and a clock: nothing any key may not know
     # intake

@@ -9,6 +9,7 @@ of it is in the audit trail."""
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from coordination.device_watch import Heard
@@ -20,6 +21,7 @@ from web.audit import origin_of
 from web.deps import BackendDep, IdentityDep
 from web.device_messages import PushedAlarm, PushIn, alarm_command, heard_of
 from web.homes_views import alarm_view, maintenance_view, resident_record, responder_task_view
+from web.map_api import STATIC
 from web.register_file import RegisterIn
 from web.schemas import ViewRoute, refusals
 from web.schemas_homes import (
@@ -46,7 +48,12 @@ class AnswerIn(BaseModel):
 
 class ReportIn(BaseModel):
     report: Literal["accepted", "arrived", "outcome"]
-    outcome: Literal["all_well", "needs_help", ""] = ""
+    outcome: Literal["all_well", "needs_120", "no_answer", "needs_help", "other", ""] = Field(
+        "",
+        description="With report=outcome: all_well (resident fine), needs_120 (an ambulance: a 120 "
+        "task on the alarm's incident, or a 120 call), no_answer (nobody answers the door), "
+        "needs_help (the alarm rule's own incident), other (say what in `note`).",
+    )
     note: str = Field("", max_length=500)
     responder_id: str | None = Field(None, max_length=64, description="Only a supervisor names one.")
 
@@ -113,7 +120,8 @@ async def import_register(body: RegisterIn, backend: BackendDep, viewer: Identit
     }
 
 
-@router.get("/v1/register/residents/{resident_id}", response_model=ResidentView, responses=refusals(404))
+@router.get("/v1/register/residents/{resident_id}", response_model=ResidentView,
+            responses=refusals(403, 404))
 async def get_resident(
     resident_id: str, request: Request, backend: BackendDep, viewer: IdentityDep
 ) -> dict[str, Any]:
@@ -121,6 +129,12 @@ async def get_resident(
     state = backend.service.state
     if resident_id not in state.homes.residents:
         raise Rejected(404, "resident_id", f"no resident {resident_id}")
+    mine = _responder_of(viewer, None)
+    if mine is not None and not any(
+        t.resident_id == resident_id and t.responder_id == mine for t in state.responder_tasks.values()
+    ):
+        # a responder reads the homes they were sent to, not the programme's register
+        raise Rejected(403, "resident_id", f"responder {mine} has no task at resident {resident_id}'s home")
     [shown] = await _disclosed(request, backend, viewer, [resident_record(state, resident_id)])
     return shown
 
@@ -205,7 +219,8 @@ async def list_responder_tasks(
 
 
 @router.post(
-    "/v1/responder-tasks/{task_id}/report", response_model=ResponderTaskView, responses=refusals(404, 422)
+    "/v1/responder-tasks/{task_id}/report", response_model=ResponderTaskView,
+    responses=refusals(403, 404, 409, 422),
 )
 async def report_responder_task(
     task_id: str, body: ReportIn, backend: BackendDep, viewer: IdentityDep
@@ -231,3 +246,10 @@ async def list_maintenance(
     state = backend.service.state
     tasks = [maintenance_view(state, t) for t in state.maintenance.values() if t.open or not open_only]
     return {"count": len(tasks), "tasks": tasks}
+
+
+@router.get("/responder", include_in_schema=False)
+async def responder_page() -> FileResponse:
+    """The community responders' page (web/static/responder.html): the key in its URL fragment
+    decides whose tasks it shows, as the console's does."""
+    return FileResponse(STATIC / "responder.html")

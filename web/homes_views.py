@@ -17,7 +17,10 @@ def _iso(moment: datetime | None) -> str | None:
 
 def resident_record(state: DispatchState, resident_id: str) -> dict[str, Any]:
     r = state.homes.residents[resident_id]
-    sent = sorted({t.responder_id for t in state.responder_tasks.values() if t.resident_id == resident_id})
+    # Sent means sent now: a responder reads the care plan while their visit is open, not for
+    # ever after one task.
+    sent = sorted({t.responder_id for t in state.responder_tasks.values()
+                   if t.resident_id == resident_id and t.outcome is None})
     return {
         "resident_id": r.resident_id,
         "name": r.name,
@@ -37,6 +40,7 @@ def resident_record(state: DispatchState, resident_id: str) -> dict[str, Any]:
 
 
 def responder_task_view(state: DispatchState, t: ResponderTask) -> dict[str, Any]:
+    home = state.homes.residents[t.resident_id]
     return {
         "task_id": t.task_id,
         "alarm_id": t.alarm_id,
@@ -51,6 +55,9 @@ def responder_task_view(state: DispatchState, t: ResponderTask) -> dict[str, Any
         "outcome_at": _iso(t.outcome_at),
         "notes": list(t.notes),
         "incident_id": state.alarms[t.alarm_id].incident_id,
+        "alarm_kind": state.alarms[t.alarm_id].kind,
+        "home": {"name": home.name, "address": home.address, "location": [home.lon, home.lat],
+                 "phone": home.phone},
     }
 
 

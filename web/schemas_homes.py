@@ -16,6 +16,16 @@ class AlarmStepView(Answer):
     ended_at: Moment | None
 
 
+class HomeToVisit(Answer):
+    """Where the responder goes and whom they meet: no care plan (that is the resident's record,
+    read on purpose and audited)."""
+
+    name: str
+    address: str
+    location: LonLat
+    phone: str | None
+
+
 class ResponderTaskView(Answer):
     task_id: str
     alarm_id: str
@@ -30,6 +40,8 @@ class ResponderTaskView(Answer):
     outcome_at: Moment | None
     notes: list[str]
     incident_id: str | None
+    alarm_kind: str
+    home: HomeToVisit
 
 
 class ResidentView(Answer):

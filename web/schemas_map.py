@@ -19,6 +19,7 @@ class WhoAmI(Answer):
     unit_id: str | None = Field(description="A vehicle device's unit: the one it may act for.")
     rate: str | None = Field(description="The key's own rate limit, if it has one.")
     revoked_at: Moment | None
+    responder_id: str | None = Field(None, description="A community responder's id in the register.")
     rate_limit: str = Field(description="The rate the key is held to, e.g. `50 per 1 second`.")
 
 

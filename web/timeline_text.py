@@ -49,6 +49,18 @@ def _merged(e: ev.IncidentsMerged, f: dict[str, Any]) -> str:
     return f"merged into {e.target_id} by {e.by}: {e.reason}"
 
 
+RESPONDER_SAID = {"accepted": "accepted the task", "arrived": "arrived at the home",
+                  "all_well": "resident fine", "needs_120": "resident needs 120 (ambulance)",
+                  "no_answer": "no answer at the door", "needs_help": "resident needs help",
+                  "other": "reports"}
+
+
+def _responder_reported(e: ev.ResponderReported, f: dict[str, Any]) -> str:
+    said = RESPONDER_SAID.get(e.outcome if e.report == "outcome" else e.report, e.report)
+    note = f": {e.note}" if e.note else ""
+    return f"community responder {f.get('responder_name', e.responder_id)} ({e.task_id}): {said}{note}"
+
+
 # One line per event type, in English; each takes the event and the facts the fold kept.
 ENGLISH: dict[type[ev.Event], Callable[[Any, dict[str, Any]], str]] = {
     ev.IncidentOpened: lambda e, f: f"opened from call {e.call_id} ({f['hotline']} {e.kind})",
@@ -89,6 +101,10 @@ ENGLISH: dict[type[ev.Event], Callable[[Any, dict[str, Any]], str]] = {
         f"{e.from_agency} asks {e.to_agency} for mutual aid ({e.by}): {e.reason}"),
     ev.MutualAidAnswered: lambda e, f: (
         f"mutual aid {e.request_id} {'accepted' if e.accepted else 'declined'} by {e.by}"),
+    ev.AlarmEscalated: lambda e, f: (
+        f"home alarm {e.alarm_id} ({str(f.get('alarm_kind', 'alarm')).replace('_', ' ')}) "
+        f"made call {e.call_id}: {e.reason}"),
+    ev.ResponderReported: _responder_reported,
 }
 
 

@@ -186,3 +186,91 @@ def test_maintenance_tasks_are_one_per_device_and_reason_and_never_incidents() -
     assert len(state.maintenance_open) == 2 and not state.incidents
     run(state, CloseMaintenanceTask("SM-R001", "silent", "heard again", "watch"))
     assert list(state.maintenance_open) == [("SM-R001", "low_battery")]
+
+
+def welfare_check(state: DispatchState) -> tuple[str, str]:
+    """A motion sensor quiet for 13 hours: the alarm and the grid worker's task."""
+    run(state, RaiseDeviceAlarm("MS-R001", None, "no_motion", T0, value=13, via="watch"))
+    alarm = next(iter(state.alarms.values()))
+    return alarm.alarm_id, alarm.responder_task_ids[0]
+
+
+def test_a_responder_finding_the_resident_needs_120_calls_120_from_the_welfare_check() -> None:
+    state = registered()
+    alarm_id, task_id = welfare_check(state)
+    run(state, ReportResponderTask(task_id, "CR-JB", "accepted"), T0 + timedelta(minutes=2))
+    run(state, ReportResponderTask(task_id, "CR-JB", "arrived"), T0 + timedelta(minutes=9))
+    out = run(state, ReportResponderTask(task_id, "CR-JB", "outcome", "needs_120", "on the floor, confused"),
+              T0 + timedelta(minutes=10))
+    assert types(out)[:2] == ["responder_reported", "alarm_step_answered"]
+    alarm = state.alarms[alarm_id]
+    assert alarm.status == "escalated" and alarm.steps[0].outcome == "needs_help"
+    inc = state.incidents[alarm.incident_id]
+    assert inc.kind == "medical_emergency" and set(inc.tasks) == {"120"}  # not the rule's 110 step
+    assert "on the floor, confused" in state.calls[alarm.call_id].text
+    task = state.responder_tasks[task_id]
+    assert (task.accepted_at, task.arrived_at, task.outcome) == (
+        T0 + timedelta(minutes=2), T0 + timedelta(minutes=9), "needs_120")
+
+
+def test_no_answer_at_the_door_goes_on_to_110_at_once_and_resident_fine_resolves() -> None:
+    state = registered()
+    alarm_id, task_id = welfare_check(state)
+    run(state, ReportResponderTask(task_id, "CR-JB", "arrived"))
+    run(state, ReportResponderTask(task_id, "CR-JB", "outcome", "no_answer"))
+    [inc] = state.incidents.values()
+    assert inc.kind == "welfare_concern" and state.alarms[alarm_id].incident_id == inc.incident_id
+    # the report reaches the incident's timeline once the alarm is in one: a later note shows
+    fine = registered()
+    alarm_id, task_id = welfare_check(fine)
+    run(fine, ReportResponderTask(task_id, "CR-JB", "outcome", "all_well", "was asleep"))
+    assert fine.alarms[alarm_id].status == "resolved" and not fine.incidents
+
+
+def test_needs_120_after_the_alarm_went_to_110_adds_a_120_task_to_its_incident() -> None:
+    state = registered()
+    alarm_id, task_id = welfare_check(state)
+    run(state, CheckAlarmDeadlines(), T0 + timedelta(seconds=1801))  # nobody reported: 110
+    inc = state.incidents[state.alarms[alarm_id].incident_id]
+    assert set(inc.tasks) == {"110"}
+    out = run(state, ReportResponderTask(task_id, "CR-JB", "outcome", "needs_120", "breathing badly"),
+              T0 + timedelta(seconds=1900))
+    assert types(out) == ["responder_reported", "task_created"]
+    assert set(inc.tasks) == {"110", "120"} and len(state.incidents) == 1
+    assert [t.type for t in inc.timeline][-2:] == ["responder_reported", "task_created"]
+    assert inc.timeline[-2].facts["responder_name"].startswith("江滨")
+
+
+def test_a_smoke_alarms_incident_hears_every_report_and_needs_120_adds_nothing_twice() -> None:
+    state = registered()
+    run(state, RaiseDeviceAlarm("SM-R001", "GW-JB01", "smoke", T0))
+    alarm = next(iter(state.alarms.values()))
+    task_id = alarm.responder_task_ids[0]
+    for report in ("accepted", "arrived"):
+        run(state, ReportResponderTask(task_id, "CR-JB", report))
+    assert run(state, ReportResponderTask(task_id, "CR-JB", "accepted")) == []  # a phone's retry
+    out = run(state, ReportResponderTask(task_id, "CR-JB", "outcome", "needs_120", "smoke in the stairs"))
+    assert types(out) == ["responder_reported"]  # 120 has its task already
+    inc = state.incidents[alarm.incident_id]
+    assert [t.type for t in inc.timeline].count("responder_reported") == 3
+
+
+def test_a_responders_bad_or_late_report_is_refused_naming_the_field() -> None:
+    state = registered()
+    _alarm_id, task_id = welfare_check(state)
+    for cmd, code, field_name in (
+        (ReportResponderTask(task_id, "CR-JB", "outcome", "other"), 422, "note"),
+        (ReportResponderTask(task_id, "CR-JB", "outcome", "bored"), 422, "outcome"),
+        (ReportResponderTask(task_id, "CR-JB", "arrived", "all_well"), 422, "outcome"),
+        (ReportResponderTask(task_id, "CR-XQ", "accepted"), 403, "task_id"),
+        (ReportResponderTask("RT-nope", "CR-JB", "accepted"), 404, "task_id"),
+    ):
+        with pytest.raises(Rejected) as refused:
+            run(state, cmd)
+        assert (refused.value.code, refused.value.field) == (code, field_name)
+    out = run(state, ReportResponderTask(task_id, "CR-JB", "outcome", "other", "neighbour says she is away"))
+    assert types(out) == ["responder_reported"]  # words only: the check still waits
+    assert state.alarms[_alarm_id].current_step is not None
+    with pytest.raises(Rejected) as again:
+        run(state, ReportResponderTask(task_id, "CR-JB", "outcome", "all_well"))
+    assert (again.value.code, again.value.field) == (409, "task_id")
