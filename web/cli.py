@@ -145,6 +145,9 @@ def keys_create(
                            roles_of_key=[str(r) for r in role])
         return plain, record
 
+    if Role.COMMUNITY_RESPONDER in role and not responder:
+        # such a key sees no task (the API refuses it); say so now rather than on the phone
+        raise typer.BadParameter("a community_responder key needs its responder of the register: --responder")
     try:
         plain, record = _run(create)
     except ValueError as e:

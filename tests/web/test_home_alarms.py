@@ -325,12 +325,14 @@ def test_the_care_plan_shows_only_to_120_supervisors_and_the_responder_sent(home
         (make("110", Role.DISPATCHER), False),
         (make("119", Role.DISPATCHER), False),
         (responder_key("CR-JB"), True),
-        (responder_key("CR-XQ"), False),
     ):
         record = read(key, resident)
         assert ("care" in record["details"]) == sees, record
         assert "assigned_responders" not in record
         assert record["name"] and record["contacts"]  # who to call is not medical
+    # a responder not sent there reads nothing of the home, not even who lives in it
+    elsewhere = homes.get(resident, headers={"Authorization": f"Bearer {responder_key('CR-XQ')}"})
+    assert elsewhere.status_code == 403 and elsewhere.json()["field"] == "resident_id"
     for key, sees in ((make("120", Role.DISPATCHER), True), (make("119", Role.DISPATCHER), False)):
         view = read(key, f"/v1/alarms/{alarm['alarm_id']}")
         assert ("care" in view["resident"]["details"]) == sees
@@ -397,3 +399,44 @@ def test_a_silent_device_becomes_a_visit_and_is_closed_when_heard_again(homes, c
     closed = homes.get("/v1/devices/maintenance", params={"open": "false"}).json()["tasks"]
     assert any(t["device_id"] == "SM-R001" and t["close_reason"] == "heard again" for t in closed)
     assert homes.get("/v1/incidents").json()["count"] == 0
+
+
+def test_a_welfare_check_reported_from_the_responders_page_calls_120_and_ends_care_access(homes) -> None:
+    page = homes.get("/responder", headers={"Authorization": ""})
+    assert page.status_code == 200 and "responder.js" in page.text  # the page needs no key
+    pushed = homes.post("/v1/devices/messages", json={"messages": [
+        {"type": "alarm", "device_id": "MS-R001", "kind": "no_motion", "at": T0.isoformat(), "value": 13}]})
+    assert pushed.status_code == 200, pushed.text
+    backend = homes.app.state.backend  # type: ignore[union-attr]
+    plain, _ = homes.portal.call(
+        lambda: backend.keys.create(
+            "grid-worker", "110", [Role.COMMUNITY_RESPONDER], datetime.now(UTC), responder_id="CR-JB"
+        )
+    )
+    me = {"Authorization": f"Bearer {plain}"}
+    assert homes.get("/v1/whoami", headers=me).json()["responder_id"] == "CR-JB"
+    [task] = homes.get("/v1/responder-tasks", headers=me).json()["tasks"]
+    assert task["alarm_kind"] == "no_motion" and task["home"]["address"] == "江滨路12号3单元201"
+    assert "care" not in json.dumps(task)  # the list carries no care plan; the record is read on purpose
+    record = homes.get(f"/v1/register/residents/{task['resident_id']}", headers=me).json()
+    assert record["details"]["care"]["medication"]  # sent there, the visit open: the care plan shows
+
+    def say(**body: str) -> Any:
+        return homes.post(f"/v1/responder-tasks/{task['task_id']}/report", headers=me, json=body)
+
+    assert say(report="outcome", outcome="other").json()["field"] == "note"
+    for body in ({"report": "accepted"}, {"report": "arrived"},
+                 {"report": "outcome", "outcome": "needs_120", "note": "on the floor, confused"}):
+        r = say(**body)
+        assert r.status_code == 200, r.text
+    assert say(report="outcome", outcome="all_well").status_code == 409
+    [alarm] = alarms(homes)
+    assert alarm["status"] == "escalated"
+    incident = homes.get(f"/v1/incidents/{alarm['incident_id']}").json()
+    assert incident["kind"] == "medical_emergency" and list(incident["tasks"]) == ["120"]
+    assert any("needs 120" in line["summary"] and "on the floor" in line["summary"]
+               for line in incident["timeline"]), incident["timeline"]
+    after = homes.get(f"/v1/register/residents/{task['resident_id']}", headers=me).json()
+    assert "care" not in after["details"]  # the visit is over: the care plan is 120's now
+    audit = homes.get("/v1/audit", params={"kind": "read"}).json()["entries"]
+    assert [e["revealed"] for e in audit if e["client_id"] == "grid-worker"] == [{"R-001": ["details.care"]}]

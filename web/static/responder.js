@@ -13,7 +13,7 @@ Object.assign(I18N.en, {
   rIncident: "incident", rCall: "call", rNoKey: "This page needs your key: open the link you were sent.",
   rRefused: "not sent", rSent: "sent", rWaiting: "not yet accepted",
   oc_all_well: "resident fine", oc_needs_120: "needs 120", oc_no_answer: "no answer", oc_other: "other",
-  oc_needs_help: "needs help",
+  oc_needs_help: "needs help", yes: "yes", no: "no",
 });
 Object.assign(I18N.zh, {
   rTitle: "我的任务", rOpen: "待处理", rDone: "已完成", rNone: "暂无任务。",
@@ -24,7 +24,7 @@ Object.assign(I18N.zh, {
   rIncident: "事件", rCall: "拨打", rNoKey: "本页需要您的密钥：请打开收到的链接。",
   rRefused: "未提交", rSent: "已提交", rWaiting: "尚未接受",
   oc_all_well: "老人平安", oc_needs_120: "需要120", oc_no_answer: "无人应门", oc_other: "其他",
-  oc_needs_help: "需要帮助",
+  oc_needs_help: "需要帮助", yes: "是", no: "否",
 });
 
 // The key: from the link's fragment (`/responder#key=...`; a fragment never reaches a server or
@@ -64,7 +64,7 @@ function careHtml(task) {
   const care = record && record.details && record.details.care;
   if (!care) return `<p class="care-plan">${escapeHtml(t("rCareHidden"))}</p>`;
   const rows = Object.entries(care).map(([k, v]) =>
-    `<dt>${escapeHtml(k.replace(/_/g, " "))}</dt><dd>${escapeHtml(Array.isArray(v) ? v.join(", ") : v)}</dd>`);
+    `<dt>${escapeHtml(k.replace(/_/g, " "))}</dt><dd>${escapeHtml(Array.isArray(v) ? v.join(", ") : v === true ? t("yes") : v === false ? t("no") : v)}</dd>`);
   const contacts = (record.contacts || []).map((c) =>
     `<dd>${escapeHtml(c.name)} (${escapeHtml(c.relation || "")}) <a href="tel:${escapeHtml(c.phone)}">${escapeHtml(c.phone)}</a></dd>`);
   return `<dl class="care-plan">${rows.join("")}${contacts.length ? `<dt>contacts</dt>${contacts.join("")}` : ""}</dl>`;
