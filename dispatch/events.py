@@ -548,6 +548,8 @@ class DeviceAlarmRaised(Event):
     lat: float
     acted: bool  # False: the rule's condition was not met (e.g. a door by day), recorded only
     reason: str
+    # passed on to the call the alarm makes (a replay tags the real-world event it is about)
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @event

@@ -60,6 +60,7 @@ class HomeAlarm:
     outcome: str | None = None
     resolved_by: str | None = None
     responder_task_ids: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def open(self) -> bool:
@@ -123,6 +124,7 @@ class RaiseDeviceAlarm:
     value: float | None = None
     via: str = "mqtt"
     message_id: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)  # given on to the alarm's call
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,7 @@ def raise_alarm(
         lat=resident.lat,
         acted=acted,
         reason=why,
+        details=dict(cmd.details),
     )
     if not acted:
         return [
@@ -210,7 +213,7 @@ def raise_alarm(
         out += _task_responder(
             state, alarm_id, resident, f"{rule.label_en}: go to the home, help the resident out", now
         )
-    return out + _enter(state, alarm_id, resident, rule, 0, now, now, open_call, why)
+    return out + _enter(state, alarm_id, resident, rule, 0, now, now, open_call, why, dict(cmd.details))
 
 
 def _holds(rule: AlarmRule, rules: AlarmRules, resident: Resident, cmd: RaiseDeviceAlarm) -> tuple[bool, str]:
@@ -239,12 +242,14 @@ def _enter(
     now: datetime,
     open_call: OpenCall,
     reason: str,
+    details: dict[str, Any] | None = None,
 ) -> list[ev.Event]:
     """The events of starting step `index` (deadlines run from `since`); a check that has no one
-    to call or send is passed over, with the reason, to the next."""
+    to call or send is passed over, with the reason, to the next. `details`: the alarm's, while
+    it is being raised (not in the state yet)."""
     step = rule.steps[index]
     if step.is_incident:
-        return _escalate(state, alarm_id, resident, rule, index, now, open_call, reason)
+        return _escalate(state, alarm_id, resident, rule, index, now, open_call, reason, details)
     deadline = since + timedelta(seconds=step.deadline_s)
     if step.check == "call_resident":
         return [
@@ -269,6 +274,7 @@ def _enter(
                 now,
                 open_call,
                 "no contact in the register to call",
+                details,
             )
         c = resident.contacts[0]
         who = f"{c.get('name', '')} ({c.get('relation', 'contact')}) {c.get('phone', '')}".strip()
@@ -289,6 +295,7 @@ def _enter(
             now,
             open_call,
             "no community responder in the register for a welfare check",
+            details,
         )
     responder, _why = found
     tasked = _task_responder(state, alarm_id, resident, f"{rule.label_en}: welfare check at the home", now)
@@ -335,11 +342,12 @@ def _escalate(
     now: datetime,
     open_call: OpenCall,
     reason: str,
+    details: dict[str, Any] | None = None,
 ) -> list[ev.Event]:
     step = rule.steps[index]
     assert step.hotline is not None and step.incident_kind is not None
     return _call_hotline(state, alarm_id, resident, rule, step.hotline, step.incident_kind, now,
-                         open_call, reason)
+                         open_call, reason, details)
 
 
 def _call_hotline(
@@ -352,9 +360,11 @@ def _call_hotline(
     now: datetime,
     open_call: OpenCall,
     reason: str,
+    details: dict[str, Any] | None = None,
 ) -> list[ev.Event]:
     """The alarm's call on `hotline` through the one intake, and the alarm escalated to the
     incident it opened or joined."""
+    given = details if details is not None else state.alarms[alarm_id].details
     # A second call of the same alarm (a responder's "needs 120" after the rule's own call) needs
     # its own idempotency key, or the intake would take it for the first one again.
     made = sum(1 for c in state.calls.values() if c.details.get("alarm_id") == alarm_id)
@@ -367,6 +377,7 @@ def _call_hotline(
         text=f"home alarm {alarm_id}: {rule.label_en} at {resident.address} "
         f"(resident {resident.resident_id}): {reason}",
         details={
+            **given,
             "source": "home_alarm",
             "alarm_id": alarm_id,
             "alarm_kind": rule.kind,
@@ -573,6 +584,7 @@ def fold(state: "DispatchState", seq: int, e: ev.Event) -> None:
                 reason=e.reason,
                 last_at=e.raised_at,
                 message_ids={e.message_id} if e.message_id else set(),
+                details=dict(e.details),
             )
             state.alarms[e.alarm_id] = alarm
             state.alarm_by_device[(e.device_id, e.kind)] = e.alarm_id

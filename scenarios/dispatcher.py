@@ -15,6 +15,7 @@ from dispatch.decide import ChangeIncidentStatus, ReceiveCall
 from dispatch.events import (
     CallMerged,
     CallReceived,
+    Event,
     IncidentOpened,
     IncidentReclassified,
     TaskCreated,
@@ -63,7 +64,10 @@ class Dispatcher:
         await self._enter(command, event)
 
     async def _enter(self, command: ReceiveCall, event: str) -> None:
-        events = await self.service.execute(command)
+        self.took(await self.service.execute(command), event)
+
+    def took(self, events: list[Event], event: str) -> None:
+        """A call in the log (a caller's, or one a home alarm made): the desk follows it up."""
         received = next(e for e in events if isinstance(e, CallReceived))
         self.event_of_call[received.call_id] = event
         incident_id = next((e.incident_id for e in events if isinstance(e, IncidentOpened | CallMerged)),
@@ -93,6 +97,10 @@ class Dispatcher:
                 details={"event": event, "transferred_from": call.hotline, "transferred_call": call.call_id,
                          "transfer_s": round(delay, 1)})
             self.world.engine.after(delay, lambda c=command: self._enter(c, event))
+
+    def follow_up(self, incident_id: str) -> None:
+        """An incident given a new task outside a call: plan its response as for a call."""
+        self._plan_response(incident_id)
 
     def _plan_response(self, incident_id: str) -> None:
         inc = self.service.state.incidents[incident_id]

@@ -62,6 +62,8 @@ class LogFacts:
     busy: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     whistles: dict[str, dict[str, Any]] = field(default_factory=dict)
     expected_saved: list[float] = field(default_factory=list)
+    alarms: dict[str, dict[str, Any]] = field(default_factory=dict)  # home alarms, by alarm id
+    responder_tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def off(self, t: datetime) -> float:
         return (t - self.start).total_seconds()
@@ -114,6 +116,40 @@ class LogFacts:
                 self.whistles[e.whistle_id]["unanswered"].append(e.agency)
             case ev.GreenWaveRequested():
                 self.expected_saved.append(e.eta_s - e.eta_green_s)
+            case ev.DeviceAlarmRaised():
+                self.alarms[e.alarm_id] = {
+                    "alarm_id": e.alarm_id, "kind": e.kind, "device_id": e.device_id,
+                    "event": e.details.get("event", e.alarm_id), "raised_s": off(e.raised_at),
+                    "acted": e.acted, "steps": [], "escalated_s": None, "incident_id": None,
+                    "resolved_s": None, "outcome": None, "count": 1, "responders": []}
+            case ev.DeviceAlarmRepeated():
+                self.alarms[e.alarm_id]["count"] = e.count
+            case ev.AlarmStepStarted():
+                self.alarms[e.alarm_id]["steps"].append(
+                    {"action": e.action, "started_s": off(e.at), "outcome": None, "ended_s": None})
+            case ev.AlarmStepAnswered() | ev.AlarmStepTimedOut():
+                step = self.alarms[e.alarm_id]["steps"][-1]
+                step["outcome"] = e.outcome if isinstance(e, ev.AlarmStepAnswered) else "timed_out"
+                step["ended_s"] = off(e.at)
+            case ev.AlarmEscalated():
+                alarm = self.alarms[e.alarm_id]
+                if alarm["escalated_s"] is None:
+                    alarm["escalated_s"], alarm["incident_id"] = off(e.at), e.incident_id
+            case ev.AlarmResolved():
+                alarm = self.alarms[e.alarm_id]
+                alarm["resolved_s"], alarm["outcome"] = off(e.at), e.outcome
+            case ev.ResponderTasked():
+                task = {"task_id": e.task_id, "responder_id": e.responder_id, "tasked_s": off(e.at),
+                        "accepted_s": None, "arrived_s": None, "outcome": None}
+                self.responder_tasks[e.task_id] = task
+                self.alarms[e.alarm_id]["responders"].append(task)
+            case ev.ResponderReported():
+                task = self.responder_tasks[e.task_id]
+                if e.report == "outcome":
+                    task["outcome"] = e.outcome
+                else:
+                    task.setdefault(f"{e.report}_s", None)
+                    task[f"{e.report}_s"] = task[f"{e.report}_s"] or off(e.at)
 
     def transferred(self, call_id: str) -> bool:
         """A call one centre passed on to another by phone, not one a caller made."""
@@ -162,6 +198,7 @@ def compute_kpis(scenario: LoadedScenario, result: ReplayResult) -> dict[str, An
         "trips": _trips(result),
         "merge_quality": merge_quality(facts, responses, result.strategy.joint),
         "per_event": responses.per_event,
+        "alarms": home_alarms(facts),
     }
     out["expectations"] = _expectations(scenario, out, facts.whistles, facts.calls, facts.incident_of,
                                         facts.off)
@@ -259,6 +296,47 @@ def _responses(scenario: LoadedScenario, facts: LogFacts, end_s: float) -> Respo
             row["first_on_scene_s"] = round(min(arrived_any), 1)
         out.per_event.append(row)
     return out
+
+
+def home_alarms(facts: LogFacts) -> dict[str, Any]:
+    """Each home alarm's way, in seconds from the device's alarm: verified (the rule's checks
+    over: escalated or resolved; none for smoke), dispatched (the first unit sent to its incident
+    after the alarm reached it), on scene (the first of those units there), and the community
+    responder told, at the home."""
+    first_sent: dict[str, list[tuple[float, str]]] = defaultdict(list)  # incident -> (t, unit)
+    for unit_id, items in facts.assigned.items():
+        for t, inc, _agency in items:
+            first_sent[inc].append((t, unit_id))
+    rows = []
+    for a in facts.alarms.values():
+        t0, inc = a["raised_s"], a["incident_id"]
+        ends = [t for t in (a["escalated_s"], a["resolved_s"]) if t is not None]
+        row: dict[str, Any] = {
+            "alarm_id": a["alarm_id"], "kind": a["kind"], "event": a["event"], "count": a["count"],
+            "raised_s": round(t0, 1), "incident_id": inc,
+            "checks": [f'{s["action"]}: {s["outcome"] or "open"}' for s in a["steps"]],
+            "verified_s": round(min(ends) - t0, 1) if ends else None,
+            "outcome": "incident" if inc is not None else a["outcome"],
+            "dispatch_s": None, "on_scene_s": None, "responder_s": None,
+        }
+        if inc is not None:
+            sent = sorted((t, u) for t, u in first_sent[inc] if t >= a["escalated_s"])
+            if sent:
+                row["dispatch_s"] = round(sent[0][0] - t0, 1)
+                ours = {u for _, u in sent}
+                came = [t for t, unit_id, i in facts.arrivals if i == inc and unit_id in ours]
+                row["on_scene_s"] = round(min(came) - t0, 1) if came else None
+        arrived = [r["arrived_s"] for r in a["responders"] if r.get("arrived_s") is not None]
+        row["responder_s"] = round(min(arrived) - t0, 1) if arrived else None
+        rows.append(row)
+
+    def figures(name: str) -> dict[str, float | int | None]:
+        return stats([r[name] for r in rows if r[name] is not None])
+
+    return {"count": len(rows), "escalated": sum(r["incident_id"] is not None for r in rows),
+            "alarm_to_verified_s": figures("verified_s"), "alarm_to_dispatch_s": figures("dispatch_s"),
+            "alarm_to_on_scene_s": figures("on_scene_s"), "alarm_to_responder_s": figures("responder_s"),
+            "per_alarm": rows}
 
 
 def event_of(call: ev.CallReceived) -> str:

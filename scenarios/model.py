@@ -18,7 +18,18 @@ from pydantic import (
     model_validator,
 )
 
+from coordination.register_file import (
+    DEMO_REGISTER_FILE,
+    DeviceIn,
+    RegisterFileError,
+    RegisterIn,
+    ResidentIn,
+    ResponderIn,
+    load_register,
+)
+from dispatch.alarm_rules import AlarmRules
 from dispatch.fleet import DEMO_FLEET_FILE, Fleet, FleetError
+from dispatch.home_register import ImportRegister
 from dispatch.plans import DEFAULT_PLANS_FILE, ResponsePlans
 from dispatch.roster import DEMO_ROSTER_FILE
 from scenarios.source import LinedYaml, ScenarioError, read
@@ -95,10 +106,59 @@ class UnitBack(Strict):
     unit: str
 
 
+class AnswerSpec(Strict):
+    """A call-back of the alarm's verification answered: by whoever the step is calling then."""
+
+    after_s: float = Field(ge=0, description="Seconds after the alarm was raised.")
+    outcome: Literal["all_well", "needs_help", "no_answer"]
+    by: str = Field("resident", max_length=64)
+
+
+class ResponderPlay(Strict):
+    """How the community responder sent to the home acts, in seconds after being told."""
+
+    accept_s: float = Field(60.0, ge=0)
+    arrive_s: float = Field(600.0, ge=0)
+    outcome: Literal["all_well", "needs_120", "no_answer", "needs_help", "other"] | None = Field(
+        None, description="Reported this long after arriving; omit: never reported.")
+    outcome_after_s: float = Field(60.0, ge=0, description="After arriving.")
+    note: str = Field("", max_length=500)
+
+    @model_validator(mode="after")
+    def _in_order(self) -> "ResponderPlay":
+        if self.arrive_s < self.accept_s:
+            raise ValueError("arrive_s comes after accept_s")
+        if self.outcome == "other" and not self.note.strip():
+            raise ValueError("an outcome of 'other' says in the note what was found")
+        return self
+
+
+class AlarmSpec(Strict):
+    """A device of the scenario's register raises an alarm, as its gateway would over MQTT."""
+
+    device: str
+    kind: str = Field(description="An alarm kind of the alarm rules: smoke, fall, sos, ...")
+    value: float | None = Field(None, description="A measure: heart rate, hours without motion.")
+    event: str | None = Field(None, description="The real-world event it is about (for KPIs).")
+    answers: list[AnswerSpec] = Field(default_factory=list, description=(
+        "Call-backs answered; a step no answer reaches goes on at its deadline."))
+    responder: ResponderPlay | None = Field(None, description="The responder told; omit: silent.")
+
+
+class RegisterSpec(Strict):
+    """The home-alarm register: residents, their devices, the community responders."""
+
+    file: str | None = Field(None, description='"demo" or a register file; inline lists are added to it')
+    residents: list[ResidentIn] = Field(default_factory=list)
+    devices: list[DeviceIn] = Field(default_factory=list)
+    responders: list[ResponderIn] = Field(default_factory=list)
+
+
 class TimelineEntry(Strict):
     at: Offset = Field(-1.0, description="Seconds (or H:MM:SS) after the start; or give `clock`.")
     clock: ClockTime | None = None
     call: CallSpec | None = None
+    alarm: AlarmSpec | None = None
     road_closed: RoadSpec | None = None
     road_reopened: RoadSpec | None = None
     unit_out_of_service: UnitOut | None = None
@@ -108,17 +168,19 @@ class TimelineEntry(Strict):
     def _one_thing(self) -> "TimelineEntry":
         if (self.at >= 0) == (self.clock is not None):
             raise ValueError("each timeline entry has `at` (after the start) or `clock` (time of day)")
-        given = [k for k in ("call", "road_closed", "road_reopened", "unit_out_of_service",
-                             "unit_back_in_service") if getattr(self, k) is not None]
+        given = [k for k in ENTRY_KINDS if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError("each timeline entry is one of call, road_closed, road_reopened, "
-                             f"unit_out_of_service, unit_back_in_service (got {', '.join(given) or 'none'})")
+            raise ValueError(f"each timeline entry is one of {', '.join(ENTRY_KINDS)} "
+                             f"(got {', '.join(given) or 'none'})")
         return self
 
     @property
     def what(self) -> str:
-        return next(k for k in ("call", "road_closed", "road_reopened", "unit_out_of_service",
-                                "unit_back_in_service") if getattr(self, k) is not None)
+        return next(k for k in ENTRY_KINDS if getattr(self, k) is not None)
+
+
+ENTRY_KINDS = ("call", "alarm", "road_closed", "road_reopened", "unit_out_of_service",
+               "unit_back_in_service")
 
 
 class DemoCity(Strict):
@@ -308,6 +370,9 @@ class Scenario(Strict):
         default_factory=lambda: {"110": 600.0, "119": 600.0, "120": 720.0, "122": 900.0},
         description="Response-time targets in seconds, call to first unit on scene.")
     places: dict[str, Place] = Field(default_factory=dict)
+    # `register` in the file; a model's own `register` (ABCMeta's) is not to be shadowed
+    homes: RegisterSpec | None = Field(None, alias="register", description=(
+        "The home-alarm register whose devices the timeline's alarms come from."))
     timeline: list[TimelineEntry] = Field(default_factory=list)
     generate: GenerateSpec | None = None
     expect: Annotated[list[Expectations], BeforeValidator(_one_or_many)] = Field(
@@ -336,9 +401,13 @@ class LoadedScenario:
     """A validated scenario with what it refers to resolved: fleet, plans, paths, generated calls."""
 
     def __init__(self, spec: Scenario, source: Path, fleet: Fleet, plans: ResponsePlans,
-                 timeline: list[TimelineEntry]) -> None:
+                 timeline: list[TimelineEntry], register: RegisterIn | None = None) -> None:
         self.spec, self.source, self.fleet, self.plans = spec, source, fleet, plans
         self.timeline = timeline  # written entries and generated calls, in time order
+        self.register = register  # the file's and the inline entries, checked
+
+    def register_command(self) -> ImportRegister | None:
+        return None if self.register is None else self.register.command(f"scenario:{self.name}")
 
     @property
     def name(self) -> str:
@@ -382,11 +451,47 @@ def from_doc(doc: LinedYaml, source: Path) -> LoadedScenario:
     plans = ResponsePlans.load(DEFAULT_PLANS_FILE)
     fleet = _fleet(spec, doc, source)
     _check_refs(spec, doc, plans, fleet)
+    register = _register(spec, doc, source)
     timeline = list(spec.timeline)
     if spec.generate is not None:
         timeline += generate_calls(spec.generate, spec, plans)
     timeline.sort(key=lambda e: e.at)  # stable: entries at one moment keep the file's order
-    return LoadedScenario(spec, source, fleet, plans, timeline)
+    return LoadedScenario(spec, source, fleet, plans, timeline, register)
+
+
+def _register(spec: Scenario, doc: LinedYaml, source: Path) -> RegisterIn | None:
+    """The register the alarms come from: the file's entries and the inline ones; each alarm's
+    device must be in it and its kind in the alarm rules."""
+    r = spec.homes
+    alarms = [(i, e.alarm) for i, e in enumerate(spec.timeline) if e.alarm is not None]
+    if r is None:
+        if alarms:
+            raise doc.error(("timeline", alarms[0][0], "alarm"), "an alarm needs a register: "
+                            "add `register: {file: demo}` or the homes inline")
+        return None
+    base = RegisterIn()
+    if r.file is not None:
+        path = DEMO_REGISTER_FILE if r.file == "demo" else (source.parent / r.file)
+        try:
+            base = load_register(path)
+        except RegisterFileError as e:
+            raise doc.error(("register", "file"), str(e)) from None
+    register = RegisterIn(residents=[*base.residents, *r.residents], devices=[*base.devices, *r.devices],
+                          responders=[*base.responders, *r.responders])
+    residents = {x.resident_id for x in register.residents}
+    for i, d in enumerate(r.devices):
+        if d.resident_id not in residents:
+            raise doc.error(("register", "devices", i, "resident_id"), f"no resident {d.resident_id!r}")
+    devices = {d.device_id for d in register.devices}
+    kinds = AlarmRules.load().kinds
+    for i, alarm in alarms:
+        if alarm.device not in devices:
+            raise doc.error(("timeline", i, "alarm", "device"), f"no device {alarm.device!r} in the "
+                            f"register (known: {', '.join(sorted(devices)) or 'none'})")
+        if alarm.kind not in kinds:
+            raise doc.error(("timeline", i, "alarm", "kind"),
+                            f"unknown alarm kind {alarm.kind!r}; known: {', '.join(sorted(kinds))}")
+    return register
 
 
 def _fleet(spec: Scenario, doc: LinedYaml, source: Path) -> Fleet:
@@ -436,7 +541,8 @@ def _check_refs(spec: Scenario, doc: LinedYaml, plans: ResponsePlans, fleet: Fle
             u = getattr(e, key)
             if u is not None and u.unit not in units:
                 raise doc.error((*loc, key, "unit"), f"no unit {u.unit!r} in the fleet")
-    tagged = {e.call.event for e in spec.timeline if e.call is not None}
+    tagged = {e.call.event for e in spec.timeline if e.call is not None} | {
+        e.alarm.event for e in spec.timeline if e.alarm is not None}
     for i, exp in enumerate(spec.expect):
         if exp.event is None or exp.event in tagged:
             continue

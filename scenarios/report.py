@@ -88,6 +88,11 @@ def comparison_rows(results: Sequence[ReplayResult]) -> list[tuple[str, list[str
         row(f"{name}: response, median", lambda k, a=a: get(k, a, "response_s", "median"))
         row(f"{name}: response, p90", lambda k, a=a: get(k, a, "response_s", "p90"))
         row(f"{name}: within target", lambda k, a=a: get(k, a, "within_target_share"), "%")
+    if any(r.kpis["alarms"]["count"] for r in results):
+        row("home alarms (escalated)", lambda k: f'{k["alarms"]["count"]} ({k["alarms"]["escalated"]})', "")
+        for name, label in (("verified", "verified"), ("dispatch", "first unit sent"),
+                            ("on_scene", "first unit on scene"), ("responder", "community responder there")):
+            row(f"alarm to {label}, median", lambda k, n=name: k["alarms"][f"alarm_to_{n}_s"]["median"])
     row("whistles blown", lambda k: k["whistles"]["count"], "")
     row("whistle after first call, median", lambda k: k["whistles"]["blown_after_first_call_s"]["median"])
     row("green-wave trips", lambda k: k["green_wave"]["trips"], "")
@@ -333,6 +338,19 @@ def render_html(scenario: LoadedScenario, results: Sequence[ReplayResult]) -> st
             f"<h2>Per incident ({html.escape(last.strategy.label)})</h2>",
             _table(["event", "kinds", "agency", "call to task", "call to dispatch", "travel", "response",
                     "unit"], rows),
+        ]
+    if last is not None and last.kpis["alarms"]["per_alarm"]:
+        alarm_rows = [[a["alarm_id"], a["kind"], a["event"], str(a["count"]),
+                       "; ".join(a["checks"]) or "none", _fmt(a["verified_s"]), a["outcome"] or "open",
+                       a["incident_id"] or "–",
+                       _fmt(a["dispatch_s"]), _fmt(a["on_scene_s"]), _fmt(a["responder_s"])]
+                      for a in last.kpis["alarms"]["per_alarm"]]
+        parts += [
+            "<h2>Home alarms: alarm, verification, dispatch, on scene "
+            f"({html.escape(last.strategy.label)})</h2>",
+            "<p class=meta>Seconds from the device's alarm.</p>",
+            _table(["alarm", "kind", "event", "messages", "checks", "verified", "outcome", "incident",
+                    "first unit sent", "first unit on scene", "responder at the home"], alarm_rows),
         ]
     style = (
         "body{font:14px system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}"

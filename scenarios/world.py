@@ -33,6 +33,7 @@ from scenarios.crew import Crew
 from scenarios.dispatcher import Dispatcher
 from scenarios.driver import Driver, Trip, UnitSim
 from scenarios.engine import ReplayEngine
+from scenarios.homes import Homes
 from scenarios.model import LoadedScenario, PlaceRef, TimelineEntry
 from scenarios.source import read
 from scenarios.traffic import link_factor
@@ -144,6 +145,7 @@ class World:
         self.crew = Crew(self)
         self.driver = Driver(self)
         self.closures = RoadClosures(self)
+        self.homes = Homes(self)
 
     # --- setting up ----------------------------------------------------------------------------
 
@@ -153,6 +155,7 @@ class World:
                 await self.service.execute(RegisterUnit(
                     spec.unit_id, spec.agency, spec.kind, spec.call_sign, spec.station_id, spec.crew,
                     spec.capabilities))
+        await self.homes.import_register()
 
     def schedule_timeline(self) -> None:
         for n, entry in enumerate(self.scenario.timeline):
@@ -163,6 +166,8 @@ class World:
             if entry.call is not None:
                 self.engine.after(self.scenario.spec.dispatcher.intake_s,
                                   lambda: self.dispatcher.take_call(n, entry))
+            elif entry.alarm is not None:  # no intake: the device's message is the call
+                await self.homes.alarm(n, entry)
             elif entry.road_closed is not None:
                 self.closures.close(self._stretch(entry.road_closed.from_, entry.road_closed.to))
             elif entry.road_reopened is not None:

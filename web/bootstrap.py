@@ -176,12 +176,12 @@ class Backend:
         start: only what changed becomes events."""
         path = self.settings.register_file
         if path is None and self.settings.osm_cache is None:
-            from web.register_file import DEMO_REGISTER_FILE
+            from coordination.register_file import DEMO_REGISTER_FILE
 
             path = DEMO_REGISTER_FILE
         if path is None:
             return
-        from web.register_file import load_register
+        from coordination.register_file import load_register
 
         with contextlib.suppress(Rejected):  # another process importing the same file at once
             await self.service.execute(load_register(path).command(str(path)))

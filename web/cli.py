@@ -270,7 +270,7 @@ def _private_broker(settings: Settings) -> "MosquittoBroker":
             port = 1883 if s.connect_ex(("127.0.0.1", 1883)) != 0 else free_port()
     broker = MosquittoBroker(settings.data_dir / "mosquitto", port)
     if settings.register_file is None and settings.osm_cache is None:
-        from web.register_file import DEMO_REGISTER_FILE, load_register
+        from coordination.register_file import DEMO_REGISTER_FILE, load_register
 
         gateways = sorted({d.gateway_id for d in load_register(DEMO_REGISTER_FILE).devices})
         broker.passwords.kept_for_demo(gateways)

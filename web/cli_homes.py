@@ -21,6 +21,7 @@ def register_import(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The register file (YAML).")],
 ) -> None:
     """Put the file's residents, devices and responders in the log; only what changed is added."""
+    from coordination.register_file import RegisterFileError, load_register
     from dispatch.clock import SystemClock
     from dispatch.plans import ResponsePlans
     from dispatch.rejection import Rejected
@@ -28,7 +29,6 @@ def register_import(
     from web.bootstrap import rules_from
     from web.cli import _redis_url
     from web.redis_client import connect, log_store
-    from web.register_file import RegisterFileError, load_register
 
     settings = Settings()
     try:

@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from coordination.device_watch import Heard
+from coordination.register_file import RegisterIn
 from dispatch import events as ev
 from dispatch.home_alarms import AnswerAlarmStep, ReportResponderTask
 from dispatch.rejection import Rejected
@@ -22,7 +23,6 @@ from web.deps import BackendDep, IdentityDep
 from web.device_messages import PushedAlarm, PushIn, alarm_command, heard_of
 from web.homes_views import alarm_view, maintenance_view, resident_record, responder_task_view
 from web.map_api import STATIC
-from web.register_file import RegisterIn
 from web.schemas import ViewRoute, refusals
 from web.schemas_homes import (
     AlarmList,

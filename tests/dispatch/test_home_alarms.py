@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from coordination.register_file import DEMO_REGISTER_FILE, load_register
 from dispatch import events as ev
 from dispatch.decide import ReceiveCall, Rules, decide
 from dispatch.device_health import CloseMaintenanceTask, OpenMaintenanceTask
@@ -12,7 +13,6 @@ from dispatch.home_alarms import AnswerAlarmStep, CheckAlarmDeadlines, RaiseDevi
 from dispatch.plans import ResponsePlans
 from dispatch.rejection import Rejected
 from dispatch.state import DispatchState, apply
-from web.register_file import DEMO_REGISTER_FILE, load_register
 
 RULES = Rules(plans=ResponsePlans.load())
 T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai: day

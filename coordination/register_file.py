@@ -45,7 +45,7 @@ class ResidentIn(BaseModel):
     phone: str | None = Field(None, pattern=PHONE)
     contacts: list[Contact] = Field(default_factory=list, max_length=10)
     languages: list[str] = Field(default_factory=list, max_length=10)
-    care: CarePlan = Field(default_factory=CarePlan)
+    care: CarePlan = Field(default_factory=lambda: CarePlan.model_validate({}))
 
 
 class DeviceIn(BaseModel):
