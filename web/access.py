@@ -145,6 +145,7 @@ ACCESS: dict[str, dict[Role, Scope]] = {
     "POST /v1/register": _all((R.SUPERVISOR, R.ADMIN)),
     "GET /v1/register/residents/{resident_id}": _all((*SCREENS, R.COMMUNITY_RESPONDER)),
     "GET /v1/alarms": _all(SCREENS),
+    "GET /v1/map/homes": _all(SCREENS),  # homes and alarms on the map; the care plan never
     "GET /v1/alarms/{alarm_id}": _all(SCREENS),
     "POST /v1/alarms/{alarm_id}/answer": _all((R.CALL_TAKER, R.DISPATCHER, R.SUPERVISOR)),
     # a responder sees and reports only their own tasks (web/homes_api.py, dispatch.home_alarms)

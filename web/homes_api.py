@@ -21,12 +21,19 @@ from web.api_keys import Role
 from web.audit import origin_of
 from web.deps import BackendDep, IdentityDep
 from web.device_messages import PushedAlarm, PushIn, alarm_command, heard_of
-from web.homes_views import alarm_view, maintenance_view, resident_record, responder_task_view
+from web.homes_views import (
+    alarm_view,
+    homes_layer,
+    maintenance_view,
+    resident_record,
+    responder_task_view,
+)
 from web.map_api import STATIC
 from web.schemas import ViewRoute, refusals
 from web.schemas_homes import (
     AlarmList,
     AlarmView,
+    HomesLayer,
     MaintenanceList,
     PushAccepted,
     RegisterImported,
@@ -246,6 +253,12 @@ async def list_maintenance(
     state = backend.service.state
     tasks = [maintenance_view(state, t) for t in state.maintenance.values() if t.open or not open_only]
     return {"count": len(tasks), "tasks": tasks}
+
+
+@router.get("/v1/map/homes", response_model=HomesLayer)
+async def map_homes(backend: BackendDep) -> dict[str, Any]:
+    """The map's homes layer: residents' homes and the alarms in hand (no care plan)."""
+    return homes_layer(backend.service.state)
 
 
 @router.get("/responder", include_in_schema=False)

@@ -120,3 +120,26 @@ def maintenance_view(state: DispatchState, t: MaintenanceTask) -> dict[str, Any]
         "closed_at": _iso(t.closed_at),
         "close_reason": t.close_reason,
     }
+
+
+def homes_layer(state: DispatchState) -> dict[str, Any]:
+    """The map's homes layer: every resident's home (where, who, which devices) and the alarms
+    still in hand (checking, or in an incident that is still active). No care plan: a map is
+    seen by every screen, and the care plan only by those the field rules name."""
+    live = []
+    for a in state.alarms.values():
+        incident = state.incidents.get(a.incident_id) if a.incident_id else None
+        if a.open or (incident is not None and incident.active):
+            step = a.current_step
+            live.append({"alarm_id": a.alarm_id, "kind": a.kind, "status": a.status, "count": a.count,
+                         "resident_id": a.resident_id, "location": [a.lon, a.lat],
+                         "raised_at": _iso(a.raised_at), "incident_id": a.incident_id,
+                         "step": step.action if step is not None else None,
+                         "deadline": _iso(step.deadline) if step is not None else None})
+    kinds: dict[str, list[str]] = {}
+    for d in state.homes.devices.values():
+        kinds.setdefault(d.resident_id, []).append(d.kind)
+    residents = [{"resident_id": r.resident_id, "name": r.name, "address": r.address,
+                  "location": [r.lon, r.lat], "devices": sorted(kinds.get(r.resident_id, []))}
+                 for r in state.homes.residents.values()]
+    return {"residents": residents, "alarms": live}

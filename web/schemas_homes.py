@@ -134,3 +134,31 @@ class MessageResult(Answer):
 class PushAccepted(Answer):
     accepted: int
     results: list[MessageResult]
+
+
+class HomeOnMap(Answer):
+    resident_id: str
+    name: str
+    address: str
+    location: LonLat
+    devices: list[str]
+
+
+class AlarmOnMap(Answer):
+    alarm_id: str
+    kind: str
+    status: str
+    count: int
+    resident_id: str
+    location: LonLat
+    raised_at: Moment
+    incident_id: str | None
+    step: str | None  # the check under way: call_resident, call_contact, welfare_check
+    deadline: Moment | None
+
+
+class HomesLayer(Answer):
+    """The residents' homes and the alarms in hand; never a care plan."""
+
+    residents: list[HomeOnMap]
+    alarms: list[AlarmOnMap]

@@ -440,3 +440,22 @@ def test_a_welfare_check_reported_from_the_responders_page_calls_120_and_ends_ca
     assert "care" not in after["details"]  # the visit is over: the care plan is 120's now
     audit = homes.get("/v1/audit", params={"kind": "read"}).json()["entries"]
     assert [e["revealed"] for e in audit if e["client_id"] == "grid-worker"] == [{"R-001": ["details.care"]}]
+
+
+def test_the_map_shows_homes_and_the_alarms_in_hand_but_never_a_care_plan(homes, broker) -> None:
+    publish(broker, "GW-JB01", "homes/GW-JB01/SM-R001/alarm", smoke())
+    homes.post("/v1/devices/messages", json={"messages": [
+        {"type": "alarm", "device_id": "SOS-R002", "kind": "sos", "at": T0.isoformat()}]})
+    until(lambda: len(alarms(homes)) == 2, "both alarms in")
+    layer = homes.get("/v1/map/homes").json()
+    assert {h["resident_id"] for h in layer["residents"]} == {"R-001", "R-002"}
+    by_kind = {a["kind"]: a for a in layer["alarms"]}
+    assert by_kind["smoke"]["status"] == "escalated" and by_kind["smoke"]["incident_id"]
+    assert by_kind["sos"]["status"] == "verifying" and by_kind["sos"]["step"] == "call_resident"
+    assert "care" not in json.dumps(layer) and "amlodipine" not in json.dumps(layer)
+    sos = by_kind["sos"]["alarm_id"]
+    homes.post(f"/v1/alarms/{sos}/answer", json={"outcome": "all_well", "by": "operator 2"})
+    assert [a["kind"] for a in homes.get("/v1/map/homes").json()["alarms"]] == ["smoke"]  # resolved: off
+    reader = key_maker(homes)("119", Role.FEED_READER)
+    refused = homes.get("/v1/map/homes", headers={"Authorization": f"Bearer {reader}"})
+    assert refused.status_code == 403

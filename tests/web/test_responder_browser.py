@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.web.conftest import AUTH, start_server
+from tests.web.conftest import AUTH, SUPERVISOR_KEY, start_server
 from tests.web.test_map_browser import ARTIFACTS, CHROMIUM, FLAGS
 from web.redis_server import free_port
 
@@ -74,6 +74,17 @@ def test_a_grid_worker_takes_a_smoke_alarm_task_on_the_phone(redis_server) -> No
             page.locator("#done-tasks li.task").wait_for(timeout=5_000)
             assert "needs 120" in page.inner_text("#done-tasks")
             page.screenshot(path=str(ARTIFACTS / "responder_done.png"), full_page=True)
+            # the console's map shows the alarm over the old man's home, its incident a click away
+            console = browser.new_page(viewport={"width": 1400, "height": 900})
+            console.on("pageerror", lambda e: errors.append(str(e)))
+            console.goto(f"{base}/#key={SUPERVISOR_KEY}")
+            console.wait_for_function("window.jd && window.jd.homes && window.jd.homes.loaded",
+                                      timeout=30_000)
+            assert console.evaluate("window.jd.homes.alarms.size") == 1
+            console.locator(".home-alarm.escalated").click()
+            console.locator(f"a[data-incident='{alarm['incident_id']}']").click()
+            console.wait_for_selector("#detail:not([hidden])", timeout=5_000)
+            console.screenshot(path=str(ARTIFACTS / "homes_layer.png"))
             browser.close()
         timeline = http.get(f"/v1/incidents/{alarm['incident_id']}").json()["timeline"]
         said = [line["summary"] for line in timeline if line["type"] == "responder_reported"]

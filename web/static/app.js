@@ -32,6 +32,12 @@ state.alerts = Alerts;
 IncidentWorkspace.fleet = state.units;
 IncidentWorkspace.incidents = state.incidents;
 IncidentWorkspace.whereIs = (u) => unitLatLng(u);
+state.homes = HomesLayer;
+// an incident named in a map popup (the homes layer's alarms) opens its detail
+document.addEventListener("click", (e) => {
+  const link = e.target.closest("a[data-incident]");
+  if (link) { e.preventDefault(); showDetail(link.dataset.incident); }
+});
 
 const KEY = KeyGate.key();
 const authed = (headers = {}) => ({ ...headers, Authorization: `Bearer ${KEY}` });
@@ -452,6 +458,7 @@ function applyMessage(msg) {
       Notices.show("lead", "warn", `${t("leadNow")} ${e.to_agency} (${t("told")} ${e.told})`, e.reason);
     }
     if (posts.changedBy(msg.event.type)) posts.load();
+    HomesLayer.heard(msg.event.type);
     if (state.selected && (msg.incidents.some((i) => i.incident_id === state.selected))) showDetail(state.selected);
   } else if (msg.type === "positions") {
     for (const [uid, lon, lat, heading, speed] of msg.positions) { // compact: see web/live.py
@@ -581,7 +588,8 @@ setInterval(renderLocalClock, 1000);
   Alerts.me = me;
   IncidentWorkspace.me = me;
   state.me = me;
-  await Promise.all([loadCentre(), loadRoads(), loadPlans(), loadFleetPlaces(), loadRoster()]);
+  await Promise.all([loadCentre(), loadRoads(), loadPlans(), loadFleetPlaces(), loadRoster(),
+                    HomesLayer.start(map, authed)]);
   applyLanguage();
   Ticker.start();
   Alerts.start(lookForAlarms);
