@@ -43,6 +43,7 @@ class DeviceTelemetry:
         self.heard_key = f"{namespace}:devices:heard"
         self.battery_key = f"{namespace}:devices:battery"
         self.motion_key = f"{namespace}:devices:motion"
+        self.taken_key = f"{namespace}:devices:taken"  # messages stored, ever: what an operator graphs
 
     async def record(self, batch: list[Heard]) -> None:
         if not batch:
@@ -62,6 +63,7 @@ class DeviceTelemetry:
                 pipe.hset(self.battery_key, mapping=battery)  # type: ignore[arg-type]
             if motion:
                 pipe.hset(self.motion_key, mapping=motion)  # type: ignore[arg-type]
+            pipe.incrby(self.taken_key, len(batch))
             await pipe.execute()
 
     async def latest(self) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
