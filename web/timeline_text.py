@@ -154,6 +154,18 @@ def _zh_merged(e: ev.IncidentsMerged, f: dict[str, Any]) -> str:
     return f"由 {e.by} 并入 {e.target_id}：{e.reason}"
 
 
+ZH_RESPONDER_SAID = {"accepted": "已接受任务", "arrived": "已到达老人家中", "all_well": "老人平安",
+                     "needs_120": "需要120（救护车）", "no_answer": "无人应门", "needs_help": "需要帮助",
+                     "other": "报告"}
+ZH_ALARM_KINDS = {"smoke": "烟感报警", "fall": "跌倒报警", "sos": "一键呼救", "no_motion": "长时间无活动",
+                  "door_open": "夜间门磁打开", "heart_rate": "心率异常"}
+
+
+def _zh_responder_reported(e: ev.ResponderReported, f: dict[str, Any]) -> str:
+    said = ZH_RESPONDER_SAID.get(e.outcome if e.report == "outcome" else e.report, e.report)
+    return f"社区响应人员 {f.get('responder_name', e.responder_id)}（{e.task_id}）：{said}{_zh_but(e.note)}"
+
+
 CHINESE: dict[type[ev.Event], Callable[[Any, dict[str, Any]], str]] = {
     ev.IncidentOpened: lambda e, f: f"由来电 {e.call_id} 立案（{f['hotline']} {e.kind}）",
     ev.CallMerged: lambda e, f: f"来电 {e.call_id}（{f['hotline']}）并入：{e.reason}",
@@ -190,6 +202,10 @@ CHINESE: dict[type[ev.Event], Callable[[Any, dict[str, Any]], str]] = {
     ev.MutualAidRequested: lambda e, f: f"{e.from_agency} 请求 {e.to_agency} 支援（{e.by}）：{e.reason}",
     ev.MutualAidAnswered: lambda e, f: (
         f"支援请求 {e.request_id} 已由 {e.by}{'接受' if e.accepted else '拒绝'}"),
+    ev.AlarmEscalated: lambda e, f: (
+        f"居家报警 {e.alarm_id}（{ZH_ALARM_KINDS.get(str(f.get('alarm_kind')), f.get('alarm_kind'))}）"
+        f"发起来电 {e.call_id}：{e.reason}"),
+    ev.ResponderReported: _zh_responder_reported,
 }
 LANGUAGES = {"en": ENGLISH, "zh": CHINESE}
 
