@@ -55,9 +55,11 @@ class RedisEventStore:
         if not self.replicas:
             ok, version = await self._append(keys=[self.key], args=args)
         else:
-            pipe = self.redis.pipeline(transaction=False)
-            await self._append(keys=[self.key], args=args, client=pipe)
-            (ok, version), confirmed = await self._waited(pipe)
+            # `async with`: a pipeline a failover broke mid-way goes back to the pool reset,
+            # not left for the collector ("Unclosed Pipeline client")
+            async with self.redis.pipeline(transaction=False) as pipe:
+                await self._append(keys=[self.key], args=args, client=pipe)
+                (ok, version), confirmed = await self._waited(pipe)
             if ok and confirmed < self.replicas:
                 raise NotReplicated(self.replicas, int(confirmed), appended=True)
         if not ok:
@@ -69,9 +71,9 @@ class RedisEventStore:
         it has everything before it."""
         if not self.replicas:
             return
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.incr(f"{self.key}:confirmations")
-        _, confirmed = await self._waited(pipe)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.incr(f"{self.key}:confirmations")
+            _, confirmed = await self._waited(pipe)
         if confirmed < self.replicas:
             raise NotReplicated(self.replicas, confirmed, appended=False)
 
