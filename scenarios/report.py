@@ -52,6 +52,19 @@ def _with_n(figures: dict[str, Any] | None, missed: int | None) -> str:
     return f"{_fmt(figures['mean'])} (n {figures['n']}, {missed or 0} never met)"
 
 
+def _n(figures: dict[str, Any] | None) -> str:
+    if not figures or figures["mean"] is None:
+        return "–"
+    return f"{_fmt(figures['mean'])} (n {figures['n']})"
+
+
+def _share_of(share: float | None, needed: int | None, missed: int | None) -> str:
+    """A share with what it is a share of: a trainer reads 100 % of 2 differently from of 200."""
+    if share is None:
+        return "–"
+    return f"{_fmt(share, '%')} (n {needed or 0}, {missed or 0} never met)"
+
+
 def comparison_rows(results: Sequence[ReplayResult]) -> list[tuple[str, list[str]]]:
     """The side-by-side table: one row per figure, one column per strategy."""
     rows: list[tuple[str, list[str]]] = []
@@ -64,8 +77,9 @@ def comparison_rows(results: Sequence[ReplayResult]) -> list[tuple[str, list[str
     row("merge precision (pairs of calls, event tags)", lambda k: k["merge_quality"]["precision"], "")
     row("merge recall", lambda k: f'{k["merge_quality"]["recall"]} ({k["merge_quality"]["scope"]})', "")
     row("false merges (incidents mixing events)", lambda k: len(k["merge_quality"]["false_merges"]), "")
-    row("first unit on scene, mean", lambda k: k["first_on_scene_s"]["mean"])
-    row("response (all agencies), mean", lambda k: k["response_all_s"]["mean"])
+    row("first unit on scene, mean (n)", lambda k: _n(k["first_on_scene_s"]))
+    row("response (all agencies), mean over every need (n, never met)",
+        lambda k: _with_n(k["response_all_s"], k["missed"]))
     row("response (all agencies), median", lambda k: k["response_all_s"]["median"])
     row("response (all agencies), p90", lambda k: k["response_all_s"]["p90"])
     row("agency needs never met", lambda k: k["missed"], "")
@@ -87,7 +101,9 @@ def comparison_rows(results: Sequence[ReplayResult]) -> list[tuple[str, list[str
             lambda k, a=a: _with_n(get(k, a, "response_s"), get(k, a, "missed")))
         row(f"{name}: response, median", lambda k, a=a: get(k, a, "response_s", "median"))
         row(f"{name}: response, p90", lambda k, a=a: get(k, a, "response_s", "p90"))
-        row(f"{name}: within target", lambda k, a=a: get(k, a, "within_target_share"), "%")
+        row(f"{name}: within target (of n needed, never met)",
+            lambda k, a=a: _share_of(get(k, a, "within_target_share"), get(k, a, "needed"),
+                                     get(k, a, "missed")))
     if any(r.kpis["alarms"]["count"] for r in results):
         row("home alarms (escalated)", lambda k: f'{k["alarms"]["count"]} ({k["alarms"]["escalated"]})', "")
         for name, label in (("verified", "verified"), ("dispatch", "first unit sent"),
@@ -96,9 +112,11 @@ def comparison_rows(results: Sequence[ReplayResult]) -> list[tuple[str, list[str
     row("whistles blown", lambda k: k["whistles"]["count"], "")
     row("whistle after first call, median", lambda k: k["whistles"]["blown_after_first_call_s"]["median"])
     row("green-wave trips", lambda k: k["green_wave"]["trips"], "")
-    row("green wave saved per trip, mean", lambda k: k["green_wave"]["saved_s"]["mean"])
-    row("red-signal waiting per trip, mean", lambda k: k["trips"]["signal_wait_s"]["mean"])
-    row("repeat-call rate", lambda k: k["repeat_call_rate"], "%")
+    row("green wave saved per trip, mean (n)", lambda k: _n(k["green_wave"]["saved_s"]))
+    row("red-signal waiting per trip, mean (n)", lambda k: _n(k["trips"]["signal_wait_s"]))
+    row("repeat-call rate (of n calls)",
+        lambda k: f'{_fmt(k["repeat_call_rate"], "%")} (n {k["calls"]})' if k["repeat_call_rate"] is not None
+        else "–")
     for a in AGENCIES:
         if any(a in r.kpis["utilisation"] for r in results):
             row(f"{AGENCY_NAMES[a]}: unit utilisation", lambda k, a=a: k["utilisation"].get(a), "%")

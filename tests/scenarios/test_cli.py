@@ -60,3 +60,13 @@ def test_two_runs_keep_their_own_folder_and_namespace(small_file: Path, tmp_path
     assert len(spaces) == 2 and all(s.startswith("training:small_town:") for s in spaces)
     logs = redis_sync.Redis.from_url(redis_server.url)
     assert all(logs.xlen(f"{s}:log") > 0 for s in spaces)  # neither run wrote over the other
+
+
+def test_every_mean_and_share_in_the_comparison_says_its_n(small_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    result = CliRunner().invoke(app, ["replay", str(small_file), "--strategy", "joint", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = {row["figure"]: row for row in json.loads((out / "report.json").read_text())["comparison"]}
+    means = [f for f in rows if ", mean" in f or "within target" in f]
+    shown = {f: rows[f]["joint"] for f in means if rows[f]["joint"] != "–"}
+    assert len(shown) >= 5 and all("(n " in v for v in shown.values()), shown
