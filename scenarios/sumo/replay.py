@@ -27,13 +27,18 @@ def level_for_saturation(saturation: float) -> str:
     return level
 
 
-def trips_to_evaluate(trips: Sequence[Trip], start: datetime, limit: int | None = None) -> list[TripSpec]:
-    """The replay's green-wave trips to a scene, each with its absolute departure time."""
+def trips_to_evaluate(trips: Sequence[Trip], start: datetime, limit: int | None = None,
+                      events: dict[str, str] | None = None) -> list[TripSpec]:
+    """The replay's green-wave trips to a scene, each with its absolute departure time, labelled
+    with the real event it went to (the scenario's tag) and the incident."""
     out = []
     for t in trips:
         if not t.green_wave or t.purpose != "to_scene":
             continue
-        out.append(TripSpec(t.unit_id, t.vehicle_kind, t.origin, t.destination, label=t.incident_id or "",
+        incident = t.incident_id or ""
+        event = (events or {}).get(incident)
+        out.append(TripSpec(t.unit_id, t.vehicle_kind, t.origin, t.destination,
+                            label=f"{event} ({incident})" if event else incident,
                             depart_at=start.timestamp() + t.depart_s))
     return out[:limit] if limit is not None else out
 
@@ -46,7 +51,8 @@ def depart_offsets(count: int, spread_s: float = 111.0) -> tuple[float, ...]:
 def evaluate_replay(scenario: LoadedScenario, city: City, result: ReplayResult, out: Path, *, seeds: int,
                     departures: int, limit: int | None, progress: Progress | None = None) -> tuple[Path, int]:
     """Drive the replay's green-wave trips in SUMO; the report's path and how many trips went."""
-    specs = trips_to_evaluate(result.trips, scenario.spec.start, limit)
+    events = {i: str(row["event"]) for row in result.kpis.get("per_event", []) for i in row["incidents"]}
+    specs = trips_to_evaluate(result.trips, scenario.spec.start, limit, events)
     if not specs:
         raise ValueError("the replay made no green-wave trip to a scene: nothing to drive in SUMO")
     sig = scenario.spec.signals

@@ -147,3 +147,13 @@ async def test_each_set_of_expectations_is_reported(small: LoadedScenario, small
     result = await Replay(two, "joint_green_wave", small_city, redis, namespace=namespace).run()
     said = [x["expectation"] for x in result.kpis["expectations"]]
     assert len(said) == 2 and "(crash)" in said[0] and "120 on scene" in said[1] and "(heart)" in said[1]
+
+
+async def test_sumo_trips_are_labelled_with_the_event_they_went_to(
+        small: LoadedScenario, small_city: City, redis: aioredis.Redis, namespace: str) -> None:
+    from scenarios.sumo.replay import trips_to_evaluate
+
+    result = await Replay(small, "joint_green_wave", small_city, redis, namespace=namespace).run()
+    events = {i: str(row["event"]) for row in result.kpis["per_event"] for i in row["incidents"]}
+    specs = trips_to_evaluate(result.trips, small.spec.start, events=events)
+    assert specs and all(s.label.startswith("crash (I") for s in specs), [s.label for s in specs]
