@@ -16,7 +16,8 @@ RESULTS = Path(__file__).with_name("results.json")
 SUITES = ["bench.intake_bench", "bench.routing_bench", "bench.fleet_bench", "bench.greenwave_bench",
           "bench.sumo_bench", "bench.fanout_bench", "bench.replay_bench", "bench.ha_bench",
           "bench.node_kill_bench", "bench.ha_intake_bench", "bench.hot_incident_bench",
-          "bench.fuzz_bench", "bench.posts_bench", "bench.alarm_bench", "bench.console_bench"]
+          "bench.fuzz_bench", "bench.posts_bench", "bench.alarm_bench", "bench.console_bench",
+          "bench.replay_week_bench"]
 
 
 def main() -> None:

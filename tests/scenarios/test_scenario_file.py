@@ -21,6 +21,13 @@ def test_every_builtin_scenario_loads() -> None:
         assert s.fleet.units, name
 
 
+def test_the_district_week_is_7000_calls_over_seven_days() -> None:
+    s = scenarios.load(scenarios.builtin("district_week"))
+    assert len(s.calls) == 7000 and len(s.fleet.units) == 150
+    assert 160 * 3600 < max(e.at for e in s.timeline) <= 169 * 3600  # a last repeat call may run on
+    assert s.spec.traffic.by_hour  # rush hours
+
+
 def test_district_day_is_about_a_thousand_calls_and_150_units() -> None:
     s = scenarios.load(scenarios.builtin("district_day"))
     assert 950 <= len(s.calls) <= 1050
