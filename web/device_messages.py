@@ -21,6 +21,7 @@ from dispatch.home_alarms import RaiseDeviceAlarm
 
 TOPIC_ROOT = "homes"
 SUBSCRIPTION = f"{TOPIC_ROOT}/+/+/+"
+ALARMS = f"{TOPIC_ROOT}/+/+/alarm"
 ID = r"^[A-Za-z0-9_.\-]{1,64}$"
 ALARM_KINDS = Literal["smoke", "fall", "sos", "no_motion", "door_open", "heart_rate"]
 

@@ -2,10 +2,15 @@
 message, hand alarms to the intake at once and heartbeats in batches, and answer every refused
 message on the gateway's error topic (and in the server's log) with the field named.
 
-Several server processes share the work through one shared subscription
-(`$share/jointdispatch/homes/+/+/+`): the broker hands each message to one of them. It
-reconnects by itself when the broker goes away; QoS 1 both ways, and alarms' `message_id` makes
-a redelivery count once."""
+Alarms come through a session of their own (`homes/+/+/alarm`): the broker keeps one queue per
+client, so with one session an alarm waited behind every heartbeat queued before it, and when
+that queue overflowed under a flood of telemetry it was dropped with them (the bench saw both).
+The other session takes everything else (`homes/+/+/+`, passing over the alarms it also gets).
+
+Several server processes share the work through shared subscriptions
+(`$share/jointdispatch-alarms/...`, `$share/jointdispatch/...`): the broker hands each message to
+one of them. Each session reconnects by itself when the broker goes away; QoS 1 both ways, and
+alarms' `message_id` makes a redelivery count once."""
 
 import asyncio
 import contextlib
@@ -21,6 +26,7 @@ from coordination.device_watch import DeviceIntake, Heard
 from dispatch.background import end
 from dispatch.rejection import Rejected
 from web.device_messages import (
+    ALARMS,
     SUBSCRIPTION,
     TOPIC_ROOT,
     AlarmBody,
@@ -49,45 +55,60 @@ class MqttIntake:
         self.password = unquote(parts.password) if parts.password else None
         self.intake = intake
         self.client_id = client_id or f"jointdispatch-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self.subscribed = asyncio.Event()  # set while subscribed (tests and health wait on it)
+        self.subscribed = asyncio.Event()  # set while both sessions are (tests and health wait on it)
+        self._up: set[str] = set()
         self.refused = 0
         self._heard: list[Heard] = []
         self._client: aiomqtt.Client | None = None
 
     async def run(self) -> None:
         flusher = asyncio.create_task(self._flush_forever())
+        alarms = asyncio.create_task(self._keep(ALARMS, "jointdispatch-alarms", "-alarms"))
         try:
-            backoff = 0.5
-            while True:
-                try:
-                    await self._session()
-                except aiomqtt.MqttError as e:
-                    self.subscribed.clear()
-                    log.warning(
-                        "MQTT broker %s:%s: %s; reconnecting in %.1f s", self.host, self.port, e, backoff
-                    )
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, 10.0)
+            await self._keep(SUBSCRIPTION, "jointdispatch", "")
         finally:
+            await end(alarms, name="the MQTT alarm session")
             await end(flusher, name="the MQTT batch flusher")
             await self._flush()
 
-    async def _session(self) -> None:
+    async def _keep(self, topics: str, group: str, suffix: str) -> None:
+        """One session, connected again whenever the broker goes away."""
+        backoff = 0.5
+        while True:
+            try:
+                await self._session(topics, group, suffix)
+            except aiomqtt.MqttError as e:
+                self._up.discard(topics)
+                self.subscribed.clear()
+                log.warning(
+                    "MQTT broker %s:%s (%s): %s; reconnecting in %.1f s", self.host, self.port, topics, e,
+                    backoff,
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    async def _session(self, topics: str, group: str, suffix: str) -> None:
         async with aiomqtt.Client(
             self.host,
             self.port,
             username=self.username,
             password=self.password,
-            identifier=self.client_id,
+            identifier=self.client_id + suffix,
             clean_session=True,
             max_queued_incoming_messages=200_000,
         ) as client:
-            self._client = client
-            await client.subscribe(f"$share/jointdispatch/{SUBSCRIPTION}", qos=1)
-            self.subscribed.set()
+            if topics == SUBSCRIPTION:
+                self._client = client
+            await client.subscribe(f"$share/{group}/{topics}", qos=1)
+            self._up.add(topics)
+            if len(self._up) == 2:
+                self.subscribed.set()
             async for message in client.messages:
+                topic = message.topic.value
+                if topics == SUBSCRIPTION and topic.endswith("/alarm"):
+                    continue  # the alarm session's
                 await self.take(
-                    message.topic.value,
+                    topic,
                     message.payload if isinstance(message.payload, bytes) else str(message.payload).encode(),
                 )
 
