@@ -250,11 +250,18 @@ def run() -> dict[str, float | str]:
                     time.sleep(0.2)
             seen.close()
             alarm_client.loop_stop()
+        except Exception as e:  # keep the figures measured so far, and say what stopped the rest
+            out["alarm_bench_stopped"] = repr(e)
         finally:
             if publisher is not None and publisher.is_alive():
                 publisher.terminate()
             server.terminate()
-            server.wait(30)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                out["alarm_server_stop"] = "did not stop within 30 s of SIGTERM; killed"
+                server.kill()
+                server.wait(10)
             broker.stop()
     return out
 

@@ -43,6 +43,7 @@ from web.device_messages import (
 log = logging.getLogger(__name__)
 FLUSH_EVERY_S = 0.2
 FLUSH_AT = 2000
+YIELD_EVERY = 200
 
 
 class MqttIntake:
@@ -103,6 +104,7 @@ class MqttIntake:
             self._up.add(topics)
             if len(self._up) == 2:
                 self.subscribed.set()
+            taken = 0
             async for message in client.messages:
                 topic = message.topic.value
                 if topics == SUBSCRIPTION and topic.endswith("/alarm"):
@@ -111,6 +113,11 @@ class MqttIntake:
                     topic,
                     message.payload if isinstance(message.payload, bytes) else str(message.payload).encode(),
                 )
+                taken += 1
+                if taken % YIELD_EVERY == 0:
+                    # A queue of heartbeats is taken without ever waiting: let the alarm session,
+                    # the API and the screens have their turn (the bench saw the loop held 20 s).
+                    await asyncio.sleep(0)
 
     async def take(self, topic: str, payload: bytes) -> None:
         """One message from the broker; nothing refused goes unanswered."""
