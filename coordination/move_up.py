@@ -88,9 +88,14 @@ def best_moves(demand: np.ndarray, covers: np.ndarray | csr_matrix, units: Seque
     cov_t = cov[tgt]
     sources, row_of_unit = np.unique(np.array([u.at for u in units]), return_inverse=True)
     cov_a = cov[sources]
-    qa = busy ** (n[None, :] - cov_a)
-    stay = ((qn[None, :] - qa) * demand).sum(axis=1)  # <= 0: what leaving each place costs
-    gain = (stay[:, None] + (1 - busy) * ((qa * demand) @ cov_t.T)) / total  # sources x targets
+    # One unit more or less changes a cell's term by at most d q^(n-1): cells covered so many
+    # times that this is below 1e-18 of all demand cannot change any decision (the gains are
+    # compared at 1e-12), so the product runs over the others only. With a busy fraction of 0, a
+    # cell covered twice is never changed by moving one unit.
+    live = np.flatnonzero(demand * busy ** np.maximum(n - 1, 0) >= 1e-18 * total)
+    qa = busy ** (n[None, live] - cov_a[:, live])
+    stay = ((qn[None, live] - qa) * demand[live]).sum(axis=1)  # <= 0: what leaving each place costs
+    gain = (stay[:, None] + (1 - busy) * ((qa * demand[live]) @ cov_t[:, live].T)) / total  # sources x tgt
     single = np.flatnonzero((n == 1) & (demand > 0))
     lonely = cov_a[:, single]  # sources x single cells: covered by the source's one unit only
     reach = cov_t[:, single]
