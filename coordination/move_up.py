@@ -95,12 +95,18 @@ def best_moves(demand: np.ndarray, covers: np.ndarray | csr_matrix, units: Seque
     live = np.flatnonzero(demand * busy ** np.maximum(n - 1, 0) >= 1e-18 * total)
     qa = busy ** (n[None, live] - cov_a[:, live])
     stay = ((qn[None, live] - qa) * demand[live]).sum(axis=1)  # <= 0: what leaving each place costs
-    gain = (stay[:, None] + (1 - busy) * ((qa * demand[live]) @ cov_t[:, live].T)) / total  # sources x tgt
+    reach_live = cov_t[:, live]
+    weighted = qa * demand[live]
+    # sparse where few places reach a cell in time (a tight target): the product costs its nonzeros
+    sparse = reach_live.size > 0 and float(reach_live.mean()) < 0.1
+    added = np.asarray(csr_matrix(reach_live) @ weighted.T).T if sparse else weighted @ reach_live.T
+    gain = (stay[:, None] + (1 - busy) * added) / total  # sources x targets
     single = np.flatnonzero((n == 1) & (demand > 0))
     lonely = cov_a[:, single]  # sources x single cells: covered by the source's one unit only
     reach = cov_t[:, single]
-    left_cells = lonely.sum(axis=1)[:, None] - lonely @ reach.T
-    left_demand = (lonely @ demand[single])[:, None] - (lonely * demand[single]) @ reach.T
+    reach_s = csr_matrix(reach) if sparse else reach
+    left_cells = lonely.sum(axis=1)[:, None] - np.asarray(reach_s @ lonely.T).T
+    left_demand = (lonely @ demand[single])[:, None] - np.asarray(reach_s @ (lonely * demand[single]).T).T
     # every unit's moves: its place's row, its own drive times
     g = gain[row_of_unit]
     leaves = left_cells[row_of_unit] > 0.5
