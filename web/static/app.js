@@ -210,7 +210,7 @@ function renderFilterChoices() {
   document.getElementById("sev-legend").innerHTML = `${t("severity")}: ${IncidentQueue.legend()}`;
 }
 
-function renderList() {
+function renderList(changedUnits = null) {
   const shown = IncidentQueue.render(document.getElementById("incidents"), state.incidents, state.whistles,
                                      state.filters, label, showDetail);
   document.getElementById("count").textContent = `(${shown}/${state.incidents.size})`;
@@ -220,21 +220,32 @@ function renderList() {
     if (want !== incidentsLayer.hasLayer(m)) { if (want) m.addTo(incidentsLayer); else incidentsLayer.removeLayer(m); }
   }
   fleet.dirty = true;
-  scheduleBoard();
+  scheduleBoard(changedUnits);
 }
 
 // The board is redrawn at most once a frame however many events arrive, and every 5 s for the
 // stale flags (its timers run on the Ticker).
-let boardPending = false;
-function scheduleBoard() {
+// An event redraws only the rows of the units it names (`changedUnits`); anything else (a
+// snapshot, a filter, the 5 s stale look) the whole board.
+let boardPending = false, boardFull = false;
+const boardUnits = new Set();
+function scheduleBoard(changedUnits = null) {
+  if (changedUnits === null) boardFull = true; else for (const id of changedUnits) boardUnits.add(id);
   if (boardPending) return;
   boardPending = true;
   requestAnimationFrame(() => {
     boardPending = false;
-    UnitBoard.render(document.getElementById("board"), state.units, state.incidents, state.filters);
+    const box = document.getElementById("board");
+    const ids = [...boardUnits];
+    boardUnits.clear();
+    const full = boardFull;
+    boardFull = false;
+    if (full || !UnitBoard.patch(box, ids, state.units, state.incidents, state.filters)) {
+      UnitBoard.render(box, state.units, state.incidents, state.filters);
+    }
   });
 }
-setInterval(scheduleBoard, 5000);
+setInterval(() => scheduleBoard(), 5000);
 UnitBoard.wire(document.getElementById("board"), state.units);
 UnitBoard.onChange = async (u, status) => {
   const out = document.getElementById("board-msg");
@@ -472,7 +483,9 @@ function applyMessage(msg) {
     return; // heartbeat
   }
   document.getElementById("seq").textContent = `#${state.seq}`;
-  renderList();
+  // an event redraws the board rows of the units it names and of those on its incidents
+  renderList(msg.type === "event" ? [...(msg.units || []).map((u) => u.unit_id),
+    ...msg.incidents.flatMap((i) => (i.units || []).map((u) => u.unit_id))] : null);
   lookForAlarms();
 }
 

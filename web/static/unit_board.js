@@ -43,6 +43,30 @@ const UnitBoard = {
       <td class="actions">${buttons}</td></tr>`;
   },
 
+  // Only these units' rows, redrawn in place: a status change on a 2,000-unit board must not
+  // rebuild (and lay out again) every row. False when a row must come or go (a filter, a new
+  // unit): then the caller draws the whole board.
+  patch(box, ids, units, incidents, filters) {
+    const rows = [];
+    for (const id of ids) {
+      const u = units.get(id);
+      const tr = box.querySelector(`tr[data-unit="${CSS.escape(id)}"]`);
+      const shown = Boolean(u) && filters.unitShown(u);
+      if (!shown || !tr) {
+        if (tr || shown) return false;
+        continue;
+      }
+      rows.push([tr, u]);
+    }
+    for (const [tr, u] of rows) {
+      const focused = document.activeElement === tr;
+      tr.outerHTML = this.row(u, incidents);
+      const fresh = box.querySelector(`tr[data-unit="${CSS.escape(u.unit_id)}"]`);
+      if (fresh) { Ticker.tick(fresh); if (focused) fresh.focus(); }
+    }
+    return true;
+  },
+
   render(box, units, incidents, filters) {
     const focused = document.activeElement && document.activeElement.closest && document.activeElement.closest("tr[data-unit]");
     const keep = focused && box.contains(focused) ? focused.dataset.unit : null;
