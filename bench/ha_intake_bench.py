@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.intake_bench import _wait_ready
 from bench.stats import percentile
 from web.cluster import Cluster
 from web.redis_server import RedisServer, free_port
@@ -68,25 +69,13 @@ def _single() -> dict[str, float]:
         env = {**os.environ, "REDIS_URL": redis.url, "JD_PORT": str(port), "JD_NAMESPACE": "single",
                "JD_DEMO_KEY": KEY, "JD_RATE_LIMIT": "10000000/second", "JD_DEMO_MOTION": "0"}
         server = subprocess.Popen([sys.executable, "-m", "web.cli", "serve"], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            _ready(f"http://127.0.0.1:{port}")
+            _wait_ready(f"http://127.0.0.1:{port}", server)
             return _figures(*asyncio.run(_steady(f"http://127.0.0.1:{port}")), "_single")
         finally:
             server.terminate()
             server.wait(30)
-
-
-def _ready(base: str, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{base} not ready")
 
 
 def run() -> dict[str, float]:
@@ -97,7 +86,7 @@ def run() -> dict[str, float]:
         cluster = Cluster(Path(folder), port=free_port(), demo_key=KEY)
         try:
             cluster.up()
-            _ready(cluster.url.rstrip("/"))
+            _wait_ready(cluster.url.rstrip("/"), None)
             time.sleep(3)  # the balancer's first health checks
             out.update(_figures(*asyncio.run(_steady(cluster.url.rstrip("/"))), ""))
         finally:

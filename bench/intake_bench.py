@@ -170,10 +170,11 @@ def run() -> dict[str, float]:
     }
 
 
-def _wait_ready(base: str, server: subprocess.Popen[bytes], timeout_s: float = 120) -> None:
+def _wait_ready(base: str, server: "subprocess.Popen[bytes] | None", timeout_s: float = 120) -> None:
+    """Until `base` answers /healthz (a load balancer's address when there is no one `server`)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if server.poll() is not None:
+        if server is not None and server.poll() is not None:
             raise RuntimeError(f"server exited: {server.stderr.read().decode() if server.stderr else ''}")
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:

@@ -47,6 +47,14 @@ async def end(task: "asyncio.Future[object] | asyncio.Task[object]", *, name: st
     return ended
 
 
+async def end_in_handler(task: "asyncio.Task[None]", name: str) -> None:
+    """End a websocket handler's helper task (its sender, its key watch) as the handler returns,
+    whatever ended the handler: the handler's own cancel is not passed on, since the ASGI server
+    and anyio's scopes expect a handler to return."""
+    with contextlib.suppress(asyncio.CancelledError):
+        await end(task, name=name)
+
+
 async def end_all(tasks: "list[asyncio.Task[None]]", patience_s: float = 10.0) -> None:
     """End several at once: a stop costs the slowest one's time, not the sum."""
     await asyncio.gather(*(end(t, patience_s=patience_s) for t in tasks))

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 
-from dispatch.background import end
+from dispatch.background import end_in_handler
 from web.access import key_still_valid
 from web.api_keys import ApiKey
 from web.audit import origin_of
@@ -135,10 +135,7 @@ class Notifier:
         except WebSocketDisconnect:
             pass
         finally:
-            # The handler ends here whatever ended it (the socket, the server's cancel): the
-            # cancel is not passed on, as the ASGI server (and anyio's scopes) expect.
-            with contextlib.suppress(asyncio.CancelledError):
-                await end(sender, name="an EIDO subscription's sender")
+            await end_in_handler(sender, "an EIDO subscription's sender")
 
     # -- what the subscriber says ------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from fastapi import WebSocket, WebSocketDisconnect
 from pydantic_core import from_json, to_json
 
 from dispatch import events as ev
-from dispatch.background import end
+from dispatch.background import end_in_handler
 from dispatch.plans import ResponsePlans
 from dispatch.service import DispatchService
 from dispatch.state import DispatchState
@@ -233,10 +233,7 @@ class LiveHub:
             except WebSocketDisconnect:
                 pass
             finally:
-                # The handler ends here whatever ended it (the socket, the server's cancel): the
-                # cancel is not passed on, as the ASGI server (and anyio's scopes) expect.
-                with contextlib.suppress(asyncio.CancelledError):
-                    await end(sender, name="a live screen's sender")
+                await end_in_handler(sender, "a live screen's sender")
         finally:
             self.clients.discard(client)
 

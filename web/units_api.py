@@ -3,7 +3,6 @@ and assignment. Positions go to telemetry (Redis GEO and a bounded stream), neve
 what follows from an assignment or a status (routes, green waves, hospitals) is the workflows'."""
 
 import asyncio
-import contextlib
 import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -12,7 +11,7 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
 from coordination.coordinator import Coordinator, Sent
-from dispatch.background import end
+from dispatch.background import end_in_handler
 from dispatch.decide import ChangeUnitStatus, RegisterUnit, Rejected
 from dispatch.recommend import Need
 from dispatch.routes import UnitRoute
@@ -253,8 +252,7 @@ async def position_ingress(ws: WebSocket, backend: BackendDep) -> None:
         if not watch.done():
             raise
     finally:
-        with contextlib.suppress(asyncio.CancelledError):  # the handler ends here, whatever ended it
-            await end(watch, name="a device stream's key watch")
+        await end_in_handler(watch, "a device stream's key watch")
 
 
 def _need_view(n: Need) -> dict[str, Any]:
